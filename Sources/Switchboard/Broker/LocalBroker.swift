@@ -1,0 +1,136 @@
+import CoreMetrics
+public import NIOCore
+import Synchronization
+
+/// The in-process broker: channels are shared by the sockets of this node only. It is the
+/// default when no Redis URL is configured, and what unit tests use.
+///
+/// Like aio-openapi's test broker it can simulate network latency (messages are delivered that
+/// long after the publish, in publish order) and refuse channels by a rule.
+public final class LocalBroker: SocketsManager {
+    /// Options for tests and demos.
+    public struct Configuration: Sendable {
+        /// Delay between a publish and its delivery; `nil` delivers at once.
+        public var latency: TimeAmount?
+        /// Extra rule a channel name must pass (after `ChannelName.isValid`).
+        public var channelRule: (@Sendable (String) -> Bool)?
+
+        public init(latency: TimeAmount? = nil, channelRule: (@Sendable (String) -> Bool)? = nil) {
+            self.latency = latency
+            self.channelRule = channelRule
+        }
+
+        /// aio-openapi's test broker rule: only lower-case channel names.
+        public static let lowercaseOnly: @Sendable (String) -> Bool = { $0.lowercased() == $0 }
+    }
+
+    private struct Pending {
+        let deadline: NIODeadline
+        let channel: String
+        let event: String?
+        let data: ByteBuffer
+    }
+
+    private struct DelayState {
+        var queue = CircularBuffer<Pending>()
+        var scheduled = false
+    }
+
+    public let sockets = SocketRegistry()
+    public let channels: ChannelRegistry
+    public let metrics: SwitchboardMetrics
+    public let brokerName = "local"
+    public var isReady: Bool { !closed.withLock { $0 } }
+
+    private let configuration: Configuration
+    private let delayLoop: any EventLoop
+    private let delayed = Mutex(DelayState())
+    private let closed = Mutex(false)
+
+    /// Creates the broker. `eventLoop` runs the latency timer when `latency` is set.
+    public init(
+        configuration: Configuration = Configuration(),
+        channels: ChannelRegistry = ChannelRegistry(),
+        metrics: SwitchboardMetrics = SwitchboardMetrics(),
+        eventLoop: any EventLoop
+    ) {
+        self.configuration = configuration
+        self.metrics = metrics
+        self.channels = channels
+        self.delayLoop = eventLoop
+    }
+
+    private func accepts(_ channel: String) -> Bool {
+        ChannelName.isValid(channel) && (configuration.channelRule?(channel) ?? true)
+    }
+
+    public func publish(channel: String, event: String?, data: JSONValue, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        guard accepts(channel), isReady else {
+            return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
+        }
+        let raw = data.jsonBytes
+        metrics.messagesPublished.increment()
+        if let latency = configuration.latency {
+            enqueue(Pending(deadline: .now() + latency, channel: channel, event: event, data: raw))
+        } else {
+            metrics.messagesReceived.increment()
+            metrics.messagesDelivered.increment(by: Int64(channels.deliver(channel: channel, event: event, rawData: raw)))
+        }
+        return eventLoop.makeSucceededVoidFuture()
+    }
+
+    public func subscribe(channel: String) async throws {
+        guard accepts(channel), isReady else { throw BrokerError.cannotSubscribe }
+    }
+
+    public func unsubscribe(channel: String) async {}
+
+    public var brokerInfo: JSONObject {
+        ["latency_ms": configuration.latency.map { .number(JSONNumber(Double($0.nanoseconds) / 1e6)) } ?? .null]
+    }
+
+    public func start() async throws {}
+
+    public func close() async {
+        closed.withLock { $0 = true }
+        closeSockets()
+    }
+
+    // MARK: - Simulated latency: one FIFO, one timer
+
+    private func enqueue(_ pending: Pending) {
+        let schedule = delayed.withLock { state -> Bool in
+            state.queue.append(pending)
+            guard !state.scheduled else { return false }
+            state.scheduled = true
+            return true
+        }
+        if schedule {
+            delayLoop.scheduleTask(deadline: pending.deadline) { self.drainDue() }
+        }
+    }
+
+    private func drainDue() {
+        let now = NIODeadline.now()
+        let (due, next) = delayed.withLock { state -> ([Pending], NIODeadline?) in
+            var due: [Pending] = []
+            while let first = state.queue.first, first.deadline <= now {
+                due.append(state.queue.removeFirst())
+            }
+            let next = state.queue.first?.deadline
+            state.scheduled = next != nil
+            return (due, next)
+        }
+        var batch = DeliveryBatch()
+        var delivered = 0
+        for message in due {
+            delivered += channels.deliver(channel: message.channel, event: message.event, rawData: message.data, into: &batch)
+        }
+        metrics.messagesReceived.increment(by: Int64(due.count))
+        metrics.messagesDelivered.increment(by: Int64(delivered))
+        batch.dispatch()
+        if let next {
+            delayLoop.scheduleTask(deadline: next) { self.drainDue() }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+public import NIOCore
+
+/// The seam between the RPC layer and a message broker: the connected sockets, the channel
+/// registry, and the broker operations. `LocalBroker` (in-process) and `RedisBroker` implement it.
+///
+/// Backends implement the broker primitives (`publish`, `subscribe(channel:)`,
+/// `unsubscribe(channel:)`); the socket-level operations (`join`, `leave`, `connect`,
+/// `disconnect`) are shared and call them once per node and channel.
+public protocol SocketsManager: AnyObject, Sendable {
+    /// The sockets connected to this node.
+    var sockets: SocketRegistry { get }
+    /// Channels and their local subscribers on this node.
+    var channels: ChannelRegistry { get }
+    /// The node's counters (messages published, received, delivered, dropped).
+    var metrics: SwitchboardMetrics { get }
+    /// Short name of the backend, for info and logs (`local`, `redis`).
+    var brokerName: String { get }
+    /// `true` while the node can publish and subscribe (the broker is reachable and every
+    /// subscription restored).
+    var isReady: Bool { get }
+
+    /// Publishes a message to every socket subscribed to `channel` on every node. The future
+    /// belongs to `eventLoop` (the caller's); it fails with `BrokerError.cannotPublish` when the
+    /// message cannot be published, without waiting.
+    func publish(channel: String, event: String?, data: JSONValue, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
+
+    /// Subscribes the node to `channel` at the broker (called once per node when a channel gets
+    /// its first local subscriber). Returns once the subscription is active; throws
+    /// `BrokerError.cannotSubscribe` when it cannot be made.
+    func subscribe(channel: String) async throws
+
+    /// Releases the node's subscription to `channel` (its last local subscriber left).
+    func unsubscribe(channel: String) async
+
+    /// Called on every successful socket subscription (hook; does nothing by default).
+    func subscribeToEvent(channel: String, event: String) async
+
+    /// Extra facts about the broker for `info` (state, counters).
+    var brokerInfo: JSONObject { get }
+
+    /// Starts the broker (connects, spawns workers).
+    func start() async throws
+
+    /// Closes every socket (1001, going away) and stops the broker.
+    func close() async
+}
+
+extension SocketsManager {
+    public func subscribeToEvent(channel: String, event: String) async {}
+
+    public var brokerInfo: JSONObject { JSONObject() }
+
+    /// The `info` response: connections and channels on this node, plus the broker's facts.
+    public func serverInfo() -> JSONObject {
+        var info = JSONObject()
+        info.append("connections", .number(JSONNumber(sockets.count)))
+        info.append("channels", .object(channels.info()))
+        var broker = brokerInfo
+        broker["name"] = .string(brokerName)
+        broker["ready"] = .bool(isReady)
+        info.append("broker", .object(broker))
+        return info
+    }
+
+    /// Registers a newly connected socket.
+    public func connect(_ socket: any SocketHandle) {
+        sockets.add(socket)
+        channels.attach(socket)
+    }
+
+    /// Forgets a socket: it leaves every channel at once, and channels left empty are released
+    /// at the broker.
+    public func disconnect(_ id: SocketID) {
+        sockets.remove(id)
+        let released = channels.detach(id)
+        guard !released.isEmpty else { return }
+        Task {
+            for channel in released { await self.unsubscribe(channel: channel) }
+        }
+    }
+
+    /// Subscribes a socket to `pattern` on `channel`, subscribing the node at the broker first if
+    /// it holds no subscription to the channel yet. Returns every channel and pattern the socket
+    /// holds. Throws `BrokerError.cannotSubscribe` or `RPCError`.
+    public func join(_ id: SocketID, channel: String, pattern: String) async throws -> JSONObject {
+        switch channels.beginJoin(id, channel: channel, pattern: pattern) {
+        case .tooManySubscriptions:
+            throw RPCError.tooManySubscriptions(limit: channels.limits.maxSubscriptionsPerSocket)
+        case .ready:
+            break
+        case .wait:
+            do {
+                try await channels.waitForBroker(channel: channel)
+            } catch {
+                await abandon(channel)
+                throw error
+            }
+        case .subscribe:
+            do {
+                try await subscribe(channel: channel)
+                channels.brokerSubscribed(channel: channel)
+            } catch {
+                channels.brokerFailed(channel: channel, error: error)
+                await abandon(channel)
+                throw error
+            }
+        }
+        switch channels.completeJoin(id, channel: channel, pattern: pattern) {
+        case .subscribed(let map):
+            await subscribeToEvent(channel: channel, event: pattern)
+            return map
+        case .socketGone(let release):
+            if release { await unsubscribe(channel: channel) }
+            return JSONObject()
+        case .tooManySubscriptions(let release):
+            if release { await unsubscribe(channel: channel) }
+            throw RPCError.tooManySubscriptions(limit: channels.limits.maxSubscriptionsPerSocket)
+        }
+    }
+
+    private func abandon(_ channel: String) async {
+        if channels.abandonJoin(channel: channel) {
+            await unsubscribe(channel: channel)
+        }
+    }
+
+    /// Removes one pattern of a socket from a channel; releases the channel at the broker when it
+    /// is left empty. Throws `BrokerError.cannotSubscribe` ("Invalid channel") when this node
+    /// holds no subscription to the channel.
+    public func leave(_ id: SocketID, channel: String, pattern: String) async throws -> JSONObject {
+        switch channels.leave(id, channel: channel, pattern: pattern) {
+        case .notHeld:
+            throw BrokerError.cannotSubscribe
+        case .left(let map, let release):
+            if release { await unsubscribe(channel: channel) }
+            return map
+        }
+    }
+
+    /// Closes every connected socket with `code`.
+    public func closeSockets(code: UInt16 = 1001, reason: String = "going away") {
+        for socket in sockets.all {
+            socket.close(code: code, reason: reason)
+        }
+    }
+}

@@ -1,0 +1,430 @@
+public import NIOCore
+import Synchronization
+
+/// Channel → event pattern → sockets, for one node: who gets which message.
+///
+/// A message's event is matched against each pattern of its channel once, the recipients are
+/// grouped by event loop (cached between changes), the message is encoded once, and each loop
+/// gets one task that hands the same buffer to each of its sockets. A socket with several
+/// matching patterns gets one copy. The registry also tracks, per channel, whether the node's
+/// broker subscription is active, so that the broker is asked once per channel and node.
+public final class ChannelRegistry: Sendable {
+    /// Bounds on what one socket may hold.
+    public struct Limits: Sendable {
+        /// Most (channel, pattern) pairs one socket may hold.
+        public var maxSubscriptionsPerSocket: Int
+
+        public init(maxSubscriptionsPerSocket: Int = 1024) {
+            self.maxSubscriptionsPerSocket = maxSubscriptionsPerSocket
+        }
+    }
+
+    /// What a socket must do to join a channel.
+    public enum JoinStep: Sendable, Equatable {
+        /// The node already holds the channel at the broker.
+        case ready
+        /// This caller must subscribe the node at the broker, then call `brokerSubscribed`.
+        case subscribe
+        /// Another socket is subscribing the node: wait with `waitForBroker`.
+        case wait
+        /// The socket may not take another subscription.
+        case tooManySubscriptions
+    }
+
+    /// How a join ended.
+    public enum JoinOutcome: Sendable, Equatable {
+        /// Subscribed: every channel and pattern the socket now holds.
+        case subscribed(JSONObject)
+        /// The socket went away meanwhile; `release` says the channel is now empty.
+        case socketGone(release: Bool)
+        /// The socket may not take another subscription; `release` as above.
+        case tooManySubscriptions(release: Bool)
+    }
+
+    /// How a leave ended.
+    public enum LeaveOutcome: Sendable, Equatable {
+        /// The node holds no subscription to this channel.
+        case notHeld
+        /// Done: the socket's remaining subscriptions, and whether the channel is now empty.
+        case left(JSONObject, release: Bool)
+    }
+
+    struct LoopGroup {
+        let loop: any EventLoop
+        var sockets: [any SocketHandle]
+        var deflate: Bool
+    }
+
+    private struct PatternEntry {
+        let pattern: GlobPattern
+        var sockets: [SocketID: any SocketHandle] = [:]
+        var groups: [LoopGroup]? = nil
+    }
+
+    private enum BrokerState {
+        case subscribing([CheckedContinuation<Void, any Error>])
+        case active
+        case failed
+    }
+
+    private struct ChannelEntry {
+        var patterns: [PatternEntry] = []
+        var broker: BrokerState
+        var joining = 0
+        var allGroups: [LoopGroup]? = nil
+
+        var isEmpty: Bool { patterns.isEmpty && joining == 0 }
+        var hasGlobs: Bool { patterns.contains { !$0.pattern.matchesEverything } }
+
+        mutating func invalidate() {
+            allGroups = nil
+        }
+    }
+
+    private struct SocketEntry {
+        let handle: any SocketHandle
+        var channelOrder: [String] = []
+        var patterns: [String: [String]] = [:]
+        var count = 0
+    }
+
+    private struct State {
+        var channels: [String: ChannelEntry] = [:]
+        var sockets: [SocketID: SocketEntry] = [:]
+        var encoder: any OutboundMessageEncoder
+    }
+
+    private let state: Mutex<State>
+    /// Per-socket bounds.
+    public let limits: Limits
+
+    /// Creates a registry; the transport sets its encoder with `use(encoder:)` (the default sends
+    /// the JSON text as it is).
+    public init(limits: Limits = Limits()) {
+        self.state = Mutex(State(encoder: PlainTextEncoder()))
+        self.limits = limits
+    }
+
+    /// Sets how messages are encoded for sockets (the WebSocket transport sets its frame encoder).
+    public func use(encoder: any OutboundMessageEncoder) {
+        state.withLock { $0.encoder = encoder }
+    }
+
+    // MARK: - Sockets
+
+    /// Makes a socket known; it can then join channels.
+    public func attach(_ socket: any SocketHandle) {
+        state.withLock { $0.sockets[socket.id] = SocketEntry(handle: socket) }
+    }
+
+    /// Removes a socket from every channel at once; returns the channels left empty, which the
+    /// caller releases at the broker.
+    @discardableResult
+    public func detach(_ id: SocketID) -> [String] {
+        state.withLock { state in
+            guard let entry = state.sockets.removeValue(forKey: id) else { return [] }
+            var released: [String] = []
+            for channel in entry.channelOrder {
+                guard var channelEntry = state.channels[channel] else { continue }
+                for pattern in entry.patterns[channel] ?? [] {
+                    Self.removeSocket(id, pattern: pattern, from: &channelEntry)
+                }
+                if channelEntry.isEmpty, case .active = channelEntry.broker {
+                    state.channels[channel] = nil
+                    released.append(channel)
+                } else {
+                    state.channels[channel] = channelEntry
+                }
+            }
+            return released
+        }
+    }
+
+    // MARK: - Joining and leaving
+
+    /// First step of a subscribe: registers the intent so the channel is not released meanwhile.
+    /// Every call that does not return `.tooManySubscriptions` must be followed by
+    /// `completeJoin` or `abandonJoin`.
+    public func beginJoin(_ id: SocketID, channel: String, pattern: String) -> JoinStep {
+        state.withLock { state in
+            if let socket = state.sockets[id], socket.count >= limits.maxSubscriptionsPerSocket,
+                !(socket.patterns[channel]?.contains(pattern) ?? false)
+            {
+                return .tooManySubscriptions
+            }
+            var entry = state.channels[channel] ?? ChannelEntry(broker: .failed)
+            entry.joining += 1
+            let step: JoinStep
+            switch entry.broker {
+            case .active: step = .ready
+            case .subscribing: step = .wait
+            case .failed:
+                entry.broker = .subscribing([])
+                step = .subscribe
+            }
+            state.channels[channel] = entry
+            return step
+        }
+    }
+
+    /// Waits until the socket that got `.subscribe` reports the broker subscription.
+    public func waitForBroker(channel: String) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let resumeNow: Result<Void, any Error>? = state.withLock { state in
+                guard var entry = state.channels[channel] else { return .failure(BrokerError.cannotSubscribe) }
+                switch entry.broker {
+                case .active: return .success(())
+                case .failed: return .failure(BrokerError.cannotSubscribe)
+                case .subscribing(var waiters):
+                    waiters.append(continuation)
+                    entry.broker = .subscribing(waiters)
+                    state.channels[channel] = entry
+                    return nil
+                }
+            }
+            if let resumeNow { continuation.resume(with: resumeNow) }
+        }
+    }
+
+    /// The node's broker subscription to `channel` is active.
+    public func brokerSubscribed(channel: String) {
+        let waiters: [CheckedContinuation<Void, any Error>] = state.withLock { state in
+            guard var entry = state.channels[channel] else { return [] }
+            var waiters: [CheckedContinuation<Void, any Error>] = []
+            if case .subscribing(let list) = entry.broker { waiters = list }
+            entry.broker = .active
+            state.channels[channel] = entry
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// The broker refused or failed the subscription; everyone waiting gets `error`.
+    public func brokerFailed(channel: String, error: any Error) {
+        let waiters: [CheckedContinuation<Void, any Error>] = state.withLock { state in
+            guard var entry = state.channels[channel] else { return [] }
+            var waiters: [CheckedContinuation<Void, any Error>] = []
+            if case .subscribing(let list) = entry.broker { waiters = list }
+            entry.broker = .failed
+            state.channels[channel] = entry
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(throwing: error) }
+    }
+
+    /// Last step of a successful subscribe: adds the socket's pattern.
+    public func completeJoin(_ id: SocketID, channel: String, pattern: String) -> JoinOutcome {
+        state.withLock { state in
+            guard var entry = state.channels[channel] else { return .socketGone(release: false) }
+            entry.joining -= 1
+            guard var socket = state.sockets[id] else {
+                return .socketGone(release: Self.store(entry, channel, in: &state))
+            }
+            var held = socket.patterns[channel] ?? []
+            if !held.contains(pattern) {
+                guard socket.count < limits.maxSubscriptionsPerSocket else {
+                    return .tooManySubscriptions(release: Self.store(entry, channel, in: &state))
+                }
+                if held.isEmpty { socket.channelOrder.append(channel) }
+                held.append(pattern)
+                socket.patterns[channel] = held
+                socket.count += 1
+                if let index = entry.patterns.firstIndex(where: { $0.pattern.source == pattern }) {
+                    entry.patterns[index].sockets[id] = socket.handle
+                    entry.patterns[index].groups = nil
+                } else {
+                    var patternEntry = PatternEntry(pattern: GlobPattern(pattern))
+                    patternEntry.sockets[id] = socket.handle
+                    entry.patterns.append(patternEntry)
+                }
+                entry.invalidate()
+                state.sockets[id] = socket
+            }
+            state.channels[channel] = entry
+            return .subscribed(Self.subscriptions(of: socket))
+        }
+    }
+
+    /// A subscribe that did not complete (the broker refused it): drops the intent. Returns
+    /// `true` if the channel is now empty and held at the broker, so the caller releases it.
+    public func abandonJoin(channel: String) -> Bool {
+        state.withLock { state in
+            guard var entry = state.channels[channel] else { return false }
+            entry.joining -= 1
+            return Self.store(entry, channel, in: &state)
+        }
+    }
+
+    /// Removes one pattern of a socket from a channel.
+    public func leave(_ id: SocketID, channel: String, pattern: String) -> LeaveOutcome {
+        state.withLock { state in
+            guard var entry = state.channels[channel], !entry.patterns.isEmpty else { return .notHeld }
+            guard var socket = state.sockets[id] else { return .notHeld }
+            if var held = socket.patterns[channel], let index = held.firstIndex(of: pattern) {
+                held.remove(at: index)
+                socket.count -= 1
+                if held.isEmpty {
+                    socket.patterns[channel] = nil
+                    socket.channelOrder.removeAll { $0 == channel }
+                } else {
+                    socket.patterns[channel] = held
+                }
+                state.sockets[id] = socket
+                Self.removeSocket(id, pattern: pattern, from: &entry)
+            }
+            let release = Self.store(entry, channel, in: &state)
+            return .left(Self.subscriptions(of: socket), release: release)
+        }
+    }
+
+    /// Stores `entry`, or removes it when empty; `true` when removed while held at the broker.
+    private static func store(_ entry: ChannelEntry, _ channel: String, in state: inout State) -> Bool {
+        if entry.isEmpty {
+            state.channels[channel] = nil
+            if case .active = entry.broker { return true }
+            return false
+        }
+        state.channels[channel] = entry
+        return false
+    }
+
+    private static func removeSocket(_ id: SocketID, pattern: String, from entry: inout ChannelEntry) {
+        guard let index = entry.patterns.firstIndex(where: { $0.pattern.source == pattern }) else { return }
+        entry.patterns[index].sockets[id] = nil
+        entry.patterns[index].groups = nil
+        if entry.patterns[index].sockets.isEmpty {
+            entry.patterns.remove(at: index)
+        }
+        entry.invalidate()
+    }
+
+    private static func subscriptions(of socket: SocketEntry) -> JSONObject {
+        var object = JSONObject()
+        for channel in socket.channelOrder {
+            object.append(channel, .array((socket.patterns[channel] ?? []).map { .string($0) }))
+        }
+        return object
+    }
+
+    // MARK: - Queries
+
+    /// Every channel and pattern `id` holds: `{channel: [pattern, ...]}`.
+    public func subscriptions(of id: SocketID) -> JSONObject {
+        state.withLock { state in
+            state.sockets[id].map(Self.subscriptions(of:)) ?? JSONObject()
+        }
+    }
+
+    /// `{channel: {pattern: sockets}}` for every channel with subscribers on this node.
+    public func info() -> JSONObject {
+        state.withLock { state in
+            var object = JSONObject()
+            for name in state.channels.keys.sorted() {
+                guard let entry = state.channels[name], !entry.patterns.isEmpty else { continue }
+                var patterns = JSONObject()
+                for pattern in entry.patterns {
+                    patterns.append(pattern.pattern.source, .number(JSONNumber(pattern.sockets.count)))
+                }
+                object.append(name, .object(patterns))
+            }
+            return object
+        }
+    }
+
+    /// Names of the channels that have subscribers on this node.
+    public var channelNames: [String] {
+        state.withLock { state in state.channels.compactMap { $0.value.patterns.isEmpty ? nil : $0.key } }
+    }
+
+    /// `true` if some socket of this node holds `channel`.
+    public func contains(_ channel: String) -> Bool {
+        state.withLock { state in !(state.channels[channel]?.patterns.isEmpty ?? true) }
+    }
+
+    /// Number of channels with subscribers, and of (socket, channel, pattern) subscriptions.
+    public var counts: (channels: Int, subscriptions: Int) {
+        state.withLock { state in
+            var subscriptions = 0
+            var channels = 0
+            for entry in state.channels.values where !entry.patterns.isEmpty {
+                channels += 1
+                for pattern in entry.patterns { subscriptions += pattern.sockets.count }
+            }
+            return (channels, subscriptions)
+        }
+    }
+
+    // MARK: - Delivery
+
+    /// Delivers one message to every local socket with a pattern matching `event` (`nil` or
+    /// `""` when published without one), at most once each. `rawData` is validated JSON text.
+    /// Returns the number of sockets it went to.
+    @discardableResult
+    public func deliver(channel: String, event: String?, rawData: ByteBuffer) -> Int {
+        var batch = DeliveryBatch()
+        let count = deliver(channel: channel, event: event, rawData: rawData, into: &batch)
+        batch.dispatch()
+        return count
+    }
+
+    /// Like `deliver(channel:event:rawData:)`, but collects the work in `batch` so that many
+    /// messages cost one hop per event loop; call `batch.dispatch()` after the last one.
+    @discardableResult
+    public func deliver(channel: String, event: String?, rawData: ByteBuffer, into batch: inout DeliveryBatch) -> Int {
+        guard let (groups, encoder) = recipients(channel: channel, event: event ?? "") else { return 0 }
+        let json = ChannelMessageText.make(channel: channel, event: event, rawData: rawData)
+        let message = encoder.encode(json: json, deflate: groups.contains { $0.deflate })
+        var count = 0
+        for group in groups {
+            count += group.sockets.count
+            batch.add(group.sockets, message: message, loop: group.loop)
+        }
+        return count
+    }
+
+    private func recipients(channel: String, event: String) -> ([LoopGroup], any OutboundMessageEncoder)? {
+        state.withLock { state -> ([LoopGroup], any OutboundMessageEncoder)? in
+            guard var entry = state.channels[channel], !entry.patterns.isEmpty else { return nil }
+            let scalars: [Unicode.Scalar] = entry.hasGlobs ? Array(event.unicodeScalars) : []
+            var matched: [Int] = []
+            for (index, pattern) in entry.patterns.enumerated() where pattern.pattern.matches(scalars: scalars) {
+                matched.append(index)
+            }
+            let groups: [LoopGroup]
+            if matched.isEmpty {
+                return nil
+            } else if matched.count == entry.patterns.count {
+                if let cached = entry.allGroups { return (cached, state.encoder) }
+                groups = Self.group(entry.patterns.lazy.flatMap { $0.sockets.values })
+                entry.allGroups = groups
+            } else if matched.count == 1 {
+                let index = matched[0]
+                if let cached = entry.patterns[index].groups { return (cached, state.encoder) }
+                groups = Self.group(entry.patterns[index].sockets.values)
+                entry.patterns[index].groups = groups
+            } else {
+                return (Self.group(matched.lazy.flatMap { entry.patterns[$0].sockets.values }), state.encoder)
+            }
+            state.channels[channel] = entry
+            return (groups, state.encoder)
+        }
+    }
+
+    /// Groups sockets by event loop, once each.
+    private static func group<S: Sequence<any SocketHandle>>(_ sockets: S) -> [LoopGroup] {
+        var seen = Set<SocketID>()
+        var index: [ObjectIdentifier: Int] = [:]
+        var groups: [LoopGroup] = []
+        for socket in sockets where seen.insert(socket.id).inserted {
+            let key = ObjectIdentifier(socket.eventLoop)
+            if let i = index[key] {
+                groups[i].sockets.append(socket)
+                groups[i].deflate = groups[i].deflate || socket.acceptsDeflatedFrames
+            } else {
+                index[key] = groups.count
+                groups.append(LoopGroup(loop: socket.eventLoop, sockets: [socket], deflate: socket.acceptsDeflatedFrames))
+            }
+        }
+        return groups
+    }
+}

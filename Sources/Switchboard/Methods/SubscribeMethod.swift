@@ -1,0 +1,44 @@
+public import NIOCore
+
+/// `subscribe {channel, event?}` → `{"subscribed": {channel: [patterns]}}` for this socket.
+///
+/// The reply is sent once the node's broker subscription is active, so a publish made after
+/// the reply is delivered, from any node. Subscribing twice is harmless.
+public struct SubscribeMethod: RPCMethod {
+    public init() {}
+
+    public func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue> {
+        let request: SubscriptionPayload
+        do {
+            request = try SubscriptionPayload(payload)
+        } catch {
+            return context.eventLoop.makeFailedFuture(error)
+        }
+        guard ChannelName.isValid(request.channel) else {
+            return context.eventLoop.makeFailedFuture(BrokerError.cannotSubscribe)
+        }
+        return context.eventLoop.makeFutureWithTask {
+            let map = try await context.manager.join(context.socketID, channel: request.channel, pattern: request.pattern)
+            return .object(["subscribed": .object(map)])
+        }
+    }
+}
+
+/// `unsubscribe {channel, event?}` → the same map after removing that one pattern (`*` by
+/// default). "Invalid channel" when this node holds no subscription to the channel.
+public struct UnsubscribeMethod: RPCMethod {
+    public init() {}
+
+    public func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue> {
+        let request: SubscriptionPayload
+        do {
+            request = try SubscriptionPayload(payload)
+        } catch {
+            return context.eventLoop.makeFailedFuture(error)
+        }
+        return context.eventLoop.makeFutureWithTask {
+            let map = try await context.manager.leave(context.socketID, channel: request.channel, pattern: request.pattern)
+            return .object(["subscribed": .object(map)])
+        }
+    }
+}

@@ -1,0 +1,68 @@
+public import CoreMetrics
+
+/// The counters a node keeps (swift-metrics types, made by the factory given: Prometheus in the
+/// server, a no-op by default).
+public struct SwitchboardMetrics: Sendable {
+    /// Kinds of RPC error, for the `kind` dimension of `rpcErrors`.
+    public enum RPCErrorKind: String, Sendable, CaseIterable {
+        case notJSON = "not_json"
+        case malformed
+        case validation
+        case unknownMethod = "unknown_method"
+        case broker
+        case `internal`
+        case binary
+    }
+
+    /// Sockets connected now.
+    public let connections: Meter
+    /// Sockets opened since start.
+    public let connectionsOpened: Counter
+    /// Channels with local subscribers (set at scrape time).
+    public let channels: Gauge
+    /// Socket subscriptions (socket, channel, pattern) (set at scrape time).
+    public let subscriptions: Gauge
+    /// Messages published through this node.
+    public let messagesPublished: Counter
+    /// Messages received from the broker.
+    public let messagesReceived: Counter
+    /// Message copies handed to local sockets.
+    public let messagesDelivered: Counter
+    /// Broker messages dropped as malformed.
+    public let messagesDropped: Counter
+    /// Sockets closed for not reading (1008 "slow consumer").
+    public let slowConsumerCloses: Counter
+    /// Broker (re)connections after a loss.
+    public let brokerReconnects: Counter
+    /// 1 while the broker connection is up and subscriptions restored, else 0.
+    public let brokerConnected: Gauge
+    /// Time from request to reply, per method.
+    public let rpcLatency: CoreMetrics.Timer
+    private let rpcErrorCounters: [RPCErrorKind: Counter]
+
+    /// Metrics made by `factory` (a no-op factory by default).
+    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
+        connections = Meter(label: "switchboard_connections", factory: factory)
+        connectionsOpened = Counter(label: "switchboard_connections_opened_total", factory: factory)
+        channels = Gauge(label: "switchboard_channels", factory: factory)
+        subscriptions = Gauge(label: "switchboard_subscriptions", factory: factory)
+        messagesPublished = Counter(label: "switchboard_messages_published_total", factory: factory)
+        messagesReceived = Counter(label: "switchboard_messages_received_total", factory: factory)
+        messagesDelivered = Counter(label: "switchboard_messages_delivered_total", factory: factory)
+        messagesDropped = Counter(label: "switchboard_messages_dropped_total", factory: factory)
+        slowConsumerCloses = Counter(label: "switchboard_slow_consumer_closes_total", factory: factory)
+        brokerReconnects = Counter(label: "switchboard_broker_reconnects_total", factory: factory)
+        brokerConnected = Gauge(label: "switchboard_broker_connected", factory: factory)
+        rpcLatency = CoreMetrics.Timer(label: "switchboard_rpc_duration_seconds", preferredDisplayUnit: .seconds, factory: factory)
+        var errors: [RPCErrorKind: Counter] = [:]
+        for kind in RPCErrorKind.allCases {
+            errors[kind] = Counter(label: "switchboard_rpc_errors_total", dimensions: [("kind", kind.rawValue)], factory: factory)
+        }
+        rpcErrorCounters = errors
+    }
+
+    /// Counts one RPC error of `kind`.
+    public func rpcError(_ kind: RPCErrorKind) {
+        rpcErrorCounters[kind]?.increment()
+    }
+}

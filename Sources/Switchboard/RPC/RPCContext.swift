@@ -1,0 +1,34 @@
+public import Logging
+public import NIOCore
+
+/// What an RPC method knows about the request it serves.
+public struct RPCContext: Sendable {
+    /// The socket that sent the request.
+    public let socketID: SocketID
+    /// The node's sockets manager (broker, channels, sockets).
+    public let manager: any SocketsManager
+    /// The socket's event loop; futures returned by methods may complete anywhere.
+    public let eventLoop: any EventLoop
+    /// A logger carrying the socket id, the request id and the method.
+    public var logger: Logger
+    /// The request id as sent.
+    public let requestID: JSONValue
+    /// The method name as sent.
+    public let method: String
+
+    public init(
+        socketID: SocketID,
+        manager: any SocketsManager,
+        eventLoop: any EventLoop,
+        logger: Logger,
+        requestID: JSONValue,
+        method: String
+    ) {
+        self.socketID = socketID
+        self.manager = manager
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.requestID = requestID
+        self.method = method
+    }
+}

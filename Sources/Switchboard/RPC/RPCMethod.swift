@@ -1,0 +1,55 @@
+public import NIOCore
+
+/// One RPC method. Most applications register closures on `RPCRouter` instead of conforming.
+public protocol RPCMethod: Sendable {
+    /// When `true`, the socket's next request may start before this one completes (its
+    /// replies still go out in order). Only for methods whose effects are ordered elsewhere,
+    /// such as `publish`, which the broker keeps in order. Default `false`: requests of one
+    /// socket run one after another.
+    var pipelined: Bool { get }
+
+    /// Runs the method. Fail the future with `RPCError` to send that error; any other error
+    /// becomes "Internal server error" (and is logged).
+    func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue>
+}
+
+extension RPCMethod {
+    public var pipelined: Bool { false }
+}
+
+/// A method written as an `async` closure over the raw payload.
+public struct AsyncRPCMethod: RPCMethod {
+    public let handler: @Sendable (JSONObject, RPCContext) async throws -> JSONValue
+
+    public init(_ handler: @escaping @Sendable (JSONObject, RPCContext) async throws -> JSONValue) {
+        self.handler = handler
+    }
+
+    public func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue> {
+        context.eventLoop.makeFutureWithTask { try await handler(payload, context) }
+    }
+}
+
+/// A method with a typed payload and result: the payload is decoded (every failing field is
+/// reported at once, as "required" or "not valid type"), the result encoded.
+public struct CodableRPCMethod<Payload: Decodable & Sendable, Result: Encodable & Sendable>: RPCMethod {
+    public let handler: @Sendable (Payload, RPCContext) async throws -> Result
+
+    public init(_ handler: @escaping @Sendable (Payload, RPCContext) async throws -> Result) {
+        self.handler = handler
+    }
+
+    public func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue> {
+        let decoded: Payload
+        do {
+            decoded = try JSONValueDecoder().decode(Payload.self, from: .object(payload))
+        } catch {
+            return context.eventLoop.makeFailedFuture(error)
+        }
+        let handler = self.handler
+        return context.eventLoop.makeFutureWithTask {
+            let result = try await handler(decoded, context)
+            return try JSONValueEncoder().encode(result)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+public import NIOCore
+
+/// A request that passed envelope validation: `{"id": <string>, "method": <string>,
+/// "payload": <object, optional>}`.
+public struct RPCRequest: Sendable, Equatable {
+    /// The id as sent (a string, or `null`).
+    public var id: JSONValue
+    /// The method name.
+    public var method: String
+    /// The payload (`{}` when absent or `null`).
+    public var payload: JSONObject
+
+    public init(id: JSONValue, method: String, payload: JSONObject = JSONObject()) {
+        self.id = id
+        self.method = method
+        self.payload = payload
+    }
+}
+
+/// A request that failed before dispatch: the error and whatever of the envelope is known.
+public struct RPCRejection: Error, Sendable, Equatable {
+    public var error: RPCError
+    /// The request's id, when it had one (any JSON value).
+    public var id: JSONValue?
+    /// The method, once the envelope itself was valid.
+    public var method: String?
+}
+
+extension RPCRequest {
+    /// Decodes and validates one incoming text message, with the exact errors of DESIGN §1.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<RPCRequest, RPCRejection> {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            return .failure(RPCRejection(error: .notJSON))
+        }
+        guard case .object(let object) = value else {
+            return .failure(RPCRejection(error: .notAnObject(value)))
+        }
+        let id = object["id"]
+        var errors: [(field: String, problem: String)] = []
+        switch id {
+        case nil: errors.append(("id", FieldProblem.required))
+        case .string?, .null?: break
+        default: errors.append(("id", FieldProblem.notValidType))
+        }
+        var method = ""
+        switch object["method"] {
+        case nil: errors.append(("method", FieldProblem.required))
+        case .string(let name)?: method = name
+        default: errors.append(("method", FieldProblem.notValidType))
+        }
+        var payload = JSONObject()
+        switch object["payload"] {
+        case nil, .null?: break
+        case .object(let given)?: payload = given
+        default: errors.append(("payload", FieldProblem.expectedObject))
+        }
+        guard errors.isEmpty, let id else {
+            return .failure(RPCRejection(error: .invalidParameters(errors), id: id))
+        }
+        return .success(RPCRequest(id: id, method: method, payload: payload))
+    }
+
+    /// Decodes and validates one incoming text message.
+    public static func decode(_ buffer: ByteBuffer) -> Result<RPCRequest, RPCRejection> {
+        buffer.withUnsafeReadableBytes { decode($0) }
+    }
+
+    /// Decodes and validates one incoming text message.
+    public static func decode(_ text: String) -> Result<RPCRequest, RPCRejection> {
+        var text = text
+        return text.withUTF8 { decode(UnsafeRawBufferPointer($0)) }
+    }
+}
+
+/// Encodes replies: `{"id", "method", "response"}` on success, `{"error", "id"?, "method"?}`
+/// on failure.
+public enum RPCReply {
+    /// Writes a success reply.
+    public static func success(id: JSONValue, method: String, response: JSONValue, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("{\"id\":")
+        JSONWriter.write(id, into: &buffer)
+        buffer.writeStaticString(",\"method\":")
+        JSONWriter.writeString(method, into: &buffer)
+        buffer.writeStaticString(",\"response\":")
+        JSONWriter.write(response, into: &buffer)
+        buffer.writeInteger(UInt8(ascii: "}"))
+    }
+
+    /// Writes an error reply; `id` and `method` are left out when `nil`.
+    public static func failure(_ error: RPCError, id: JSONValue?, method: String?, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("{\"error\":")
+        JSONWriter.write(error.json, into: &buffer)
+        if let id {
+            buffer.writeStaticString(",\"id\":")
+            JSONWriter.write(id, into: &buffer)
+        }
+        if let method {
+            buffer.writeStaticString(",\"method\":")
+            JSONWriter.writeString(method, into: &buffer)
+        }
+        buffer.writeInteger(UInt8(ascii: "}"))
+    }
+}

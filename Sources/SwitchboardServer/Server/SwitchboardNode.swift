@@ -1,0 +1,175 @@
+import UnixSignals
+public import Logging
+import Hummingbird
+import HummingbirdCore
+import NIOCore
+public import ServiceLifecycle
+public import Switchboard
+import Synchronization
+
+/// A Switchboard node: `/stream` (WebSocket JSON-RPC and pub/sub), `/healthz`, `/readyz`,
+/// `/metrics` and `POST /publish`, over a `SocketsManager` (in-process or Redis).
+///
+/// ```swift
+/// let metrics = NodeMetrics()
+/// let broker = LocalBroker(metrics: metrics.switchboard, eventLoop: MultiThreadedEventLoopGroup.singleton.next())
+/// var methods = RPCRouter()
+/// methods.register("echo") { (payload: JSONObject, _) in .object(payload) }
+/// let node = SwitchboardNode(configuration: .init(port: 8080), manager: broker, methods: methods, metrics: metrics)
+/// try await node.run()  // until SIGTERM or SIGINT
+/// ```
+public final class SwitchboardNode: Sendable {
+    /// The settings the node was made with.
+    public let configuration: NodeConfiguration
+    /// The sockets manager (broker) the node serves.
+    public let manager: any SocketsManager
+    /// The node's metrics.
+    public let metrics: NodeMetrics
+    let logger: Logger
+    let router: RPCRouter
+    let startedAt = ContinuousClock.now
+    private let draining = Atomic(false)
+    private let boundPort = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
+
+    /// Creates a node. `methods` are added to the built-in ones (`publish`, `subscribe`,
+    /// `unsubscribe`, `info`, `server_info`).
+    public init(
+        configuration: NodeConfiguration,
+        manager: any SocketsManager,
+        methods: RPCRouter = RPCRouter(),
+        metrics: NodeMetrics = NodeMetrics(),
+        logger: Logger = Logger(label: "switchboard")
+    ) {
+        self.configuration = configuration
+        self.manager = manager
+        self.metrics = metrics
+        var logger = logger
+        logger[metadataKey: "node"] = "\(configuration.nodeID)"
+        self.logger = logger
+        let nodeID = configuration.nodeID
+        let startedAt = self.startedAt
+        var router = RPCRouter.standard(nodeInfo: {
+            let uptime = ContinuousClock.now - startedAt
+            return ["id": .string(nodeID), "uptime_s": .number(JSONNumber(uptime.components.seconds))]
+        })
+        router.merge(methods)
+        self.router = router
+    }
+
+    /// `true` while the broker is ready and the node is not draining.
+    public var isReady: Bool { manager.isReady && !isDraining }
+
+    /// `true` once shutdown began.
+    public var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// The port the node listens on, once it does.
+    public var port: Int? { boundPort.withLock { $0.port } }
+
+    /// Waits until the node listens and returns its port.
+    public func waitUntilListening() async -> Int {
+        await withCheckedContinuation { continuation in
+            let port: Int? = boundPort.withLock { state in
+                if let port = state.port { return port }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let port { continuation.resume(returning: port) }
+        }
+    }
+
+    private func listening(on port: Int) {
+        let waiters = boundPort.withLock { state in
+            state.port = port
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    /// The services that make up the node, in start order (broker, HTTP server, drain); a
+    /// service group shuts them down in reverse: readiness fails and the drain period passes,
+    /// then every socket gets 1001 and the server stops, then the broker closes.
+    public func services() -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        let codecs = configuration.stream.compression ? DeflateCodecs() : nil
+        manager.channels.use(encoder: WebSocketMessageEncoder(codecs: codecs))
+        let endpoint = StreamEndpoint(
+            manager: manager,
+            router: router,
+            configuration: configuration.stream,
+            codecs: codecs,
+            metrics: metrics.switchboard,
+            logger: logger
+        )
+        let upgrader = StreamUpgrader(path: "/stream", endpoint: endpoint)
+        let application = Application(
+            router: NodeRoutes(node: self).makeRouter(),
+            server: HTTPServerBuilder { responder in
+                StreamServerChannel(responder: responder, upgrader: upgrader)
+            },
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "switchboard"
+            ),
+            onServerRunning: { [self] channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                logger.info("listening", metadata: ["address": "\(configuration.host):\(port)", "broker": "\(manager.brokerName)"])
+                listening(on: port)
+            },
+            logger: logger
+        )
+        return [
+            .init(service: BrokerService(manager: manager, logger: logger), serviceName: "broker"),
+            .init(service: application, serviceName: "http"),
+            .init(
+                service: DrainService(node: self),
+                successTerminationBehavior: .gracefullyShutdownGroup,
+                serviceName: "drain"
+            ),
+        ]
+    }
+
+    /// Runs the node until SIGTERM or SIGINT, then drains and stops within the grace period.
+    public func run() async throws {
+        var group = ServiceGroupConfiguration(
+            services: services(),
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        group.maximumGracefulShutdownDuration = configuration.shutdownGracePeriod
+        try await ServiceGroup(configuration: group).run()
+    }
+
+    /// Marks the node as draining (readiness fails from now on).
+    func beginDraining() {
+        draining.store(true, ordering: .relaxed)
+    }
+}
+
+/// Starts the broker, and closes it when the group shuts down (after the HTTP server).
+struct BrokerService: Service {
+    let manager: any SocketsManager
+    let logger: Logger
+
+    func run() async throws {
+        try await manager.start()
+        try? await gracefulShutdown()
+        logger.info("closing the broker")
+        await manager.close()
+    }
+}
+
+/// On shutdown, fails readiness first and waits the drain period, so that load balancers stop
+/// sending new clients before sockets are told to go away.
+struct DrainService: Service {
+    let node: SwitchboardNode
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        node.beginDraining()
+        node.logger.info("draining", metadata: ["period": "\(node.configuration.drainPeriod)"])
+        if node.configuration.drainPeriod > .zero {
+            try? await Task.sleep(for: node.configuration.drainPeriod)
+        }
+        node.logger.info("closing sockets (1001 going away)", metadata: ["sockets": "\(node.manager.sockets.count)"])
+    }
+}

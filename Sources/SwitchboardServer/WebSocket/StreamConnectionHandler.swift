@@ -1,0 +1,429 @@
+import CoreMetrics
+import Logging
+import NIOCore
+import NIOWebSocket
+import Switchboard
+
+/// One `/stream` socket after the upgrade: reassembles and inflates messages, answers pings and
+/// close frames, feeds text to the socket's `RPCSession`, and writes replies and delivered
+/// messages as pre-encoded frames through one bounded outbound queue.
+///
+/// Everything here runs on the socket's event loop. There is no task or timer per socket: RPC
+/// methods run as futures, the keepalive pass is one timer per loop (`ConnectionKeeper`), and
+/// delivered messages arrive already encoded (`OutboundMessage`).
+final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, KeepaliveTarget {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        case open
+        case closing
+        case closed
+    }
+
+    private struct Fragments {
+        var opcode: WebSocketOpcode
+        var compressed: Bool
+        var data: ByteBuffer
+    }
+
+    let socketID: SocketID
+    private let endpoint: StreamEndpoint
+    private let deflate: PerMessageDeflate?
+    private var logger: Logger
+
+    private var context: ChannelHandlerContext?
+    private var session: RPCSession?
+    private var keeper: ConnectionKeeper?
+    private var state = State.open
+    private var fragments: Fragments?
+
+    private var outbound = CircularBuffer<ByteBuffer>()
+    private var outboundBytes = 0
+    private var needsFlush = false
+    private var inReadCycle = false
+
+    private var readPending = false
+    private var readingPaused = false
+    private var sawInbound = false
+    private var awaitingPong = false
+    private var closeTimer: Scheduled<Void>?
+
+    init(socketID: SocketID, endpoint: StreamEndpoint, deflate: PerMessageDeflate?, logger: Logger) {
+        self.socketID = socketID
+        self.endpoint = endpoint
+        self.deflate = deflate
+        self.logger = logger
+    }
+
+    private var compressesOutgoing: Bool { deflate?.compressesOutgoing ?? false }
+
+    // MARK: - Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        session = RPCSession(
+            router: endpoint.router,
+            manager: endpoint.manager,
+            socketID: socketID,
+            eventLoop: context.eventLoop,
+            logger: logger,
+            configuration: .init(maxPendingRequests: endpoint.configuration.maxPendingRequests),
+            metrics: endpoint.metrics,
+            makeBuffer: { WebSocketFrameWriter.makePayloadBuffer() },
+            send: { reply in loopBound.value.sendReply(reply) },
+            flush: { loopBound.value.flushSoon() }
+        )
+        session?.onCapacityAvailable = { loopBound.value.updateReading() }
+        let socket = StreamSocket(
+            id: socketID,
+            eventLoop: context.eventLoop,
+            acceptsDeflatedFrames: compressesOutgoing,
+            handler: loopBound
+        )
+        endpoint.manager.connect(socket)
+        endpoint.metrics.connections.increment()
+        endpoint.metrics.connectionsOpened.increment()
+        keeper = endpoint.keepers.keeper(for: context.eventLoop)
+        keeper?.add(self)
+        logger.info(
+            "connection opened",
+            metadata: [
+                "remote": "\(context.channel.remoteAddress?.description ?? "?")",
+                "compression": "\(deflate != nil)",
+            ]
+        )
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        tearDown(reason: "handler removed")
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        tearDown(reason: "connection closed")
+        context.fireChannelInactive()
+    }
+
+    /// Forgets the socket everywhere, once.
+    private func tearDown(reason: String) {
+        guard state != .closed || session != nil else { return }
+        state = .closed
+        closeTimer?.cancel()
+        closeTimer = nil
+        session?.close()
+        session = nil
+        keeper?.remove(self)
+        keeper = nil
+        outbound.removeAll()
+        outboundBytes = 0
+        fragments = nil
+        endpoint.manager.disconnect(socketID)
+        endpoint.metrics.connections.decrement()
+        logger.info("connection closed")
+        context = nil
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case is ChannelShouldQuiesceEvent:
+            initiateClose(code: 1001, reason: "going away", keepQueued: true)
+        case let event as ChannelEvent where event == .inputClosed:
+            // The client half-closed without a close frame: nothing more will come.
+            context.close(promise: nil)
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch error {
+        case NIOWebSocketError.invalidFrameLength:
+            logger.info("message too big", metadata: ["limit": "\(endpoint.configuration.maxMessageSize)"])
+            initiateClose(code: 1009, reason: "message too big", keepQueued: false)
+        case let error as NIOWebSocketError:
+            logger.info("protocol error", metadata: ["error": "\(error)"])
+            initiateClose(code: 1002, reason: "protocol error", keepQueued: false)
+        default:
+            logger.debug("connection error", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: - Reading
+
+    func read(context: ChannelHandlerContext) {
+        if readingPaused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Stops reading while the RPC session is full or the socket is not writable (a client that
+    /// sends requests and reads no replies is slowed down, not dropped); resumes after.
+    private func updateReading() {
+        guard let context else { return }
+        let pause = !(session?.hasCapacity ?? true) || !context.channel.isWritable
+        readingPaused = pause
+        if !pause, readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        inReadCycle = true
+        sawInbound = true
+        awaitingPong = false
+        guard state == .open else {
+            if state == .closing, frame.opcode == .connectionClose { context.close(promise: nil) }
+            return
+        }
+        guard frame.maskKey != nil, !frame.rsv2, !frame.rsv3 else {
+            return protocolError("unmasked frame or reserved bits set")
+        }
+        switch frame.opcode {
+        case .text, .binary:
+            guard fragments == nil else { return protocolError("new message inside a fragmented one") }
+            let compressed = frame.rsv1
+            guard !compressed || deflate != nil else { return protocolError("compressed frame without negotiation") }
+            if frame.fin {
+                handleMessage(opcode: frame.opcode, data: frame.unmaskedData, compressed: compressed)
+            } else {
+                fragments = Fragments(opcode: frame.opcode, compressed: compressed, data: frame.unmaskedData)
+            }
+        case .continuation:
+            guard var pending = fragments, !frame.rsv1 else { return protocolError("unexpected continuation frame") }
+            var data = frame.unmaskedData
+            guard pending.data.readableBytes + data.readableBytes <= endpoint.configuration.maxMessageSize else {
+                fragments = nil
+                return initiateClose(code: 1009, reason: "message too big", keepQueued: false)
+            }
+            fragments = nil  // drop the reference before appending, so the buffer is not copied
+            pending.data.writeBuffer(&data)
+            if frame.fin {
+                handleMessage(opcode: pending.opcode, data: pending.data, compressed: pending.compressed)
+            } else {
+                fragments = pending
+            }
+        case .ping:
+            writeOutbound(WebSocketFrameWriter.frame(copyWithHeadroom(frame.unmaskedData), opcode: .pong))
+            needsFlush = true
+        case .pong:
+            break
+        case .connectionClose:
+            answerClose(frame.unmaskedData)
+        default:
+            protocolError("unknown opcode")
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        inReadCycle = false
+        flushIfNeeded()
+        updateReading()
+        context.fireChannelReadComplete()
+    }
+
+    private func handleMessage(opcode: WebSocketOpcode, data: ByteBuffer, compressed: Bool) {
+        var message = data
+        if compressed {
+            guard let codecs = endpoint.codecs else { return protocolError("compressed frame without negotiation") }
+            do {
+                message = try codecs.withInflater { inflater in
+                    try inflater.decompress(data, maxSize: endpoint.configuration.maxMessageSize, allocator: context!.channel.allocator)
+                }
+            } catch MessageInflater.Failure.tooLarge {
+                return initiateClose(code: 1009, reason: "message too big", keepQueued: false)
+            } catch {
+                return initiateClose(code: 1007, reason: "invalid compressed data", keepQueued: false)
+            }
+        }
+        if opcode == .text {
+            session?.receive(text: message)
+        } else {
+            session?.receiveBinary()
+        }
+    }
+
+    private func protocolError(_ what: String) {
+        logger.info("protocol error", metadata: ["error": "\(what)"])
+        initiateClose(code: 1002, reason: "protocol error", keepQueued: false)
+    }
+
+    // MARK: - Closing
+
+    /// Answers a client's close frame with the same code and closes the connection.
+    private func answerClose(_ payload: ByteBuffer) {
+        guard let context else { return }
+        var payload = payload
+        var code: UInt16 = 1000
+        if payload.readableBytes >= 2, let received = payload.readInteger(as: UInt16.self) {
+            let valid = (1000...1003).contains(received) || (1007...1011).contains(received) || (3000...4999).contains(received)
+            code = valid ? received : 1002
+        } else if payload.readableBytes == 1 {
+            code = 1002
+        }
+        state = .closing
+        session?.close()
+        writeOutbound(WebSocketFrameWriter.closeFrame(code: code, reason: ""), force: true)
+        flushIfNeeded()
+        context.close(promise: nil)
+    }
+
+    /// Sends a close frame and waits (bounded) for the client's; `keepQueued` sends what is
+    /// already queued first (a shutdown), otherwise the queue is dropped (an error).
+    func initiateClose(code: UInt16, reason: String, keepQueued: Bool) {
+        guard state == .open, let context else { return }
+        state = .closing
+        fragments = nil
+        session?.close()
+        if !keepQueued {
+            outbound.removeAll()
+            outboundBytes = 0
+        }
+        logger.debug("closing", metadata: ["code": "\(code)", "reason": "\(reason)"])
+        writeOutbound(WebSocketFrameWriter.closeFrame(code: code, reason: reason), force: true)
+        needsFlush = true
+        flushIfNeeded()
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        closeTimer = context.eventLoop.scheduleTask(in: endpoint.configuration.closeTimeout) {
+            loopBound.value.context?.close(promise: nil)
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Writes one RPC reply (JSON text with frame headroom), compressed when negotiated.
+    private func sendReply(_ json: ByteBuffer) {
+        guard state == .open else { return }
+        if compressesOutgoing, let codecs = endpoint.codecs, json.readableBytes >= codecs.minimumSize,
+            let compressed = codecs.withDeflater({ $0.compress(json) })
+        {
+            writeOutbound(WebSocketFrameWriter.frame(compressed, opcode: .text, compressed: true))
+        } else {
+            writeOutbound(WebSocketFrameWriter.frame(json, opcode: .text))
+        }
+    }
+
+    /// Flushes now, or at the end of the current read (so a burst of replies is one write).
+    private func flushSoon() {
+        if !inReadCycle { flushIfNeeded() }
+    }
+
+    /// Queues a delivered message (called on the loop by `StreamSocket`).
+    func deliver(_ message: OutboundMessage) {
+        guard state == .open else { return }
+        let frame = compressesOutgoing ? (message.deflatedFrame ?? message.frame) : message.frame
+        writeOutbound(frame)
+    }
+
+    /// Flushes delivered messages (called on the loop by `StreamSocket`).
+    func flushDeliveries() {
+        if !inReadCycle { flushIfNeeded() }
+    }
+
+    /// Writes a frame, or queues it while the socket is not writable. Past the outbound limit
+    /// the socket is closed as a slow consumer; `force` bypasses the limit (control frames).
+    private func writeOutbound(_ frame: ByteBuffer, force: Bool = false) {
+        guard state != .closed, let context else { return }
+        if outbound.isEmpty && context.channel.isWritable {
+            context.write(wrapOutboundOut(frame), promise: nil)
+            needsFlush = true
+            return
+        }
+        if !force, !outbound.isEmpty, outboundBytes + frame.readableBytes > endpoint.configuration.maxOutboundBytes {
+            return slowConsumer()
+        }
+        outbound.append(frame)
+        outboundBytes += frame.readableBytes
+    }
+
+    private func slowConsumer() {
+        endpoint.metrics.slowConsumerCloses.increment()
+        logger.warning(
+            "slow consumer: closing",
+            metadata: ["queued_bytes": "\(outboundBytes)", "limit": "\(endpoint.configuration.maxOutboundBytes)"]
+        )
+        initiateClose(code: 1008, reason: "slow consumer", keepQueued: false)
+    }
+
+    private func flushIfNeeded() {
+        guard needsFlush, let context else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            while context.channel.isWritable, let frame = outbound.popFirst() {
+                outboundBytes -= frame.readableBytes
+                context.write(wrapOutboundOut(frame), promise: nil)
+                needsFlush = true
+            }
+            flushIfNeeded()
+        }
+        updateReading()
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func copyWithHeadroom(_ data: ByteBuffer) -> ByteBuffer {
+        var buffer = WebSocketFrameWriter.makePayloadBuffer(capacity: data.readableBytes)
+        var data = data
+        buffer.writeBuffer(&data)
+        return buffer
+    }
+
+    // MARK: - Keepalive
+
+    func keepaliveTick() {
+        guard state == .open, let context else { return }
+        if awaitingPong {
+            logger.info("no answer to ping: dropping the connection")
+            context.close(promise: nil)
+            return
+        }
+        if sawInbound {
+            sawInbound = false
+            return
+        }
+        awaitingPong = true
+        writeOutbound(WebSocketFrameWriter.frame(WebSocketFrameWriter.makePayloadBuffer(capacity: 0), opcode: .ping), force: true)
+        flushIfNeeded()
+    }
+}
+
+/// The `SocketHandle` the registries hold for a `/stream` socket: it forwards to the handler on
+/// the socket's loop. It holds the handler; the handler does not hold it, so nothing leaks once
+/// the registries let go.
+final class StreamSocket: SocketHandle {
+    let id: SocketID
+    let eventLoop: any EventLoop
+    let acceptsDeflatedFrames: Bool
+    private let handler: NIOLoopBound<StreamConnectionHandler>
+
+    init(id: SocketID, eventLoop: any EventLoop, acceptsDeflatedFrames: Bool, handler: NIOLoopBound<StreamConnectionHandler>) {
+        self.id = id
+        self.eventLoop = eventLoop
+        self.acceptsDeflatedFrames = acceptsDeflatedFrames
+        self.handler = handler
+    }
+
+    func enqueue(_ message: OutboundMessage) {
+        handler.value.deliver(message)
+    }
+
+    func flush() {
+        handler.value.flushDeliveries()
+    }
+
+    func close(code: UInt16, reason: String) {
+        let handler = self.handler
+        eventLoop.execute {
+            handler.value.initiateClose(code: code, reason: reason, keepQueued: true)
+        }
+    }
+}

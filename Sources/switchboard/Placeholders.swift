@@ -1,0 +1,5 @@
+import ArgumentParser
+struct PublishCommand: AsyncParsableCommand {}
+struct SubscribeCommand: AsyncParsableCommand {}
+struct CallCommand: AsyncParsableCommand {}
+struct BenchCommand: AsyncParsableCommand {}

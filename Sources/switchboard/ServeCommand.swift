@@ -1,0 +1,111 @@
+import ArgumentParser
+import Logging
+import NIOCore
+import NIOPosix
+import Switchboard
+import SwitchboardServer
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run a node.",
+        discussion: """
+            Every option can also be set by the environment variable shown in brackets; a flag wins \
+            over the environment. Without --redis the node uses the in-process broker: channels are \
+            then shared by the sockets of this node only.
+            """
+    )
+
+    @Option(help: "Address to listen on [SWITCHBOARD_HOST] (default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to listen on [SWITCHBOARD_PORT] (default 8080; 0 picks a free port).")
+    var port: Int?
+
+    @Option(help: "Redis URL redis://[user:password@]host:port[/db] [SWITCHBOARD_REDIS_URL]; none: in-process broker.")
+    var redis: String?
+
+    @Option(help: "Prefix of Redis channel names [SWITCHBOARD_CHANNEL_PREFIX] (default switchboard:).")
+    var channelPrefix: String?
+
+    @Option(help: "Largest incoming message in bytes [SWITCHBOARD_MAX_MESSAGE_SIZE] (default 4194304).")
+    var maxMessageSize: Int?
+
+    @Option(help: "Outgoing bytes a socket may have waiting before it is closed as a slow consumer [SWITCHBOARD_MAX_OUTBOUND_BYTES] (default 1048576).")
+    var maxOutboundBytes: Int?
+
+    @Option(help: "Seconds between keepalive pings of idle sockets, 0 for none [SWITCHBOARD_PING_INTERVAL] (default 30).")
+    var pingInterval: Int?
+
+    @Option(help: "Per-message deflate: on or off [SWITCHBOARD_COMPRESSION] (default on).")
+    var compression: String?
+
+    @Option(help: "Seconds /readyz fails before sockets are closed on SIGTERM [SWITCHBOARD_DRAIN_PERIOD] (default 0).")
+    var drainPeriod: Double?
+
+    @Option(help: "Seconds shutdown may take in all [SWITCHBOARD_SHUTDOWN_GRACE] (default 10).")
+    var shutdownGrace: Double?
+
+    @Option(help: "This node's name in info, logs and metrics [SWITCHBOARD_NODE_ID] (default random).")
+    var nodeID: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical [SWITCHBOARD_LOG_LEVEL] (default info).")
+    var logLevel: String?
+
+    @Option(help: "text or json [SWITCHBOARD_LOG_FORMAT] (default text).")
+    var logFormat: String?
+
+    @Option(help: "In-process broker only: delay each delivery by this many milliseconds (for tests) [SWITCHBOARD_LOCAL_LATENCY_MS].")
+    var localLatencyMs: Int?
+
+    func run() async throws {
+        let level = try Environment.resolve(logLevel.map { Logger.Level(rawValue: $0) }, "SWITCHBOARD_LOG_LEVEL", .info) { Logger.Level(rawValue: $0) }
+        guard let level else { throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))") }
+        let format = Environment.resolve(logFormat, "SWITCHBOARD_LOG_FORMAT", "text")
+        guard format == "text" || format == "json" else { throw ValidationError("--log-format must be text or json") }
+        LoggingSystem.bootstrap { label in
+            if format == "json" { return JSONLogHandler(label: label, level: level) }
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "switchboard")
+
+        let compressionSetting = Environment.resolve(compression, "SWITCHBOARD_COMPRESSION", "on")
+        guard compressionSetting == "on" || compressionSetting == "off" else { throw ValidationError("--compression must be on or off") }
+        let ping = try Environment.resolve(pingInterval, "SWITCHBOARD_PING_INTERVAL", 30) { Int($0) }
+        let messageLimit = try Environment.resolve(maxMessageSize, "SWITCHBOARD_MAX_MESSAGE_SIZE", 4 * 1024 * 1024) { Int($0) }
+        guard messageLimit >= 1024, messageLimit <= Int(UInt32.max) else { throw ValidationError("--max-message-size must be between 1024 and \(UInt32.max)") }
+        let stream = StreamConfiguration(
+            maxMessageSize: messageLimit,
+            maxOutboundBytes: try Environment.resolve(maxOutboundBytes, "SWITCHBOARD_MAX_OUTBOUND_BYTES", 1024 * 1024) { Int($0) },
+            pingInterval: ping > 0 ? .seconds(Int64(ping)) : nil,
+            compression: compressionSetting == "on"
+        )
+        let configuration = NodeConfiguration(
+            host: Environment.resolve(host, "SWITCHBOARD_HOST", "127.0.0.1"),
+            port: try Environment.resolve(port, "SWITCHBOARD_PORT", 8080) { Int($0) },
+            stream: stream,
+            drainPeriod: .milliseconds(Int64(try Environment.resolve(drainPeriod, "SWITCHBOARD_DRAIN_PERIOD", 0) { Double($0) } * 1000)),
+            shutdownGracePeriod: .milliseconds(Int64(try Environment.resolve(shutdownGrace, "SWITCHBOARD_SHUTDOWN_GRACE", 10) { Double($0) } * 1000)),
+            nodeID: Environment.resolve(nodeID, "SWITCHBOARD_NODE_ID") ?? NodeConfiguration.defaultNodeID()
+        )
+        guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be between 0 and 65535") }
+
+        let metrics = NodeMetrics()
+        let group = MultiThreadedEventLoopGroup.singleton
+        let manager: any SocketsManager
+        if Environment.resolve(redis, "SWITCHBOARD_REDIS_URL") != nil {
+            throw ValidationError("Redis is not supported yet")
+        } else {
+            let latency = try Environment.resolve(localLatencyMs, "SWITCHBOARD_LOCAL_LATENCY_MS", 0) { Int($0) }
+            manager = LocalBroker(
+                configuration: .init(latency: latency > 0 ? .milliseconds(Int64(latency)) : nil),
+                metrics: metrics.switchboard,
+                eventLoop: group.next()
+            )
+        }
+        let node = SwitchboardNode(configuration: configuration, manager: manager, metrics: metrics, logger: logger)
+        try await node.run()
+    }
+}
