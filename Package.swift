@@ -26,7 +26,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
-        .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
@@ -44,6 +43,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "SwitchboardWebSocket",
+            dependencies: [
+                "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "SwitchboardRedis",
             dependencies: [
                 "Switchboard", "CHiredis",
@@ -56,7 +66,7 @@ let package = Package(
         .target(
             name: "SwitchboardServer",
             dependencies: [
-                "Switchboard", "CZlib",
+                "Switchboard", "SwitchboardWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -76,10 +86,10 @@ let package = Package(
         .target(
             name: "SwitchboardClient",
             dependencies: [
-                "Switchboard",
+                "Switchboard", "SwitchboardWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -87,9 +97,11 @@ let package = Package(
         .target(
             name: "SwitchboardTesting",
             dependencies: [
-                "Switchboard", "SwitchboardServer", "SwitchboardRedis", "SwitchboardClient",
+                "Switchboard", "SwitchboardServer", "SwitchboardRedis", "SwitchboardClient", "SwitchboardWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -97,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "Switchboard", "SwitchboardServer", "SwitchboardRedis", "SwitchboardClient",
+                "Switchboard", "SwitchboardServer", "SwitchboardRedis", "SwitchboardClient", "SwitchboardWebSocket",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -109,7 +121,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "SwitchboardTests", dependencies: ["Switchboard"], swiftSettings: strict),
+        .testTarget(
+            name: "SwitchboardTests",
+            dependencies: [
+                "Switchboard", "SwitchboardTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SwitchboardRedisTests",
             dependencies: ["SwitchboardRedis", "SwitchboardTesting"],
@@ -117,12 +138,17 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardServerTests",
-            dependencies: ["SwitchboardServer", "SwitchboardTesting", "SwitchboardClient"],
+            dependencies: [
+                "SwitchboardServer", "SwitchboardTesting", "SwitchboardClient", "SwitchboardWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "SwitchboardClientTests",
-            dependencies: ["SwitchboardClient", "SwitchboardTesting"],
+            dependencies: ["SwitchboardClient", "SwitchboardTesting", "SwitchboardServer"],
             swiftSettings: strict
         ),
     ]

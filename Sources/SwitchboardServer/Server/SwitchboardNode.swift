@@ -1,3 +1,4 @@
+import SwitchboardWebSocket
 import UnixSignals
 public import Logging
 import Hummingbird
@@ -28,6 +29,7 @@ public final class SwitchboardNode: Sendable {
     let logger: Logger
     let router: RPCRouter
     let startedAt = ContinuousClock.now
+    private let endpoint = Mutex<StreamEndpoint?>(nil)
     private let draining = Atomic(false)
     private let boundPort = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
 
@@ -100,6 +102,7 @@ public final class SwitchboardNode: Sendable {
             metrics: metrics.switchboard,
             logger: logger
         )
+        self.endpoint.withLock { $0 = endpoint }
         let upgrader = StreamUpgrader(path: "/stream", endpoint: endpoint)
         let application = Application(
             router: NodeRoutes(node: self).makeRouter(),
@@ -143,6 +146,15 @@ public final class SwitchboardNode: Sendable {
     func beginDraining() {
         draining.store(true, ordering: .relaxed)
     }
+
+    /// Sends 1001 (going away) to every socket and waits until their connections closed (each
+    /// has `closeTimeout` to answer), so clients reconnect elsewhere before the server stops.
+    func closeSockets() async {
+        manager.closeSockets(code: 1001, reason: "going away")
+        guard let endpoint = endpoint.withLock({ $0 }) else { return }
+        let timeout = configuration.stream.closeTimeout
+        await endpoint.connections.waitUntilAllClosed(timeout: .nanoseconds(timeout.nanoseconds) + .milliseconds(500))
+    }
 }
 
 /// Starts the broker, and closes it when the group shuts down (after the HTTP server).
@@ -171,5 +183,6 @@ struct DrainService: Service {
             try? await Task.sleep(for: node.configuration.drainPeriod)
         }
         node.logger.info("closing sockets (1001 going away)", metadata: ["sockets": "\(node.manager.sockets.count)"])
+        await node.closeSockets()
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOWebSocket
 import Switchboard
+import SwitchboardWebSocket
 
 /// One `/stream` socket after the upgrade: reassembles and inflates messages, answers pings and
 /// close frames, feeds text to the socket's `RPCSession`, and writes replies and delivered
@@ -49,6 +50,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var sawInbound = false
     private var awaitingPong = false
     private var closeTimer: Scheduled<Void>?
+    private var registered = true
 
     init(socketID: SocketID, endpoint: StreamEndpoint, deflate: PerMessageDeflate?, logger: Logger) {
         self.socketID = socketID
@@ -83,6 +85,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             acceptsDeflatedFrames: compressesOutgoing,
             handler: loopBound
         )
+        endpoint.connections.opened()
         endpoint.manager.connect(socket)
         endpoint.metrics.connections.increment()
         endpoint.metrics.connectionsOpened.increment()
@@ -119,10 +122,19 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         outbound.removeAll()
         outboundBytes = 0
         fragments = nil
-        endpoint.manager.disconnect(socketID)
-        endpoint.metrics.connections.decrement()
+        unregister()
+        endpoint.connections.closed()
         logger.info("connection closed")
         context = nil
+    }
+
+    /// Leaves the node's registries (every channel at once), once: when closing starts, so a
+    /// closing socket gets no more messages and no longer counts.
+    private func unregister() {
+        guard registered else { return }
+        registered = false
+        endpoint.manager.disconnect(socketID)
+        endpoint.metrics.connections.decrement()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -269,6 +281,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
         state = .closing
         session?.close()
+        unregister()
         writeOutbound(WebSocketFrameWriter.closeFrame(code: code, reason: ""), force: true)
         flushIfNeeded()
         context.close(promise: nil)
@@ -281,6 +294,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         state = .closing
         fragments = nil
         session?.close()
+        unregister()
         if !keepQueued {
             outbound.removeAll()
             outboundBytes = 0

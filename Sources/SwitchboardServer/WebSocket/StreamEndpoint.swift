@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import Switchboard
+import SwitchboardWebSocket
 import Synchronization
 
 /// What every `/stream` connection of a node shares: the sockets manager, the RPC router, the
@@ -12,6 +13,7 @@ final class StreamEndpoint: Sendable {
     let codecs: DeflateCodecs?
     let keepers: ConnectionKeepers
     let metrics: SwitchboardMetrics
+    let connections = ConnectionTracker()
     let logger: Logger
     private let nextID = Atomic<UInt64>(0)
 

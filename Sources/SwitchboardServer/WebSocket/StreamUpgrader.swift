@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOWebSocket
 import Switchboard
+import SwitchboardWebSocket
 
 /// Upgrades `GET /stream` to a WebSocket: NIO's upgrader checks the handshake and builds the
 /// accept header; this type negotiates per-message deflate and installs the frame decoder and

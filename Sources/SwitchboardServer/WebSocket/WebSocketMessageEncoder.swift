@@ -1,5 +1,6 @@
 import NIOCore
 import Switchboard
+import SwitchboardWebSocket
 
 /// Builds a delivered message's frames once per node: the plain text frame, and when some
 /// recipient negotiated compression, one compressed frame shared by all of them.

@@ -3,16 +3,16 @@ import Synchronization
 /// Per-message deflate (RFC 7692), as Switchboard offers it: always without context takeover in
 /// both directions, so that no socket keeps a compressor's state (memory per idle socket stays
 /// small) and one compressed frame per message can be shared by every socket.
-struct PerMessageDeflate: Sendable, Equatable {
+package struct PerMessageDeflate: Sendable, Equatable {
     /// The `Sec-WebSocket-Extensions` value of the response.
-    let responseHeader: String
+    package let responseHeader: String
     /// `false` when the client limited our window below 15 bits: then we send plain frames
     /// (always allowed) rather than keep compressors of other sizes.
-    let compressesOutgoing: Bool
+    package let compressesOutgoing: Bool
 
     /// Picks the first acceptable `permessage-deflate` offer from the request's
     /// `Sec-WebSocket-Extensions` values; `nil` when there is none.
-    static func negotiate(offers headerValues: [String]) -> PerMessageDeflate? {
+    package static func negotiate(offers headerValues: [String]) -> PerMessageDeflate? {
         for value in headerValues {
             for offer in value.split(separator: ",") {
                 if let accepted = accept(offer) { return accepted }
@@ -69,25 +69,25 @@ extension Substring {
 
 /// Compressors and decompressors shared by every socket of the node: taken for one message and
 /// given back, so their number follows the threads using them, not the sockets.
-final class DeflateCodecs: Sendable {
+package final class DeflateCodecs: Sendable {
     /// Messages shorter than this are sent uncompressed.
-    let minimumSize: Int
+    package let minimumSize: Int
     private let level: Int32
     private let deflaters = Mutex<[MessageDeflaterBox]>([])
     private let inflaters = Mutex<[MessageInflaterBox]>([])
 
-    init(level: Int32 = 1, minimumSize: Int = 256) {
+    package init(level: Int32 = 1, minimumSize: Int = 256) {
         self.level = level
         self.minimumSize = minimumSize
     }
 
-    func withDeflater<R>(_ body: (MessageDeflater) -> R) -> R {
+    package func withDeflater<R>(_ body: (MessageDeflater) -> R) -> R {
         let box = deflaters.withLock { $0.popLast() } ?? MessageDeflaterBox(MessageDeflater(level: level))
         defer { deflaters.withLock { $0.append(box) } }
         return body(box.deflater)
     }
 
-    func withInflater<R>(_ body: (MessageInflater) throws -> R) rethrows -> R {
+    package func withInflater<R>(_ body: (MessageInflater) throws -> R) rethrows -> R {
         let box = inflaters.withLock { $0.popLast() } ?? MessageInflaterBox(MessageInflater())
         defer { inflaters.withLock { $0.append(box) } }
         return try body(box.inflater)
@@ -95,12 +95,27 @@ final class DeflateCodecs: Sendable {
 }
 
 /// A codec moves between threads only through the pool, and is used by one thread at a time.
-final class MessageDeflaterBox: @unchecked Sendable {
-    let deflater: MessageDeflater
-    init(_ deflater: MessageDeflater) { self.deflater = deflater }
+package final class MessageDeflaterBox: @unchecked Sendable {
+    package let deflater: MessageDeflater
+    package init(_ deflater: MessageDeflater) { self.deflater = deflater }
 }
 
-final class MessageInflaterBox: @unchecked Sendable {
-    let inflater: MessageInflater
-    init(_ inflater: MessageInflater) { self.inflater = inflater }
+package final class MessageInflaterBox: @unchecked Sendable {
+    package let inflater: MessageInflater
+    package init(_ inflater: MessageInflater) { self.inflater = inflater }
+}
+
+extension PerMessageDeflate {
+    /// What a client offers: no context takeover either way, so each message inflates alone.
+    package static let clientOffer = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+
+    /// `true` when a server's `Sec-WebSocket-Extensions` answer accepted `clientOffer`.
+    package static func serverAccepted(_ headerValues: [String]) -> Bool {
+        headerValues.contains { value in
+            value.split(separator: ",").contains { offer in
+                let parts = offer.split(separator: ";").map { $0.trimmingCharacters(in: " \t") }
+                return parts.first == "permessage-deflate" && parts.contains("server_no_context_takeover")
+            }
+        }
+    }
 }

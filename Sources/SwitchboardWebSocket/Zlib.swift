@@ -3,10 +3,10 @@ import NIOCore
 
 /// Raw DEFLATE (RFC 7692) of whole messages, with no context kept between messages, so one
 /// compressor can serve every socket of a loop and a compressed frame can be shared by many.
-final class MessageDeflater {
+package final class MessageDeflater {
     private let stream: UnsafeMutablePointer<z_stream>
 
-    init(level: Int32, windowBits: Int32 = 15) {
+    package init(level: Int32, windowBits: Int32 = 15) {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         let status = deflateInit2_(stream, level, Z_DEFLATED, -windowBits, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
@@ -21,7 +21,7 @@ final class MessageDeflater {
 
     /// Compresses `input` as one message into a buffer with frame headroom, without the final
     /// `00 00 ff ff`; `nil` if it would not get smaller.
-    func compress(_ input: ByteBuffer) -> ByteBuffer? {
+    package func compress(_ input: ByteBuffer) -> ByteBuffer? {
         defer { deflateReset(stream) }
         var output = WebSocketFrameWriter.makePayloadBuffer(capacity: Int(deflateBound(stream, UInt(input.readableBytes))) + 16)
         let ok = input.withUnsafeReadableBytes { inputBytes -> Bool in
@@ -48,15 +48,15 @@ final class MessageDeflater {
 }
 
 /// Inflates whole client messages (the client was told to keep no context), bounded in size.
-final class MessageInflater {
-    enum Failure: Error {
+package final class MessageInflater {
+    package enum Failure: Error {
         case tooLarge
         case corrupt
     }
 
     private let stream: UnsafeMutablePointer<z_stream>
 
-    init() {
+    package init() {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         let status = inflateInit2_(stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
@@ -70,7 +70,7 @@ final class MessageInflater {
     }
 
     /// Inflates one message; fails with `.tooLarge` past `maxSize` bytes of output.
-    func decompress(_ input: ByteBuffer, maxSize: Int, allocator: ByteBufferAllocator) throws(Failure) -> ByteBuffer {
+    package func decompress(_ input: ByteBuffer, maxSize: Int, allocator: ByteBufferAllocator) throws(Failure) -> ByteBuffer {
         defer { inflateReset(stream) }
         var data = input
         data.writeBytes([0x00, 0x00, 0xFF, 0xFF])

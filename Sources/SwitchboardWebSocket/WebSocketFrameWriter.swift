@@ -2,11 +2,11 @@ import NIOCore
 
 /// Encodes server frames (unmasked, RFC 6455 §5.2) around payloads that usually already have
 /// room for the header in front, so a frame costs no copy of its payload.
-enum WebSocketFrameWriter {
+package enum WebSocketFrameWriter {
     /// Bytes to leave in front of a payload so that any header fits in place.
-    static let headroom = 10
+    package static let headroom = 10
 
-    enum Opcode: UInt8 {
+    package enum Opcode: UInt8 {
         case continuation = 0x0
         case text = 0x1
         case binary = 0x2
@@ -16,7 +16,7 @@ enum WebSocketFrameWriter {
     }
 
     /// An empty buffer with `headroom` bytes reserved in front of its readable bytes.
-    static func makePayloadBuffer(allocator: ByteBufferAllocator = ByteBufferAllocator(), capacity: Int = 256) -> ByteBuffer {
+    package static func makePayloadBuffer(allocator: ByteBufferAllocator = ByteBufferAllocator(), capacity: Int = 256) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: capacity + headroom)
         buffer.moveWriterIndex(forwardBy: headroom)
         buffer.moveReaderIndex(forwardBy: headroom)
@@ -24,12 +24,12 @@ enum WebSocketFrameWriter {
     }
 
     /// The header size for a payload of `length` bytes.
-    static func headerSize(for length: Int) -> Int {
+    package static func headerSize(for length: Int) -> Int {
         length < 126 ? 2 : (length <= 0xFFFF ? 4 : 10)
     }
 
     /// Turns `payload` into a complete frame (`fin` set), in place when it has headroom.
-    static func frame(_ payload: ByteBuffer, opcode: Opcode, compressed: Bool = false) -> ByteBuffer {
+    package static func frame(_ payload: ByteBuffer, opcode: Opcode, compressed: Bool = false) -> ByteBuffer {
         let length = payload.readableBytes
         let size = headerSize(for: length)
         var frame: ByteBuffer
@@ -58,7 +58,7 @@ enum WebSocketFrameWriter {
     }
 
     /// A close frame with a status code and a reason (cut to fit the 125-byte control limit).
-    static func closeFrame(code: UInt16, reason: String) -> ByteBuffer {
+    package static func closeFrame(code: UInt16, reason: String) -> ByteBuffer {
         var payload = makePayloadBuffer(capacity: 125)
         payload.writeInteger(code)
         var utf8 = Array(reason.utf8.prefix(123))

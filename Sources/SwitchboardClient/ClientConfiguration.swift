@@ -1,0 +1,28 @@
+/// How a `SwitchboardClient` connects.
+public struct ClientConfiguration: Sendable {
+    /// Offer per-message deflate (the server compresses large messages once for everyone).
+    public var compression: Bool
+    /// Seconds to wait for the TCP connection and the upgrade.
+    public var connectTimeout: Duration
+    /// Seconds to wait for a reply before `call` fails; `nil` waits as long as the connection lives.
+    public var callTimeout: Duration?
+    /// Reconnect after an unexpected close (for example a node going away with 1001), with
+    /// capped exponential backoff, and subscribe again to every open subscription.
+    public var reconnect: Bool
+    /// Longest wait between reconnection attempts.
+    public var maxReconnectDelay: Duration
+
+    public init(
+        compression: Bool = false,
+        connectTimeout: Duration = .seconds(10),
+        callTimeout: Duration? = .seconds(30),
+        reconnect: Bool = false,
+        maxReconnectDelay: Duration = .seconds(5)
+    ) {
+        self.compression = compression
+        self.connectTimeout = connectTimeout
+        self.callTimeout = callTimeout
+        self.reconnect = reconnect
+        self.maxReconnectDelay = maxReconnectDelay
+    }
+}

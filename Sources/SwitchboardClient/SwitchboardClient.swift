@@ -1,0 +1,321 @@
+public import Logging
+public import NIOCore
+import NIOPosix
+public import Switchboard
+import SwitchboardWebSocket
+import Synchronization
+
+/// A Switchboard client: RPC calls, publish, and subscriptions as async sequences.
+///
+/// ```swift
+/// let client = try await SwitchboardClient.connect(to: "ws://127.0.0.1:8080/stream")
+/// let news = try await client.subscribe(channel: "news")
+/// try await client.publish(channel: "news", data: ["headline": "hello"])
+/// for try await message in news {
+///     print(message.data)
+/// }
+/// ```
+///
+/// Replies are matched to calls by id, so calls may be made from many tasks at once.
+public final class SwitchboardClient: Sendable {
+    /// The stream of one subscription (or of every message, see `allMessages()`).
+    public typealias Subscription = AsyncThrowingStream<ChannelMessage, any Error>
+
+    private struct Pending {
+        let method: String
+        let continuation: CheckedContinuation<JSONValue, any Error>
+    }
+
+    private struct LocalSubscription {
+        /// `nil` for the every-message stream.
+        let channel: String?
+        let event: String?
+        let pattern: GlobPattern
+        let continuation: Subscription.Continuation
+    }
+
+    private struct State {
+        var channel: (any Channel)?
+        var nextID: UInt64 = 0
+        var pending: [String: Pending] = [:]
+        var subscriptions: [UInt64: LocalSubscription] = [:]
+        var closed: SwitchboardClientError?
+        var closing = false
+        var reconnecting = false
+    }
+
+    /// The URL the client connects to.
+    public let url: String
+    /// How the client connects.
+    public let configuration: ClientConfiguration
+    private let target: WebSocketURL
+    private let eventLoopGroup: any EventLoopGroup
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    private init(url: String, target: WebSocketURL, configuration: ClientConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+        self.url = url
+        self.target = target
+        self.configuration = configuration
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+    }
+
+    /// Connects to a node's `/stream` URL (`ws://host:port/stream`).
+    public static func connect(
+        to url: String,
+        configuration: ClientConfiguration = ClientConfiguration(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "switchboard.client")
+    ) async throws -> SwitchboardClient {
+        let target: WebSocketURL
+        do {
+            target = try WebSocketURL(url)
+        } catch {
+            throw SwitchboardClientError.invalidURL(error.description)
+        }
+        let client = SwitchboardClient(url: url, target: target, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        let channel = try await client.openConnection()
+        client.state.withLock { $0.channel = channel }
+        return client
+    }
+
+    private func openConnection() async throws -> any Channel {
+        try await WebSocketClientConnection.connect(
+            to: target,
+            eventLoopGroup: eventLoopGroup,
+            compression: configuration.compression,
+            connectTimeout: .nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000
+                + configuration.connectTimeout.components.attoseconds / 1_000_000_000),
+            callbacks: WebSocketClientCallbacks(
+                onText: { [weak self] text, _ in self?.received(text) },
+                onClose: { [weak self] code, reason in self?.connectionClosed(code: code, reason: reason) }
+            )
+        )
+    }
+
+    // MARK: - Calls
+
+    /// Calls `method` and returns its `response`; throws `SwitchboardClientError.rpc` with the
+    /// server's error object when it answers with an error.
+    @discardableResult
+    public func call(_ method: String, payload: JSONObject = JSONObject()) async throws -> JSONValue {
+        let (id, channel): (String, (any Channel)?) = try state.withLock { state in
+            if let closed = state.closed { throw closed }
+            state.nextID += 1
+            return ("c\(state.nextID)", state.channel)
+        }
+        guard let channel else { throw SwitchboardClientError.closed(code: nil, reason: "reconnecting") }
+        var text = ByteBuffer()
+        RPCRequestWriter.write(id: id, method: method, payload: payload, into: &text)
+        let timeout = configuration.callTimeout
+        return try await withCheckedThrowingContinuation { continuation in
+            state.withLock { $0.pending[id] = Pending(method: method, continuation: continuation) }
+            WebSocketClientConnection.send(text: text, on: channel).whenFailure { [weak self] error in
+                self?.fail(id: id, with: SwitchboardClientError.closed(code: nil, reason: "\(error)"))
+            }
+            if let timeout {
+                channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)) { [weak self] in
+                    self?.fail(id: id, with: SwitchboardClientError.closed(code: nil, reason: "no reply to \(method) within \(timeout)"))
+                }
+            }
+        }
+    }
+
+    /// Calls `method` with an `Encodable` payload and decodes the response.
+    public func call<Payload: Encodable, Response: Decodable>(
+        _ method: String,
+        _ payload: Payload,
+        as type: Response.Type = Response.self
+    ) async throws -> Response {
+        guard case .object(let object) = try JSONValueEncoder().encode(payload) else {
+            throw SwitchboardClientError.unexpectedReply("the payload must encode to a JSON object")
+        }
+        return try JSONValueDecoder().decode(Response.self, from: try await call(method, payload: object))
+    }
+
+    /// Publishes `data` on `channel`; returns the server's `{"channel", "event", "data"}`.
+    @discardableResult
+    public func publish(channel: String, data: JSONValue, event: String? = nil) async throws -> JSONValue {
+        var payload: JSONObject = ["channel": .string(channel), "data": data]
+        if let event { payload["event"] = .string(event) }
+        return try await call("publish", payload: payload)
+    }
+
+    /// Subscribes to `channel` (events matching the glob `event`, `*` by default) and returns
+    /// its messages. The subscription is active at the server when this returns.
+    public func subscribe(channel: String, event: String? = nil) async throws -> Subscription {
+        let (stream, continuation) = Subscription.makeStream()
+        let key = register(LocalSubscription(channel: channel, event: event, pattern: GlobPattern(EventName.pattern(event)), continuation: continuation))
+        do {
+            try await call("subscribe", payload: Self.subscriptionPayload(channel: channel, event: event))
+        } catch {
+            _ = state.withLock { $0.subscriptions.removeValue(forKey: key) }
+            continuation.finish(throwing: error)
+            throw error
+        }
+        return stream
+    }
+
+    /// Removes one pattern (`*` by default) of `channel`; returns what this socket still holds.
+    /// Local streams of that channel and pattern end.
+    @discardableResult
+    public func unsubscribe(channel: String, event: String? = nil) async throws -> JSONObject {
+        let response = try await call("unsubscribe", payload: Self.subscriptionPayload(channel: channel, event: event))
+        let pattern = EventName.pattern(event)
+        let ended = state.withLock { state in
+            let keys = state.subscriptions.filter { $0.value.channel == channel && EventName.pattern($0.value.event) == pattern }.map(\.key)
+            return keys.compactMap { state.subscriptions.removeValue(forKey: $0) }
+        }
+        for subscription in ended { subscription.continuation.finish() }
+        return response["subscribed"]?.objectValue ?? JSONObject()
+    }
+
+    /// Every message this socket receives, whatever the subscription.
+    public func allMessages() -> Subscription {
+        let (stream, continuation) = Subscription.makeStream()
+        register(LocalSubscription(channel: nil, event: nil, pattern: GlobPattern("*"), continuation: continuation))
+        return stream
+    }
+
+    /// Closes the connection (close code 1000) and ends every subscription.
+    public func close() async {
+        let channel = state.withLock { state -> (any Channel)? in
+            state.closing = true
+            return state.channel
+        }
+        if let channel {
+            try? await WebSocketClientConnection.close(channel).get()
+        }
+        finish(with: nil)
+    }
+
+    // MARK: - Internals
+
+    @discardableResult
+    private func register(_ subscription: LocalSubscription) -> UInt64 {
+        let key = state.withLock { state -> UInt64 in
+            state.nextID += 1
+            state.subscriptions[state.nextID] = subscription
+            return state.nextID
+        }
+        subscription.continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.subscriptions.removeValue(forKey: key) }
+        }
+        return key
+    }
+
+    private static func subscriptionPayload(channel: String, event: String?) -> JSONObject {
+        var payload: JSONObject = ["channel": .string(channel)]
+        if let event { payload["event"] = .string(event) }
+        return payload
+    }
+
+    private func fail(id: String, with error: any Error) {
+        state.withLock { $0.pending.removeValue(forKey: id) }?.continuation.resume(throwing: error)
+    }
+
+    private func received(_ text: ByteBuffer) {
+        guard case .object(let object)? = text.withUnsafeReadableBytes({ try? JSONParser.parse($0) }) else {
+            logger.warning("server sent a frame that is not a JSON object")
+            return
+        }
+        if object["response"] == nil, object["error"] == nil, case .string(let channel)? = object["channel"] {
+            let message = ChannelMessage(channel: channel, event: object["event"]?.stringValue ?? "", data: object["data"] ?? .null)
+            let targets = state.withLock { state in
+                state.subscriptions.values.filter { ($0.channel == nil || $0.channel == channel) && $0.pattern.matches(message.event) }
+            }
+            for target in targets { target.continuation.yield(message) }
+            return
+        }
+        guard case .string(let id)? = object["id"], let pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else {
+            logger.debug("reply to no pending call", metadata: ["reply": "\(JSONValue.object(object))"])
+            return
+        }
+        if case .object(let error)? = object["error"] {
+            let rpcError = RPCError(message: error["message"]?.stringValue ?? "", errors: error["errors"]?.objectValue)
+            pending.continuation.resume(throwing: SwitchboardClientError.rpc(method: pending.method, error: rpcError))
+        } else {
+            pending.continuation.resume(returning: object["response"] ?? .null)
+        }
+    }
+
+    private func connectionClosed(code: UInt16?, reason: String) {
+        enum Next { case reconnect, alreadyReconnecting, finish }
+        let error = SwitchboardClientError.closed(code: code, reason: reason)
+        let (pending, next) = state.withLock { state -> ([Pending], Next) in
+            state.channel = nil
+            let pending = Array(state.pending.values)
+            state.pending = [:]
+            guard configuration.reconnect, !state.closing, state.closed == nil else { return (pending, .finish) }
+            if state.reconnecting { return (pending, .alreadyReconnecting) }
+            state.reconnecting = true
+            return (pending, .reconnect)
+        }
+        for call in pending { call.continuation.resume(throwing: error) }
+        switch next {
+        case .reconnect:
+            logger.info("connection lost, reconnecting", metadata: ["code": "\(code.map(String.init) ?? "none")"])
+            Task { await self.reconnect() }
+        case .alreadyReconnecting:
+            break
+        case .finish:
+            finish(with: state.withLock { $0.closing } ? nil : error)
+        }
+    }
+
+    /// Ends every subscription, with `error` or normally.
+    private func finish(with error: SwitchboardClientError?) {
+        let subscriptions = state.withLock { state in
+            if state.closed == nil { state.closed = error ?? .closed(code: 1000, reason: "closed by the client") }
+            defer { state.subscriptions = [:] }
+            return Array(state.subscriptions.values)
+        }
+        for subscription in subscriptions { subscription.continuation.finish(throwing: error) }
+    }
+
+    /// Reconnects with capped exponential backoff and jitter, then subscribes again to the
+    /// channel and pattern of every open subscription.
+    private func reconnect() async {
+        var delay = Duration.milliseconds(100)
+        while !state.withLock({ $0.closing }) {
+            do {
+                let channel = try await openConnection()
+                let wanted = state.withLock { state -> Set<SubscriptionKey> in
+                    state.channel = channel
+                    return Set(state.subscriptions.values.compactMap { subscription in
+                        subscription.channel.map { SubscriptionKey(channel: $0, pattern: EventName.pattern(subscription.event)) }
+                    })
+                }
+                for key in wanted {
+                    try await call("subscribe", payload: ["channel": .string(key.channel), "event": .string(key.pattern)])
+                }
+                state.withLock { $0.reconnecting = false }
+                logger.info("reconnected", metadata: ["subscriptions": "\(wanted.count)"])
+                return
+            } catch {
+                logger.debug("reconnect failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: delay * Double.random(in: 0.5...1.0))
+                delay = min(delay * 2, configuration.maxReconnectDelay)
+            }
+        }
+    }
+
+    private struct SubscriptionKey: Hashable {
+        let channel: String
+        let pattern: String
+    }
+}
+
+/// Writes `{"id", "method", "payload"}`.
+enum RPCRequestWriter {
+    static func write(id: String, method: String, payload: JSONObject, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("{\"id\":")
+        JSONWriter.writeString(id, into: &buffer)
+        buffer.writeStaticString(",\"method\":")
+        JSONWriter.writeString(method, into: &buffer)
+        buffer.writeStaticString(",\"payload\":")
+        JSONWriter.write(payload, into: &buffer)
+        buffer.writeInteger(UInt8(ascii: "}"))
+    }
+}

@@ -1,0 +1,23 @@
+public import Switchboard
+
+/// What can go wrong for a client.
+public enum SwitchboardClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The server answered with an error: its `error` object.
+    case rpc(method: String, error: RPCError)
+    /// The connection is closed (with the server's close code, if it sent one).
+    case closed(code: UInt16?, reason: String)
+    /// The URL is not a `ws://` URL.
+    case invalidURL(String)
+    /// The server's reply could not be understood.
+    case unexpectedReply(String)
+
+    public var description: String {
+        switch self {
+        case .rpc(let method, let error): "\(method) failed: \(error)"
+        case .closed(let code, let reason):
+            "connection closed" + (code.map { " (\($0)\(reason.isEmpty ? "" : " \(reason)"))" } ?? "")
+        case .invalidURL(let message): message
+        case .unexpectedReply(let text): "unexpected reply: \(text)"
+        }
+    }
+}

@@ -1,0 +1,105 @@
+public import NIOCore
+import NIOPosix
+public import NIOWebSocket
+public import Switchboard
+import SwitchboardWebSocket
+
+/// A WebSocket client for tests that sends any frame and sees every message, pong and close.
+public final class RawWebSocket: Sendable {
+    /// What arrived from the server.
+    public enum Event: Sendable, Equatable {
+        case text(String, compressed: Bool)
+        case pong(ByteBuffer)
+        case closed(code: UInt16?, reason: String)
+    }
+
+    /// Something expected did not come.
+    public struct Timeout: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public let channel: any Channel
+    /// Everything received, in order.
+    public let events: Mailbox<Event>
+
+    private init(channel: any Channel, events: Mailbox<Event>) {
+        self.channel = channel
+        self.events = events
+    }
+
+    /// Connects to `url` (`ws://...`), offering per-message deflate when `compression`.
+    public static func connect(_ url: String, compression: Bool = false) async throws -> RawWebSocket {
+        let events = Mailbox<Event>()
+        let channel = try await WebSocketClientConnection.connect(
+            to: WebSocketURL(url),
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            compression: compression,
+            callbacks: WebSocketClientCallbacks(
+                onText: { text, compressed in events.put(.text(String(buffer: text), compressed: compressed)) },
+                onPong: { data in events.put(.pong(data)) },
+                onClose: { code, reason in events.put(.closed(code: code, reason: reason)) }
+            )
+        )
+        return RawWebSocket(channel: channel, events: events)
+    }
+
+    /// Sends a text message.
+    public func send(_ text: String) async throws {
+        try await WebSocketClientConnection.send(text: ByteBuffer(string: text), on: channel).get()
+    }
+
+    /// Sends a JSON value as a text message.
+    public func send(json: JSONValue) async throws {
+        try await WebSocketClientConnection.send(text: json.jsonBytes, on: channel).get()
+    }
+
+    /// Sends a frame as given (its mask is added when missing).
+    public func send(frame: WebSocketFrame) async throws {
+        var frame = frame
+        if frame.maskKey == nil { frame.maskKey = .random() }
+        try await WebSocketClientConnection.send(frame, on: channel).get()
+    }
+
+    /// The next event.
+    public func next(timeout: Duration = .seconds(5)) async throws -> Event {
+        guard let event = await events.take(timeout: timeout) else {
+            throw Timeout(description: "nothing from the server within \(timeout)")
+        }
+        return event
+    }
+
+    /// The next text message, parsed as JSON; throws if the next event is something else.
+    public func nextJSON(timeout: Duration = .seconds(5)) async throws -> JSONValue {
+        switch try await next(timeout: timeout) {
+        case .text(let text, _): return try JSONValue(parsing: text)
+        case let other: throw Timeout(description: "expected a text message, got \(other)")
+        }
+    }
+
+    /// Sends `request` and returns the next reply (skipping delivered messages, kept in order in
+    /// `skipped`).
+    public func call(_ request: JSONValue, timeout: Duration = .seconds(5)) async throws -> JSONValue {
+        try await send(json: request)
+        while true {
+            let value = try await nextJSON(timeout: timeout)
+            if value["response"] != nil || value["error"] != nil { return value }
+        }
+    }
+
+    /// Waits for the connection to end and returns the close code the server sent.
+    public func closeCode(timeout: Duration = .seconds(5)) async throws -> UInt16? {
+        while true {
+            if case .closed(let code, _) = try await next(timeout: timeout) { return code }
+        }
+    }
+
+    /// Closes with a close handshake.
+    public func close(code: UInt16 = 1000) async {
+        try? await WebSocketClientConnection.close(channel, code: code).get()
+    }
+
+    /// Drops the TCP connection without a close frame.
+    public func abort() {
+        channel.close(promise: nil)
+    }
+}

@@ -1,0 +1,84 @@
+public import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+public import Switchboard
+public import SwitchboardServer
+
+/// A node started in-process on a free loopback port, for tests of the node itself or of
+/// applications' RPC methods.
+///
+/// ```swift
+/// let node = try await TestNode.start()
+/// let client = try await SwitchboardClient.connect(to: node.url)
+/// ...
+/// await node.stop()
+/// ```
+public final class TestNode: Sendable {
+    /// The running node.
+    public let node: SwitchboardNode
+    /// `ws://127.0.0.1:PORT/stream`.
+    public let url: String
+    /// `http://127.0.0.1:PORT`.
+    public let httpURL: String
+    /// The port.
+    public let port: Int
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    private init(node: SwitchboardNode, port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
+        self.node = node
+        self.port = port
+        self.url = "ws://127.0.0.1:\(port)/stream"
+        self.httpURL = "http://127.0.0.1:\(port)"
+        self.group = group
+        self.task = task
+    }
+
+    /// A logger for tests: warnings and worse, unless `SWITCHBOARD_TEST_LOG_LEVEL` says otherwise.
+    public static func logger(_ label: String = "switchboard.test") -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = Logger.Level(rawValue: Environment.value("SWITCHBOARD_TEST_LOG_LEVEL") ?? "") ?? .warning
+        return logger
+    }
+
+    /// Starts a node with `manager` (a new `LocalBroker` when `nil`) and `methods`.
+    public static func start(
+        manager: (any SocketsManager)? = nil,
+        methods: RPCRouter = RPCRouter(),
+        configuration: NodeConfiguration = NodeConfiguration(port: 0),
+        metrics: NodeMetrics = NodeMetrics(),
+        logger: Logger = TestNode.logger()
+    ) async throws -> TestNode {
+        var configuration = configuration
+        configuration.host = "127.0.0.1"
+        let manager = manager ?? LocalBroker(metrics: metrics.switchboard, eventLoop: MultiThreadedEventLoopGroup.singleton.next())
+        let node = SwitchboardNode(configuration: configuration, manager: manager, methods: methods, metrics: metrics, logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: node.services(), logger: logger))
+        let started = Mailbox<Result<Int, any Error>>()
+        let task = Task {
+            do {
+                try await group.run()
+                started.put(.failure(TestNodeError.didNotStart))
+            } catch {
+                started.put(.failure(error))
+                throw error
+            }
+        }
+        Task { started.put(.success(await node.waitUntilListening())) }
+        guard let result = await started.take(timeout: .seconds(60)) else { throw TestNodeError.didNotStart }
+        let port = try result.get()
+        return TestNode(node: node, port: port, group: group, task: task)
+    }
+
+    /// Shuts the node down gracefully (sockets get 1001) and waits until it stopped.
+    public func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
+}
+
+/// The node's services ended before it listened.
+public enum TestNodeError: Error {
+    case didNotStart
+}

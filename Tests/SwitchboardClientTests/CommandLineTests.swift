@@ -1,0 +1,157 @@
+import Foundation
+import Switchboard
+import SwitchboardTesting
+import Testing
+
+/// The `switchboard` executable, driven as a user would: `serve` in one process, `subscribe`,
+/// `publish` and `call` in others.
+@Suite("switchboard command line", .serialized)
+struct CommandLineTests {
+    /// The executable built next to the test bundle.
+    static var executable: URL {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return bundle.appendingPathComponent("switchboard")
+    }
+
+    /// A running `switchboard serve` on a free port, stopped by PID.
+    final class Server: @unchecked Sendable {
+        let process = Process()
+        let port: Int
+        private let log = Mailbox<String>()
+        private var collected = ""
+
+        init(arguments: [String] = []) throws {
+            let errors = Pipe()
+            process.executableURL = CommandLineTests.executable
+            process.arguments = ["serve", "--port", "0", "--log-level", "debug"] + arguments
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            // Keep reading the log (so the pipe never fills) and hand it over line by line.
+            let log = self.log
+            let reader = errors.fileHandleForReading
+            Thread.detachNewThread {
+                while true {
+                    let data = reader.availableData
+                    if data.isEmpty { break }
+                    log.put(String(decoding: data, as: UTF8.self))
+                }
+            }
+            var seen = ""
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline {
+                guard let chunk = Self.wait(log) else { break }
+                seen += chunk
+                if let range = seen.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                    port = Int(seen[range].split(separator: ":").last!)!
+                    collected = seen
+                    return
+                }
+            }
+            process.terminate()
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "serve did not start: \(seen)"])
+        }
+
+        private static func wait(_ log: Mailbox<String>) -> String? {
+            let result = Mailbox<String?>()
+            Task { result.put(await log.take(timeout: .seconds(20))) }
+            while true {
+                if let value = result.drain().first { return value }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
+
+        var url: String { "ws://127.0.0.1:\(port)/stream" }
+
+        /// Everything the server logged so far.
+        var output: String {
+            collected += log.drain().joined()
+            return collected
+        }
+
+        func stop() {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+        }
+    }
+
+    /// Runs the executable to completion and returns its exit code and standard output.
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        let output = Pipe()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("subscribe in one process, publish in another")
+    func session() async throws {
+        let server = try Server()
+        defer { server.stop() }
+        let subscriber = Process()
+        let output = Pipe()
+        subscriber.executableURL = Self.executable
+        subscriber.arguments = ["subscribe", "--url", server.url, "--channel", "news", "--count", "2"]
+        subscriber.standardOutput = output
+        try subscriber.run()
+        let probe = try await RawWebSocket.connect(server.url)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await probe.call(["id": "i", "method": "info"])["response"]?["channels"]?["news"] == nil, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let first = try Self.run(["publish", "--url", server.url, "--channel", "news", "--event", "created", #"{"id": 1}"#])
+        #expect(first.status == 0)
+        #expect(try JSONValue(parsing: first.output) == ["channel": "news", "event": "created", "data": ["id": 1]])
+        #expect(try Self.run(["publish", "--url", server.url, "--channel", "news", #""two""#]).status == 0)
+        let lines = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        subscriber.waitUntilExit()
+        #expect(subscriber.terminationStatus == 0)
+        #expect(try lines.map { try JSONValue(parsing: String($0)) } == [
+            ["channel": "news", "event": "created", "data": ["id": 1]],
+            ["channel": "news", "event": "", "data": "two"],
+        ])
+        await probe.close()
+    }
+
+    @Test("call prints the response, or the error object with exit code 1")
+    func call() throws {
+        let server = try Server()
+        defer { server.stop() }
+        let info = try Self.run(["call", "--url", server.url, "info"])
+        #expect(info.status == 0)
+        #expect(try JSONValue(parsing: info.output)["connections"] == 1)
+        let refused = try Self.run(["call", "--url", server.url, "subscribe", #"{"channel": "bad channel"}"#])
+        #expect(refused.status == 1)
+        #expect(try JSONValue(parsing: refused.output) == ["error": ["message": "Invalid RPC parameters", "errors": ["channel": "Invalid channel"]]])
+        #expect(try Self.run(["publish", "--url", server.url, "--channel", "x", "not json"]).status != 0)
+    }
+
+    @Test("serve reads its settings from the environment; a flag wins")
+    func environment() throws {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = ["serve", "--port", "0"]
+        process.environment = ["SWITCHBOARD_LOG_LEVEL": "nonsense"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+    }
+
+    @Test("SIGTERM: sockets get 1001 and the process exits 0")
+    func sigterm() async throws {
+        let server = try Server()
+        let socket = try await RawWebSocket.connect(server.url)
+        _ = try await socket.call(["id": "s", "method": "subscribe", "payload": ["channel": "c"]])
+        server.process.terminate()
+        let code = try await socket.closeCode(timeout: .seconds(10))
+        server.process.waitUntilExit()
+        #expect(code == 1001, "server log:\n\(server.output)")
+        #expect(server.process.terminationStatus == 0)
+    }
+}

@@ -1,0 +1,108 @@
+import Switchboard
+import SwitchboardClient
+import SwitchboardServer
+import SwitchboardTesting
+import Testing
+
+@Suite("Swift client")
+struct SwitchboardClientTests {
+    @Test("call, publish, subscribe and unsubscribe")
+    func basics() async throws {
+        let node = try await TestNode.start()
+        let client = try await SwitchboardClient.connect(to: node.url)
+        let other = try await SwitchboardClient.connect(to: node.url)
+        let all = try await client.subscribe(channel: "news")
+        let created = try await client.subscribe(channel: "news", event: "created*")
+        #expect(try await client.call("info")["channels"] == ["news": ["*": 1, "created*": 1]])
+        #expect(try await other.publish(channel: "news", data: ["n": 1], event: "created") == ["channel": "news", "event": "created", "data": ["n": 1]])
+        try await other.publish(channel: "news", data: "plain")
+        var allIterator = all.makeAsyncIterator()
+        var createdIterator = created.makeAsyncIterator()
+        #expect(try await allIterator.next() == ChannelMessage(channel: "news", event: "created", data: ["n": 1]))
+        #expect(try await allIterator.next() == ChannelMessage(channel: "news", event: "", data: "plain"))
+        #expect(try await createdIterator.next() == ChannelMessage(channel: "news", event: "created", data: ["n": 1]))
+        #expect(try await client.unsubscribe(channel: "news", event: "created*") == ["news": ["*"]])
+        #expect(try await createdIterator.next() == nil)
+        await client.close()
+        #expect(try await allIterator.next() == nil)
+        await other.close()
+        await node.stop()
+    }
+
+    @Test("server errors arrive as typed errors carrying the error object")
+    func errors() async throws {
+        let node = try await TestNode.start()
+        let client = try await SwitchboardClient.connect(to: node.url)
+        await #expect(throws: SwitchboardClientError.rpc(method: "publish", error: .invalidParameter("channel", "Cannot publish to channel"))) {
+            try await client.publish(channel: "bad channel", data: "x")
+        }
+        await #expect(throws: SwitchboardClientError.rpc(method: "nope", error: .unknownMethod("nope"))) {
+            try await client.call("nope")
+        }
+        await #expect(throws: SwitchboardClientError.rpc(method: "subscribe", error: .invalidParameter("channel", "Invalid channel"))) {
+            _ = try await client.subscribe(channel: "bad channel")
+        }
+        await client.close()
+        await node.stop()
+    }
+
+    @Test("many concurrent calls on one connection get their own replies")
+    func concurrentCalls() async throws {
+        let node = try await TestNode.start()
+        let client = try await SwitchboardClient.connect(to: node.url)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<200 {
+                group.addTask {
+                    let reply = try await client.publish(channel: "c\(i % 7)", data: [.number(JSONNumber(i))])
+                    #expect(reply["data"] == [.number(JSONNumber(i))])
+                }
+            }
+            try await group.waitForAll()
+        }
+        await client.close()
+        await node.stop()
+    }
+
+    @Test("a closed connection fails calls and ends subscriptions with the close code")
+    func closedByServer() async throws {
+        let node = try await TestNode.start()
+        let client = try await SwitchboardClient.connect(to: node.url)
+        let messages = try await client.subscribe(channel: "x")
+        await node.stop()
+        var iterator = messages.makeAsyncIterator()
+        await #expect(throws: SwitchboardClientError.closed(code: 1001, reason: "going away")) { try await iterator.next() }
+        await #expect(throws: SwitchboardClientError.self) { try await client.call("info") }
+    }
+
+    @Test("with reconnect on, a client whose node went away subscribes again on the next node")
+    func reconnect() async throws {
+        let first = try await TestNode.start()
+        let port = first.port
+        let client = try await SwitchboardClient.connect(to: first.url, configuration: ClientConfiguration(reconnect: true))
+        let messages = try await client.subscribe(channel: "again")
+        await first.stop()
+        let second = try await TestNode.start(configuration: NodeConfiguration(port: port))
+        let publisher = try await SwitchboardClient.connect(to: second.url)
+        // Publish until the resubscription is live (the client reconnects with backoff).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await publisher.call("info")["channels"]?["again"] == nil, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await publisher.publish(channel: "again", data: "back")
+        var iterator = messages.makeAsyncIterator()
+        #expect(try await iterator.next() == ChannelMessage(channel: "again", event: "", data: "back"))
+        await client.close()
+        await publisher.close()
+        await second.stop()
+    }
+
+    @Test("bad URLs are refused with a clear error")
+    func urls() async {
+        await #expect(throws: SwitchboardClientError.invalidURL("not a ws:// URL: ftp://x")) {
+            _ = try await SwitchboardClient.connect(to: "ftp://x")
+        }
+        await #expect(throws: SwitchboardClientError.self) {
+            _ = try await SwitchboardClient.connect(to: "wss://example.com/stream")
+        }
+    }
+}

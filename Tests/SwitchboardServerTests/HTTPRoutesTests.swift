@@ -1,0 +1,72 @@
+import Switchboard
+import SwitchboardTesting
+import Testing
+
+@Suite("HTTP routes")
+struct HTTPRoutesTests {
+    @Test("a plain GET /stream gets 400 with a JSON message")
+    func plainGetStream() async throws {
+        let node = try await TestNode.start()
+        defer { Task { await node.stop() } }
+        let response = try await HTTPProbe.request("GET", "/stream", port: node.port)
+        #expect(response.status == 400)
+        #expect(response.headers["content-type"] == "application/json")
+        #expect(try JSONValue(parsing: response.body) == ["message": "Unable to open websocket connection"])
+        await node.stop()
+    }
+
+    @Test("/healthz and /readyz answer; /readyz fails while draining")
+    func health() async throws {
+        let node = try await TestNode.start()
+        let health = try await HTTPProbe.request("GET", "/healthz", port: node.port)
+        #expect(health.status == 200)
+        let ready = try await HTTPProbe.request("GET", "/readyz", port: node.port)
+        #expect(ready.status == 200)
+        #expect(try JSONValue(parsing: ready.body)["ready"] == true)
+        await node.stop()
+    }
+
+    @Test("POST /publish reaches subscribed sockets and validates like the RPC")
+    func publish() async throws {
+        let node = try await TestNode.start()
+        let socket = try await RawWebSocket.connect(node.url)
+        _ = try await socket.call(["id": "s", "method": "subscribe", "payload": ["channel": "news"]])
+        let ok = try await HTTPProbe.request("POST", "/publish", port: node.port, body: #"{"channel":"news","event":"e","data":{"n":1}}"#)
+        #expect(ok.status == 200)
+        #expect(try JSONValue(parsing: ok.body) == ["channel": "news", "event": "e", "data": ["n": 1]])
+        #expect(try await socket.nextJSON() == ["channel": "news", "event": "e", "data": ["n": 1]])
+
+        let invalid = try await HTTPProbe.request("POST", "/publish", port: node.port, body: #"{"data":5}"#)
+        #expect(invalid.status == 400)
+        #expect(try JSONValue(parsing: invalid.body) == ["error": ["message": "Invalid RPC parameters", "errors": ["data": "not valid type", "channel": "required"]]])
+        let refused = try await HTTPProbe.request("POST", "/publish", port: node.port, body: #"{"channel":"bad channel","data":"x"}"#)
+        #expect(refused.status == 400)
+        #expect(try JSONValue(parsing: refused.body)["error"]?["errors"] == ["channel": "Cannot publish to channel"])
+        let garbage = try await HTTPProbe.request("POST", "/publish", port: node.port, body: "nope")
+        #expect(try JSONValue(parsing: garbage.body) == ["error": ["message": "JSON string expected"]])
+        await socket.close()
+        await node.stop()
+    }
+
+    @Test("/metrics exports the node's counters in Prometheus text format")
+    func metrics() async throws {
+        let node = try await TestNode.start()
+        let socket = try await RawWebSocket.connect(node.url)
+        _ = try await socket.call(["id": "s", "method": "subscribe", "payload": ["channel": "m"]])
+        _ = try await socket.call(["id": "p", "method": "publish", "payload": ["channel": "m", "data": "x"]])
+        _ = try await socket.call(["id": "x", "method": "nope"])
+        let response = try await HTTPProbe.request("GET", "/metrics", port: node.port)
+        #expect(response.status == 200)
+        #expect(response.headers["content-type"]?.hasPrefix("text/plain") == true)
+        for line in [
+            "switchboard_connections 1", "switchboard_channels 1", "switchboard_subscriptions 1",
+            "switchboard_messages_published_total 1", "switchboard_messages_delivered_total 1",
+            #"switchboard_rpc_errors_total{kind="unknown_method"} 1"#,
+        ] {
+            #expect(response.body.contains(line), "missing \(line) in:\n\(response.body)")
+        }
+        #expect(response.body.contains("switchboard_rpc_duration_seconds_bucket"))
+        await socket.close()
+        await node.stop()
+    }
+}

@@ -1,0 +1,72 @@
+import Testing
+
+@testable import Switchboard
+
+@Suite("Glob event patterns")
+struct GlobPatternTests {
+    @Test("special forms", arguments: [
+        ("*", ["", "a", "anything at all"], [String]()),
+        ("h?llo", ["hello", "hallo", "h-llo", "h☃llo"], ["hllo", "heello", "hallox", "Hello"]),
+        ("h*llo", ["hllo", "hello", "heeeello"], ["hellox", "xhello"]),
+        ("h[ae]llo", ["hello", "hallo"], ["hillo", "hllo", "haello"]),
+        ("h[^e]llo", ["hallo", "hbllo"], ["hello", "hllo"]),
+        ("h[a-c]llo", ["hallo", "hbllo", "hcllo"], ["hdllo", "hllo"]),
+        ("h[c-a]llo", ["hallo", "hbllo"], ["hdllo"]),
+        ("user:*", ["user:1", "user:", "user:a:b"], ["user", "xuser:1", "admin:1"]),
+        ("*:created", ["order:created", ":created"], ["order:created:x", "created"]),
+        ("a*b*c", ["abc", "a1b2c", "aXXbYYc"], ["ab", "acb", "abcd"]),
+        ("\\*", ["*"], ["a", ""]),
+        ("a\\?b", ["a?b"], ["axb"]),
+        ("[\\]]", ["]"], ["\\"]),
+        ("foo", ["foo"], ["foo\n", "Foo", "fo", "fooo"]),
+        ("a.b", ["a.b"], ["axb"]),
+        ("x|y", ["x|y"], ["x", "xyz"]),
+        ("NULL", ["NULL"], [""]),
+    ])
+    func forms(_ pattern: String, _ matching: [String], _ notMatching: [String]) {
+        let glob = GlobPattern(pattern)
+        for event in matching { #expect(glob.matches(event), "\(pattern) should match \(event)") }
+        for event in notMatching { #expect(!glob.matches(event), "\(pattern) should not match \(event)") }
+    }
+
+    @Test("malformed patterns are literals and never fail", arguments: [
+        ("[", ["["], ["a", ""]),
+        ("a[", ["a["], ["a"]),
+        ("[abc", ["[abc"], ["a"]),
+        ("\\", ["\\"], [""]),
+        ("ab\\", ["ab\\"], ["ab"]),
+        ("(", ["("], [""]),
+        ("+x", ["+x"], ["x"]),
+        ("[]", [String](), ["", "]", "a"]),
+        ("[^]", ["a", "]"], ["", "ab"]),
+    ])
+    func malformed(_ pattern: String, _ matching: [String], _ notMatching: [String]) {
+        let glob = GlobPattern(pattern)
+        for event in matching { #expect(glob.matches(event), "\(pattern) should match \(event)") }
+        for event in notMatching { #expect(!glob.matches(event), "\(pattern) should not match \(event)") }
+    }
+
+    @Test("a star pattern matches an empty event; a named one never does")
+    func emptyEvent() {
+        #expect(GlobPattern("*").matches(""))
+        #expect(GlobPattern("**").matches(""))
+        #expect(!GlobPattern("a*").matches(""))
+        #expect(!GlobPattern("?").matches(""))
+    }
+
+    @Test("long inputs stay fast (no exponential backtracking)")
+    func pathological() {
+        let pattern = GlobPattern(String(repeating: "a*", count: 100) + "b")
+        #expect(!pattern.matches(String(repeating: "a", count: 1000)))
+    }
+
+    @Test("channel names: 1 to 256 bytes, no whitespace or control characters")
+    func channelNames() {
+        for valid in ["a", "news", "user:42", "Test", "ü☃", String(repeating: "x", count: 256), "NULL"] {
+            #expect(ChannelName.isValid(valid), "\(valid)")
+        }
+        for invalid in ["", "bad channel", "tab\t", "nl\n", "nul\u{0}", "del\u{7F}", "nbsp\u{A0}", String(repeating: "x", count: 257), "zw\u{200B}"] {
+            #expect(!ChannelName.isValid(invalid), "\(invalid.debugDescription)")
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import NIOCore
+import Testing
+
+@testable import Switchboard
+
+@Suite("JSON parser and writer")
+struct JSONParserTests {
+    @Test("numbers keep their exact text", arguments: [
+        "123456789012345678901234567890", "-9007199254740993", "3.14159265358979323846264338327950288",
+        "1e-7", "0", "-0", "2.50", "1E+10",
+    ])
+    func exactNumbers(_ literal: String) throws {
+        let value = try JSONValue(parsing: "[\(literal)]")
+        #expect(value.jsonString == "[\(literal)]")
+    }
+
+    @Test("strings survive: escapes, unicode, NUL")
+    func strings() throws {
+        let text = #"{"a":"line\nbreak \"quoted\" \\ tab\t ü ☃ 😀 \u0000 \u00e9 \ud83d\ude00 \/"}"#
+        let value = try JSONValue(parsing: text)
+        #expect(value["a"]?.stringValue == "line\nbreak \"quoted\" \\ tab\t ü ☃ 😀 \u{0} é 😀 /")
+        let again = try JSONValue(parsing: value.jsonString)
+        #expect(again == value)
+        #expect(value.jsonString.contains("\\u0000"))
+    }
+
+    @Test("a lone surrogate becomes U+FFFD")
+    func loneSurrogate() throws {
+        #expect(try JSONValue(parsing: #""\ud800""#) == .string("\u{FFFD}"))
+        #expect(try JSONValue(parsing: #""\udc00x""#) == .string("\u{FFFD}x"))
+    }
+
+    @Test("refuses what is not strict JSON", arguments: [
+        "", "   ", "hkjhkhk", "{'id': 'a'}", #"{"id": "a", "method""#, "NaN", "Infinity", "[1,]", "{\"a\":1,}",
+        "01", "1.", ".5", "-", "1e", "+1", "\"tab\there\"", "[1] [2]", "tru", "nul", "\"\\x\"", "\"\\u12\"",
+        "// comment\n1",
+    ])
+    func refuses(_ text: String) {
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }
+    }
+
+    @Test("refuses invalid UTF-8 in strings")
+    func invalidUTF8() {
+        let bytes: [UInt8] = [0x22, 0xFF, 0xFE, 0x22]
+        #expect(throws: JSONParseError.self) {
+            try bytes.withUnsafeBytes { try JSONValue(parsing: $0) }
+        }
+    }
+
+    @Test("nesting is bounded")
+    func depth() throws {
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: deep) }
+        let fine = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        #expect(throws: Never.self) { try JSONValue(parsing: fine) }
+    }
+
+    @Test("type names used in error messages", arguments: [
+        ("[1]", "list"), ("\"x\"", "str"), ("42", "int"), ("1.5", "float"), ("1e3", "float"), ("true", "bool"),
+        ("null", "null"), ("{}", "dict"),
+    ])
+    func typeNames(_ text: String, _ name: String) throws {
+        #expect(try JSONValue(parsing: text).typeName == name)
+    }
+
+    @Test("objects keep member order and compare by content")
+    func objects() throws {
+        let value = try JSONValue(parsing: #"{"b": 1, "a": [true, false, null], "c": {}}"#)
+        #expect(value.jsonString == #"{"b":1,"a":[true,false,null],"c":{}}"#)
+        #expect(try JSONValue(parsing: #"{"a": [true, false, null], "c": {}, "b": 1}"#) == value)
+        #expect(try JSONValue(parsing: #"{"a": 1, "a": 2}"#)["a"] == 2)
+    }
+
+    @Test("skipValue validates and finds the end of a value")
+    func skipValue() throws {
+        let text = Array(#"{"data": {"x": [1, "a,]"]}, "tail": 1}"#.utf8)
+        let end = try text.withUnsafeBytes { try JSONParser.skipValue(in: $0, from: 9) }
+        #expect(String(decoding: text[9..<end], as: UTF8.self) == #"{"x": [1, "a,]"]}"#)
+        let bad = Array(#"{"x": [1, }"#.utf8)
+        #expect(throws: JSONParseError.self) { try bad.withUnsafeBytes { try JSONParser.skipValue(in: $0, from: 0) } }
+    }
+
+    @Test("control characters are escaped on output")
+    func escapes() {
+        let value = JSONValue.string("\u{1}\u{8}\u{c}\n\r\t\"\\")
+        #expect(value.jsonString == #""\u0001\b\f\n\r\t\"\\""#)
+    }
+}

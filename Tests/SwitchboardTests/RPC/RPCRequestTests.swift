@@ -1,0 +1,61 @@
+import NIOCore
+import Testing
+
+@testable import Switchboard
+
+@Suite("RPC envelope")
+struct RPCRequestTests {
+    func reply(_ text: String) -> String {
+        switch RPCRequest.decode(text) {
+        case .success(let request): return "ok \(request.id) \(request.method) \(JSONValue.object(request.payload))"
+        case .failure(let rejection):
+            var buffer = ByteBuffer()
+            RPCReply.failure(rejection.error, id: rejection.id, method: rejection.method, into: &buffer)
+            return String(buffer: buffer)
+        }
+    }
+
+    @Test("exact error replies", arguments: [
+        ("hkjhkhk", #"{"error":{"message":"JSON string expected"}}"#),
+        ("", #"{"error":{"message":"JSON string expected"}}"#),
+        ("[1]", #"{"error":{"message":"Malformed message; expected dictionary, got list"}}"#),
+        ("\"s\"", #"{"error":{"message":"Malformed message; expected dictionary, got str"}}"#),
+        ("42", #"{"error":{"message":"Malformed message; expected dictionary, got int"}}"#),
+        ("1.5", #"{"error":{"message":"Malformed message; expected dictionary, got float"}}"#),
+        ("true", #"{"error":{"message":"Malformed message; expected dictionary, got bool"}}"#),
+        ("null", #"{"error":{"message":"Malformed message; expected dictionary, got null"}}"#),
+        ("{}", #"{"error":{"message":"Invalid RPC parameters","errors":{"id":"required","method":"required"}}}"#),
+        (#"{"method":"info"}"#, #"{"error":{"message":"Invalid RPC parameters","errors":{"id":"required"}}}"#),
+        (#"{"id":"a"}"#, #"{"error":{"message":"Invalid RPC parameters","errors":{"method":"required"}},"id":"a"}"#),
+        (#"{"id":1,"method":"x"}"#, #"{"error":{"message":"Invalid RPC parameters","errors":{"id":"not valid type"}},"id":1}"#),
+        (#"{"id":0,"method":"x"}"#, #"{"error":{"message":"Invalid RPC parameters","errors":{"id":"not valid type"}},"id":0}"#),
+        (#"{"id":"a","method":5}"#, #"{"error":{"message":"Invalid RPC parameters","errors":{"method":"not valid type"}},"id":"a"}"#),
+        (#"{"id":"a","method":null}"#, #"{"error":{"message":"Invalid RPC parameters","errors":{"method":"not valid type"}},"id":"a"}"#),
+        (#"{"id":"a","method":"x","payload":[]}"#, #"{"error":{"message":"Invalid RPC parameters","errors":{"payload":"expected an object"}},"id":"a"}"#),
+        (#"{"id":7,"method":8,"payload":[]}"#, #"{"error":{"message":"Invalid RPC parameters","errors":{"id":"not valid type","method":"not valid type","payload":"expected an object"}},"id":7}"#),
+    ])
+    func errors(_ text: String, _ expected: String) {
+        #expect(reply(text) == expected)
+    }
+
+    @Test("valid envelopes: null id, absent or null payload, unknown keys ignored", arguments: [
+        (#"{"id":"a","method":"info"}"#, "ok \"a\" info {}"),
+        (#"{"id":null,"method":"info"}"#, "ok null info {}"),
+        (#"{"id":"","method":"info","payload":null}"#, "ok \"\" info {}"),
+        (#"{"jsonrpc":"2.0","id":"a","method":"m","payload":{"k":1},"extra":[1]}"#, "ok \"a\" m {\"k\":1}"),
+        (#"{"id":"NULL","method":"NULL"}"#, "ok \"NULL\" NULL {}"),
+    ])
+    func valid(_ text: String, _ expected: String) {
+        #expect(reply(text) == expected)
+    }
+
+    @Test("reply shapes")
+    func replies() {
+        var buffer = ByteBuffer()
+        RPCReply.success(id: "a", method: "m", response: ["x": 1], into: &buffer)
+        #expect(String(buffer: buffer) == #"{"id":"a","method":"m","response":{"x":1}}"#)
+        buffer.clear()
+        RPCReply.failure(.unknownMethod("wtf"), id: "a", method: "wtf", into: &buffer)
+        #expect(String(buffer: buffer) == #"{"error":{"message":"Invalid RPC parameters","errors":{"method":"wtf method not available"}},"id":"a","method":"wtf"}"#)
+    }
+}

@@ -1,0 +1,129 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SwitchboardTesting
+import Testing
+
+@testable import Switchboard
+
+/// An RPC session on a real event loop, with its replies collected in order.
+final class SessionHarness: Sendable {
+    let loop: any EventLoop
+    let manager: LocalBroker
+    let replies = Mailbox<JSONValue>()
+    let session: NIOLoopBound<RPCSession>
+    let socket: RecordingSocket
+
+    init(router: RPCRouter = .standard(), manager: LocalBroker? = nil, id: UInt64 = 1) async throws {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        self.loop = loop
+        let manager = manager ?? LocalBroker(eventLoop: loop)
+        self.manager = manager
+        let replies = self.replies
+        let socket = RecordingSocket(id, eventLoop: loop)
+        self.socket = socket
+        session = try await loop.submit {
+            manager.connect(socket)
+            let session = RPCSession(
+                router: router,
+                manager: manager,
+                socketID: socket.id,
+                eventLoop: loop,
+                logger: TestNode.logger(),
+                send: { buffer in replies.put(try! JSONValue(parsing: String(buffer: buffer))) }
+            )
+            return NIOLoopBound(session, eventLoop: loop)
+        }.get()
+    }
+
+    func send(_ text: String) {
+        let session = self.session
+        loop.execute { session.value.receive(text: ByteBuffer(string: text)) }
+    }
+
+    func reply() async throws -> JSONValue {
+        try #require(await replies.take(timeout: .seconds(5)))
+    }
+}
+
+@Suite("RPC session")
+struct RPCSessionTests {
+    @Test("replies come in request order, whatever each method's speed")
+    func order() async throws {
+        var router = RPCRouter.standard()
+        router.register("slow") { (payload: JSONObject, context: RPCContext) async throws -> JSONValue in
+            try await Task.sleep(for: .milliseconds(50))
+            return "slow"
+        }
+        let harness = try await SessionHarness(router: router)
+        harness.send(#"{"id":"1","method":"slow"}"#)
+        harness.send(#"{"id":"2","method":"info"}"#)
+        harness.send("not json")
+        harness.send(#"{"id":"4","method":"nope"}"#)
+        harness.send(#"{"id":"5","method":"publish","payload":{"channel":"c","data":"x"}}"#)
+        #expect(try await harness.reply()["id"] == "1")
+        #expect(try await harness.reply()["id"] == "2")
+        #expect(try await harness.reply() == ["error": ["message": "JSON string expected"]])
+        #expect(try await harness.reply()["error"]?["errors"] == ["method": "nope method not available"])
+        #expect(try await harness.reply()["response"] == ["channel": "c", "event": nil, "data": "x"])
+    }
+
+    @Test("a request after a subscribe waits for it: the socket gets its own message")
+    func subscribeThenPublish() async throws {
+        let harness = try await SessionHarness()
+        harness.send(#"{"id":"s","method":"subscribe","payload":{"channel":"c"}}"#)
+        harness.send(#"{"id":"p","method":"publish","payload":{"channel":"c","data":[1]}}"#)
+        #expect(try await harness.reply()["response"] == ["subscribed": ["c": ["*"]]])
+        #expect(try await harness.reply()["id"] == "p")
+        try await harness.loop.submit {}.get()
+        #expect(harness.socket.messages == [#"{"channel":"c","event":"","data":[1]}"#])
+    }
+
+    @Test("errors thrown by methods: RPCError as is, broker refusals mapped, others hidden")
+    func methodErrors() async throws {
+        struct Boom: Error {}
+        var router = RPCRouter.standard()
+        router.register("boom") { (_: JSONObject, _: RPCContext) async throws -> JSONValue in throw Boom() }
+        router.register("custom") { (_: JSONObject, _: RPCContext) async throws -> JSONValue in
+            throw RPCError.invalidParameter("x", "required")
+        }
+        let harness = try await SessionHarness(router: router)
+        harness.send(#"{"id":"1","method":"boom"}"#)
+        harness.send(#"{"id":"2","method":"custom"}"#)
+        harness.send(#"{"id":"3","method":"publish","payload":{"channel":"bad channel","data":"x"}}"#)
+        harness.send(#"{"id":"4","method":"subscribe","payload":{"channel":"bad channel"}}"#)
+        harness.send(#"{"id":"5","method":"unsubscribe","payload":{"channel":"never"}}"#)
+        #expect(try await harness.reply() == ["error": ["message": "Internal server error"], "id": "1", "method": "boom"])
+        #expect(try await harness.reply()["error"] == ["message": "Invalid RPC parameters", "errors": ["x": "required"]])
+        #expect(try await harness.reply()["error"]?["errors"] == ["channel": "Cannot publish to channel"])
+        #expect(try await harness.reply()["error"]?["errors"] == ["channel": "Invalid channel"])
+        #expect(try await harness.reply()["error"]?["errors"] == ["channel": "Invalid channel"])
+    }
+
+    @Test("typed methods validate their payload with every failing field")
+    func typedMethod() async throws {
+        struct Add: Codable, Sendable {
+            var a: Int
+            var b: Int
+        }
+        var router = RPCRouter()
+        router.register("add") { (payload: Add, _: RPCContext) async throws -> Int in payload.a + payload.b }
+        let harness = try await SessionHarness(router: router)
+        harness.send(#"{"id":"1","method":"add","payload":{"a":2,"b":40}}"#)
+        harness.send(#"{"id":"2","method":"add","payload":{"a":"2"}}"#)
+        #expect(try await harness.reply()["response"] == 42)
+        #expect(try await harness.reply()["error"]?["errors"] == ["a": "not valid type", "b": "required"])
+    }
+
+    @Test("publish payload validation reports every field", arguments: [
+        (#"{}"#, #"{"data":"required","channel":"required"}"#),
+        (#"{"channel":"abc"}"#, #"{"data":"required"}"#),
+        (#"{"channel":["abc"],"data":5,"event":{}}"#, #"{"data":"not valid type","channel":"not valid type","event":"not valid type"}"#),
+        (#"{"channel":"bad channel","data":true}"#, #"{"data":"not valid type"}"#),
+    ])
+    func publishValidation(_ payload: String, _ errors: String) async throws {
+        let harness = try await SessionHarness()
+        harness.send(#"{"id":"p","method":"publish","payload":\#(payload)}"#)
+        #expect(try await harness.reply()["error"]?["errors"] == (try JSONValue(parsing: errors)))
+    }
+}

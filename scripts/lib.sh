@@ -1,0 +1,54 @@
+# Shared helpers for scripts/: start processes on free loopback ports, stop them by PID.
+# shellcheck shell=bash
+
+SWITCHBOARD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# The switchboard binary (debug build unless SWITCHBOARD_BIN says otherwise).
+switchboard_bin() {
+    echo "${SWITCHBOARD_BIN:-$SWITCHBOARD_ROOT/.build/debug/switchboard}"
+}
+
+# A free TCP port on 127.0.0.1 (the kernel picks it; tiny race until it is bound again).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_node LOGFILE [serve args...]: starts `switchboard serve --port 0 ...` in the background and
+# waits until it listens; prints "PID PORT".
+start_node() {
+    local log="$1"; shift
+    "$(switchboard_bin)" serve --port 0 "$@" >"$log" 2>&1 &
+    local pid=$!
+    local port=""
+    for _ in $(seq 1 300); do
+        port="$(grep -o 'address=127\.0\.0\.1:[0-9]*' "$log" 2>/dev/null | head -n 1 | cut -d: -f2 || true)"
+        [[ -n "$port" ]] && break
+        kill -0 "$pid" 2>/dev/null || { echo "node exited early:" >&2; cat "$log" >&2; return 1; }
+        sleep 0.1
+    done
+    [[ -n "$port" ]] || { echo "node did not start within 30 s:" >&2; cat "$log" >&2; kill "$pid"; return 1; }
+    echo "$pid $port"
+}
+
+# wait_ready PORT: waits until /readyz answers 200 (30 s at most).
+wait_ready() {
+    local port="$1"
+    for _ in $(seq 1 300); do
+        if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    echo "node on port $port is not ready after 30 s" >&2
+    return 1
+}
+
+# stop_pid PID...: SIGTERM, then SIGKILL after 15 s; waits for each.
+stop_pid() {
+    local pid
+    for pid in "$@"; do
+        [[ -n "$pid" ]] || continue
+        kill -TERM "$pid" 2>/dev/null || continue
+        for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}
