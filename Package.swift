@@ -133,7 +133,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardRedisTests",
-            dependencies: ["SwitchboardRedis", "SwitchboardTesting"],
+            dependencies: [
+                "SwitchboardRedis", "SwitchboardTesting", "SwitchboardServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

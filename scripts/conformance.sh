@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the shared black-box conformance suite (../shared/conformance) against nodes this script
-# starts on free loopback ports and stops by PID: one node on the in-process broker.
+# starts on free loopback ports and stops by PID: first one node on the in-process broker, then
+# two nodes sharing one redis-server (the cross-node cases).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -19,3 +20,14 @@ read -r pid port < <(start_node "$work/local.log")
 pids+=("$pid")
 timeout 600 "$suite/run.sh" "ws://127.0.0.1:$port/stream" -q
 stop_pid "$pid"
+
+echo "== conformance: two nodes on one Redis"
+read -r redis_pid redis_port < <(start_redis "$work")
+pids+=("$redis_pid")
+read -r a_pid a_port < <(start_node "$work/a.log" --redis "redis://127.0.0.1:$redis_port")
+pids+=("$a_pid")
+read -r b_pid b_port < <(start_node "$work/b.log" --redis "redis://127.0.0.1:$redis_port")
+pids+=("$b_pid")
+wait_ready "$a_port"
+wait_ready "$b_port"
+timeout 600 "$suite/run.sh" "ws://127.0.0.1:$a_port/stream" "ws://127.0.0.1:$b_port/stream" -q

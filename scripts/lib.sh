@@ -52,3 +52,23 @@ stop_pid() {
         wait "$pid" 2>/dev/null || true
     done
 }
+
+# start_redis WORKDIR [extra args...]: starts redis-server on a free port; prints "PID PORT".
+start_redis() {
+    local dir="$1"; shift
+    local port pid
+    for _ in 1 2 3 4 5; do
+        port="$(free_port)"
+        redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" "$@" \
+            >"$dir/redis-$port.log" 2>&1 &
+        pid=$!
+        for _ in $(seq 1 100); do
+            if redis-cli -p "$port" ping >/dev/null 2>&1; then echo "$pid $port"; return 0; fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        stop_pid "$pid"
+    done
+    echo "redis-server did not start" >&2
+    return 1
+}

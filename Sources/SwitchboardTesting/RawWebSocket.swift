@@ -3,6 +3,7 @@ import NIOPosix
 public import NIOWebSocket
 public import Switchboard
 import SwitchboardWebSocket
+import Synchronization
 
 /// A WebSocket client for tests that sends any frame and sees every message, pong and close.
 public final class RawWebSocket: Sendable {
@@ -19,8 +20,10 @@ public final class RawWebSocket: Sendable {
     }
 
     public let channel: any Channel
-    /// Everything received, in order.
+    /// Everything received, in order (see also `next()`, which first returns messages `call`
+    /// stepped over).
     public let events: Mailbox<Event>
+    private let stashed = Mutex<[Event]>([])
 
     private init(channel: any Channel, events: Mailbox<Event>) {
         self.channel = channel
@@ -62,6 +65,7 @@ public final class RawWebSocket: Sendable {
 
     /// The next event.
     public func next(timeout: Duration = .seconds(5)) async throws -> Event {
+        if let event = stashed.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return event }
         guard let event = await events.take(timeout: timeout) else {
             throw Timeout(description: "nothing from the server within \(timeout)")
         }
@@ -76,13 +80,22 @@ public final class RawWebSocket: Sendable {
         }
     }
 
-    /// Sends `request` and returns the next reply (skipping delivered messages, kept in order in
-    /// `skipped`).
+    /// Sends `request` and returns the next reply; delivered messages met on the way are kept
+    /// for `next()` (a publish reply and the message it caused may come in either order).
     public func call(_ request: JSONValue, timeout: Duration = .seconds(5)) async throws -> JSONValue {
         try await send(json: request)
+        var skipped: [Event] = []
+        defer { stashed.withLock { $0.append(contentsOf: skipped) } }
         while true {
-            let value = try await nextJSON(timeout: timeout)
-            if value["response"] != nil || value["error"] != nil { return value }
+            guard let event = await events.take(timeout: timeout) else {
+                throw Timeout(description: "no reply within \(timeout)")
+            }
+            if case .text(let text, _) = event, let value = try? JSONValue(parsing: text),
+                value["response"] != nil || value["error"] != nil
+            {
+                return value
+            }
+            skipped.append(event)
         }
     }
 

@@ -2,6 +2,7 @@ public import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+public import SwitchboardRedis
 public import Switchboard
 public import SwitchboardServer
 
@@ -71,6 +72,32 @@ public final class TestNode: Sendable {
         return TestNode(node: node, port: port, group: group, task: task)
     }
 
+    /// Starts a node on Redis at `redisURL` (the broker settings can be adjusted).
+    public static func start(
+        redisURL: String,
+        methods: RPCRouter = RPCRouter(),
+        configuration: NodeConfiguration = NodeConfiguration(port: 0),
+        logger: Logger = TestNode.logger(),
+        adjust: (inout RedisBroker.Configuration) -> Void = { _ in }
+    ) async throws -> TestNode {
+        let metrics = NodeMetrics()
+        var brokerConfiguration = RedisBroker.Configuration(url: try RedisURL(redisURL), nodeID: configuration.nodeID)
+        adjust(&brokerConfiguration)
+        let broker = RedisBroker(
+            configuration: brokerConfiguration,
+            metrics: metrics.switchboard,
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: logger
+        )
+        return try await start(manager: broker, methods: methods, configuration: configuration, metrics: metrics, logger: logger)
+    }
+
+    /// Waits until the node reports ready (or `timeout` passes); returns whether it is.
+    @discardableResult
+    public func waitUntilReady(timeout: Duration = .seconds(10)) async -> Bool {
+        await eventually(timeout: timeout) { node.isReady }
+    }
+
     /// Shuts the node down gracefully (sockets get 1001) and waits until it stopped.
     public func stop() async {
         await group.triggerGracefulShutdown()
@@ -81,4 +108,14 @@ public final class TestNode: Sendable {
 /// The node's services ended before it listened.
 public enum TestNodeError: Error {
     case didNotStart
+}
+
+/// Polls `condition` every 10 ms until it holds or `timeout` passes; returns the last result.
+public func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return try await condition()
 }

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Switchboard
+import SwitchboardRedis
 import SwitchboardServer
 
 struct ServeCommand: AsyncParsableCommand {
@@ -95,8 +96,23 @@ struct ServeCommand: AsyncParsableCommand {
         let metrics = NodeMetrics()
         let group = MultiThreadedEventLoopGroup.singleton
         let manager: any SocketsManager
-        if Environment.resolve(redis, "SWITCHBOARD_REDIS_URL") != nil {
-            throw ValidationError("Redis is not supported yet")
+        if let url = Environment.resolve(redis, "SWITCHBOARD_REDIS_URL") {
+            let redisURL: RedisURL
+            do {
+                redisURL = try RedisURL(url)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            manager = RedisBroker(
+                configuration: .init(
+                    url: redisURL,
+                    channelPrefix: Environment.resolve(channelPrefix, "SWITCHBOARD_CHANNEL_PREFIX", "switchboard:"),
+                    nodeID: configuration.nodeID
+                ),
+                metrics: metrics.switchboard,
+                eventLoopGroup: group,
+                logger: logger
+            )
         } else {
             let latency = try Environment.resolve(localLatencyMs, "SWITCHBOARD_LOCAL_LATENCY_MS", 0) { Int($0) }
             manager = LocalBroker(

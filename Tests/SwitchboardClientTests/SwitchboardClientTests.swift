@@ -76,12 +76,15 @@ struct SwitchboardClientTests {
 
     @Test("with reconnect on, a client whose node went away subscribes again on the next node")
     func reconnect() async throws {
+        // The client goes through a proxy, as through a load balancer.
         let first = try await TestNode.start()
-        let port = first.port
-        let client = try await SwitchboardClient.connect(to: first.url, configuration: ClientConfiguration(reconnect: true))
+        let balancer = try await TCPProxy.start(to: first.port)
+        defer { balancer.close() }
+        let client = try await SwitchboardClient.connect(to: "ws://127.0.0.1:\(balancer.port)/stream", configuration: ClientConfiguration(reconnect: true))
         let messages = try await client.subscribe(channel: "again")
+        let second = try await TestNode.start()
+        balancer.retarget(to: second.port)
         await first.stop()
-        let second = try await TestNode.start(configuration: NodeConfiguration(port: port))
         let publisher = try await SwitchboardClient.connect(to: second.url)
         // Publish until the resubscription is live (the client reconnects with backoff).
         let deadline = ContinuousClock.now + .seconds(10)

@@ -58,6 +58,47 @@ public struct JSONParser {
         return parser.index
     }
 
+    /// Validates a JSON object and returns each member's key with the byte range of its value
+    /// (whitespace trimmed), without building the values.
+    static func objectMembers(in bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> [(key: String, value: Range<Int>)] {
+        var parser = JSONParser(bytes, maxDepth: maxDepth)
+        parser.skipWhitespace()
+        guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else { throw parser.error("expected an object") }
+        parser.index += 1
+        var members: [(key: String, value: Range<Int>)] = []
+        parser.skipWhitespace()
+        if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "}") {
+            parser.index += 1
+        } else {
+            while true {
+                parser.skipWhitespace()
+                guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "\"") else { throw parser.error("expected a string key") }
+                let key = try parser.parseString()
+                parser.skipWhitespace()
+                guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: ":") else { throw parser.error("expected ':'") }
+                parser.index += 1
+                parser.skipWhitespace()
+                let start = parser.index
+                try parser.skip(depth: 1)
+                members.append((key, start..<parser.index))
+                parser.skipWhitespace()
+                guard parser.index < bytes.count else { throw parser.error("unterminated object") }
+                if bytes[parser.index] == UInt8(ascii: ",") {
+                    parser.index += 1
+                    continue
+                }
+                if bytes[parser.index] == UInt8(ascii: "}") {
+                    parser.index += 1
+                    break
+                }
+                throw parser.error("expected ',' or '}'")
+            }
+        }
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else { throw parser.error("unexpected data after the JSON value") }
+        return members
+    }
+
     // MARK: - Values
 
     private mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {

@@ -1,0 +1,60 @@
+public import NIOCore
+
+/// What travels through a broker for one message: the JSON object `{"event": <string|null>,
+/// "data": <any>}`. Any program can publish to sockets by sending this (for Redis, a plain
+/// `PUBLISH switchboard:news '{"event":"x","data":1}'`).
+public enum BrokerPayload {
+    /// Why a payload from the broker was refused.
+    public struct Malformed: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Largest payload accepted from the broker.
+    public static let maxBytes = 64 * 1024 * 1024
+
+    /// Encodes a message.
+    public static func encode(event: String?, data: JSONValue) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeStaticString("{\"event\":")
+        if let event { JSONWriter.writeString(event, into: &buffer) } else { buffer.writeStaticString("null") }
+        buffer.writeStaticString(",\"data\":")
+        JSONWriter.write(data, into: &buffer)
+        buffer.writeInteger(UInt8(ascii: "}"))
+        return buffer
+    }
+
+    /// Decodes and validates a payload: a JSON object with `data` (any JSON) and an optional
+    /// `event` (string or null; other members are ignored). `rawData` is the data's JSON text,
+    /// validated, to be passed on without re-encoding. Events are bounded like published ones.
+    public static func decode(_ payload: ByteBuffer) throws(Malformed) -> (event: String?, rawData: ByteBuffer) {
+        guard payload.readableBytes <= maxBytes else { throw Malformed(description: "payload over \(maxBytes) bytes") }
+        let result: Result<(String?, ByteBuffer), Malformed> = payload.withUnsafeReadableBytes { bytes in
+            let members: [(key: String, value: Range<Int>)]
+            do {
+                members = try JSONParser.objectMembers(in: bytes)
+            } catch {
+                return .failure(Malformed(description: "not a JSON object: \(error)"))
+            }
+            var event: String? = nil
+            var data: Range<Int>? = nil
+            for member in members {
+                switch member.key {
+                case "event":
+                    switch try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[member.value])) {
+                    case .string(let name)? where name.utf8.count <= EventName.maxBytes: event = name
+                    case .string?: return .failure(Malformed(description: "\"event\" over \(EventName.maxBytes) bytes"))
+                    case .null?: event = nil
+                    default: return .failure(Malformed(description: "\"event\" must be a string or null"))
+                    }
+                case "data":
+                    data = member.value
+                default:
+                    continue
+                }
+            }
+            guard let data else { return .failure(Malformed(description: "no \"data\" member")) }
+            return .success((event, ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[data]))))
+        }
+        return try result.get()
+    }
+}

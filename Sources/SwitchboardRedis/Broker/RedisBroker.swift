@@ -1,0 +1,505 @@
+import CoreMetrics
+public import Logging
+public import NIOCore
+public import Switchboard
+import Synchronization
+
+/// The production `SocketsManager`: channels shared by every node through Redis PUBLISH/SUBSCRIBE.
+///
+/// Per node: one pipelined publishing connection, and one subscriber connection that carries
+/// every channel of the node (so a node sees one publisher's messages in publish order, across
+/// channels). Redis channel = `<prefix><channel>`; payload = `{"event": ..., "data": ...}`.
+///
+/// The node subscribes when a channel gets its first local socket and unsubscribes (after
+/// `unsubscribeDelay`) when it loses its last. When a connection drops it reconnects with capped,
+/// jittered exponential backoff, restores every subscription, then reports ready again. While
+/// Redis is down, publishes fail at once and subscribes after `subscribeTimeout`; sockets stay.
+/// After `probeInterval` without messages it publishes to its own probe channel and reconnects if
+/// the probe does not come back: a subscriber connection that silently stopped receiving is found.
+public final class RedisBroker: SocketsManager {
+    public let sockets = SocketRegistry()
+    public let channels: ChannelRegistry
+    public let metrics: SwitchboardMetrics
+    public let brokerName = "redis"
+    /// The settings.
+    public let configuration: Configuration
+
+    private let logger: Logger
+    private let publisherLoop: any EventLoop
+    private let subscriberLoop: any EventLoop
+    private let inbox: SubscriberInbox
+    private let state = Mutex(State())
+
+    private struct Waiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var publisher: RedisConnection?
+        var subscriber: RedisConnection?
+        var token: UInt64 = 0
+        var ready = false
+        var closed = false
+        /// Channels the registry holds (names without the prefix).
+        var desired = Set<String>()
+        /// Channels Redis confirmed on the current subscriber connection.
+        var active = Set<String>()
+        /// SUBSCRIBE sent on the current connection, confirmation pending.
+        var requested = Set<String>()
+        var waiters: [String: [Waiter]] = [:]
+        var nextWaiter: UInt64 = 0
+        /// Channels whose confirmation a reconnection waits for, and who waits.
+        var restoring = Set<String>()
+        var restored: CheckedContinuation<Void, any Error>?
+        var lost = false
+        var lossSignal: CheckedContinuation<Void, Never>?
+        var supervisor: Task<Void, Never>?
+        var reconnects = 0
+    }
+
+    /// Creates the broker; `start()` connects.
+    public init(
+        configuration: Configuration,
+        channels: ChannelRegistry = ChannelRegistry(),
+        metrics: SwitchboardMetrics = SwitchboardMetrics(),
+        eventLoopGroup: any EventLoopGroup,
+        logger: Logger = Logger(label: "switchboard.redis")
+    ) {
+        self.configuration = configuration
+        self.channels = channels
+        self.metrics = metrics
+        var logger = logger
+        logger[metadataKey: "redis"] = "\(configuration.url)"
+        self.logger = logger
+        self.publisherLoop = eventLoopGroup.next()
+        self.subscriberLoop = eventLoopGroup.next()
+        self.inbox = SubscriberInbox(eventLoop: subscriberLoop)
+    }
+
+    public var isReady: Bool {
+        state.withLock { $0.ready && !$0.closed }
+    }
+
+    public var brokerInfo: JSONObject {
+        state.withLock { state in
+            [
+                "url": .string(configuration.url.description),
+                "prefix": .string(configuration.channelPrefix),
+                "connected": .bool(state.ready),
+                "subscribed_channels": .number(JSONNumber(state.active.count)),
+                "reconnects": .number(JSONNumber(state.reconnects)),
+            ]
+        }
+    }
+
+    // MARK: - Publishing
+
+    public func publish(channel: String, event: String?, data: JSONValue, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        guard ChannelName.isValid(channel), let publisher = state.withLock({ $0.ready ? $0.publisher : nil }) else {
+            return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
+        }
+        let payload = BrokerPayload.encode(event: event, data: data)
+        var command = ByteBuffer()
+        command.reserveCapacity(payload.readableBytes + channel.utf8.count + configuration.channelPrefix.utf8.count + 48)
+        RESPEncoder.write([ByteBuffer(string: "PUBLISH"), ByteBuffer(string: configuration.channelPrefix + channel), payload], into: &command)
+        metrics.messagesPublished.increment()
+        return publisher.send(encoded: command)
+            .hop(to: eventLoop)
+            .flatMapErrorThrowing { error in
+                self.logger.debug("publish failed", metadata: ["channel": "\(channel)", "error": "\(error)"])
+                throw BrokerError.cannotPublish
+            }
+            .map { _ in () }
+    }
+
+    // MARK: - Subscribing
+
+    public func subscribe(channel: String) async throws {
+        guard ChannelName.isValid(channel) else { throw BrokerError.cannotSubscribe }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            enum Next {
+                case resume(Result<Void, any Error>)
+                case wait(UInt64, RedisConnection?)
+            }
+            let next: Next = state.withLock { state in
+                if state.closed { return .resume(.failure(BrokerError.cannotSubscribe)) }
+                state.desired.insert(channel)
+                if state.active.contains(channel) { return .resume(.success(())) }
+                state.nextWaiter += 1
+                state.waiters[channel, default: []].append(Waiter(id: state.nextWaiter, continuation: continuation))
+                if state.ready, let subscriber = state.subscriber, !state.requested.contains(channel) {
+                    state.requested.insert(channel)
+                    return .wait(state.nextWaiter, subscriber)
+                }
+                return .wait(state.nextWaiter, nil)
+            }
+            switch next {
+            case .resume(let result):
+                continuation.resume(with: result)
+            case .wait(let id, let subscriber):
+                logger.debug("subscribing", metadata: ["channel": "\(channel)", "now": "\(subscriber != nil)"])
+                subscriber?.sendSubscription(["SUBSCRIBE", configuration.channelPrefix + channel])
+                subscriberLoop.scheduleTask(in: configuration.subscribeTimeout) {
+                    self.subscribeTimedOut(channel: channel, waiter: id)
+                }
+            }
+        }
+    }
+
+    private func subscribeTimedOut(channel: String, waiter id: UInt64) {
+        let waiter: Waiter? = state.withLock { state in
+            guard var list = state.waiters[channel], let index = list.firstIndex(where: { $0.id == id }) else { return nil }
+            let waiter = list.remove(at: index)
+            state.waiters[channel] = list.isEmpty ? nil : list
+            if list.isEmpty, !state.active.contains(channel) {
+                // The registry gives up on the channel: do not restore it on reconnection.
+                state.desired.remove(channel)
+            }
+            return waiter
+        }
+        guard let waiter else { return }
+        logger.warning("subscribe timed out: Redis did not confirm in time", metadata: ["channel": "\(channel)"])
+        waiter.continuation.resume(throwing: BrokerError.cannotSubscribe)
+    }
+
+    public func unsubscribe(channel: String) async {
+        state.withLock { _ = $0.desired.remove(channel) }
+        subscriberLoop.scheduleTask(in: configuration.unsubscribeDelay) {
+            let subscriber: RedisConnection? = self.state.withLock { state in
+                guard !state.desired.contains(channel), state.active.contains(channel) || state.requested.contains(channel) else { return nil }
+                return state.subscriber
+            }
+            subscriber?.sendSubscription(["UNSUBSCRIBE", self.configuration.channelPrefix + channel])
+        }
+    }
+
+    // MARK: - Pushes from the subscriber connection (on its event loop)
+
+    private func received(_ push: RedisPush) {
+        switch push {
+        case .message(let redisChannel, let payload):
+            inbox.lastActivity = .now()
+            deliver(redisChannel: redisChannel, payload: payload)
+        case .subscribed(let name, _):
+            confirmed(name)
+        case .unsubscribed(let name, _):
+            guard let channel = channelName(name) else { return }
+            let resubscribe: RedisConnection? = state.withLock { state in
+                state.active.remove(channel)
+                guard state.desired.contains(channel), !state.requested.contains(channel), let subscriber = state.subscriber else { return nil }
+                state.requested.insert(channel)
+                return subscriber
+            }
+            resubscribe?.sendSubscription(["SUBSCRIBE", name])
+        case .pong:
+            break
+        }
+    }
+
+    private func deliver(redisChannel: ByteBuffer, payload: ByteBuffer) {
+        let name = String(buffer: redisChannel)
+        if name == configuration.probeChannel {
+            inbox.probeDeadline = nil
+            return
+        }
+        guard let channel = channelName(name) else { return }
+        metrics.messagesReceived.increment()
+        let message: (event: String?, rawData: ByteBuffer)
+        do {
+            message = try BrokerPayload.decode(payload)
+        } catch {
+            metrics.messagesDropped.increment()
+            inbox.dropped += 1
+            if inbox.dropped <= 10 || inbox.dropped % 1000 == 0 {
+                logger.warning(
+                    "dropped a malformed Redis message",
+                    metadata: ["channel": "\(name)", "reason": "\(error)", "dropped_total": "\(inbox.dropped)"]
+                )
+            }
+            return
+        }
+        let delivered = channels.deliver(channel: channel, event: message.event, rawData: message.rawData, into: &inbox.batch)
+        metrics.messagesDelivered.increment(by: Int64(delivered))
+    }
+
+    private func readComplete() {
+        inbox.batch.dispatch()
+    }
+
+    private func confirmed(_ name: String) {
+        if name == configuration.probeChannel {
+            finishRestoring(name)
+            return
+        }
+        guard let channel = channelName(name) else { return }
+        logger.debug("subscribed", metadata: ["channel": "\(channel)"])
+        let (waiters, unwanted, subscriber) = state.withLock { state -> ([Waiter], Bool, RedisConnection?) in
+            state.requested.remove(channel)
+            state.active.insert(channel)
+            let waiters = state.waiters.removeValue(forKey: channel) ?? []
+            return (waiters, !state.desired.contains(channel), state.subscriber)
+        }
+        finishRestoring(channel)
+        if unwanted { subscriber?.sendSubscription(["UNSUBSCRIBE", name]) }
+        for waiter in waiters { waiter.continuation.resume() }
+    }
+
+    private func finishRestoring(_ channel: String) {
+        let done: CheckedContinuation<Void, any Error>? = state.withLock { state in
+            guard state.restoring.remove(channel) != nil, state.restoring.isEmpty else { return nil }
+            defer { state.restored = nil }
+            return state.restored
+        }
+        done?.resume()
+    }
+
+    private func channelName(_ redisChannel: String) -> String? {
+        guard redisChannel.hasPrefix(configuration.channelPrefix) else { return nil }
+        return String(redisChannel.dropFirst(configuration.channelPrefix.count))
+    }
+
+    // MARK: - Connections
+
+    public func start() async throws {
+        let supervisor = Task { await self.supervise() }
+        state.withLock { $0.supervisor = supervisor }
+        subscriberLoop.execute { self.startProbing() }
+    }
+
+    /// Connects, restores subscriptions, waits for a loss, and again, until closed.
+    private func supervise() async {
+        var delay = configuration.reconnectDelay.initial
+        var attempt = 0
+        while !state.withLock({ $0.closed }) {
+            do {
+                try await connect()
+                if attempt > 0 {
+                    metrics.brokerReconnects.increment()
+                    state.withLock { $0.reconnects += 1 }
+                }
+                logger.info("Redis connected, subscriptions restored", metadata: ["channels": "\(state.withLock { $0.active.count })"])
+                delay = configuration.reconnectDelay.initial
+                attempt = 0
+                await waitForLoss()
+                logger.warning("Redis connection lost; reconnecting")
+            } catch {
+                if attempt == 0 || attempt % 20 == 0 {
+                    logger.warning("cannot connect to Redis; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt + 1)"])
+                }
+            }
+            markDown()
+            if state.withLock({ $0.closed }) { break }
+            attempt += 1
+            let jittered = TimeAmount.nanoseconds(Int64(Double(delay.nanoseconds) * Double.random(in: 0.5...1.0)))
+            try? await Task.sleep(for: .nanoseconds(jittered.nanoseconds))
+            delay = min(delay * 2, configuration.reconnectDelay.maximum)
+        }
+    }
+
+    private func connect() async throws {
+        let token = state.withLock { state -> UInt64 in
+            state.token += 1
+            state.lost = false
+            return state.token
+        }
+        let lost: @Sendable ((any Error)?) -> Void = { [weak self] error in self?.connectionClosed(token: token, error: error) }
+        let publisher = try await RedisConnection.connect(
+            to: configuration.url,
+            on: publisherLoop,
+            timeout: configuration.connectTimeout,
+            keepReadBuffer: true,
+            callbacks: RedisConnectionCallbacks(onClose: lost),
+            logger: logger
+        )
+        let subscriber: RedisConnection
+        do {
+            subscriber = try await RedisConnection.connect(
+                to: configuration.url,
+                on: subscriberLoop,
+                timeout: configuration.connectTimeout,
+                keepReadBuffer: true,
+                callbacks: RedisConnectionCallbacks(
+                    onPush: { [weak self] push in self?.received(push) },
+                    onReadComplete: { [weak self] in self?.readComplete() },
+                    onClose: lost
+                ),
+                logger: logger
+            )
+        } catch {
+            publisher.close()
+            throw error
+        }
+        // Restore every channel the registry holds (and the probe channel), in batches.
+        let wanted: [String] = state.withLock { state in
+            state.publisher = publisher
+            state.subscriber = subscriber
+            state.active = []
+            state.requested = Set(state.desired)
+            state.restoring = Set(state.desired).union([configuration.probeChannel])
+            return Array(state.desired)
+        }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            state.withLock { $0.restored = continuation }
+            subscriber.sendSubscription(["SUBSCRIBE", configuration.probeChannel])
+            var index = 0
+            while index < wanted.count {
+                let batch = wanted[index..<min(index + configuration.resubscribeBatchSize, wanted.count)]
+                subscriber.sendSubscription(["SUBSCRIBE"] + batch.map { configuration.channelPrefix + $0 })
+                index += batch.count
+            }
+            subscriberLoop.scheduleTask(in: configuration.connectTimeout + .seconds(Int64(1 + wanted.count / 10_000))) {
+                let pending = self.state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                    defer { state.restored = nil }
+                    return state.restored
+                }
+                pending?.resume(throwing: RedisError.timeout)
+            }
+        }
+        // Channels asked for while restoring were not in the snapshot: subscribe them now.
+        let missing: [String] = state.withLock { state in
+            state.ready = true
+            let missing = state.desired.subtracting(state.active).subtracting(state.requested)
+            state.requested.formUnion(missing)
+            return Array(missing)
+        }
+        if !missing.isEmpty {
+            subscriber.sendSubscription(["SUBSCRIBE"] + missing.map { configuration.channelPrefix + $0 })
+        }
+        subscriberLoop.execute { self.inbox.lastActivity = .now() }
+    }
+
+    private func connectionClosed(token: UInt64, error: (any Error)?) {
+        let signal: CheckedContinuation<Void, Never>? = state.withLock { state in
+            guard state.token == token, !state.lost else { return nil }
+            state.lost = true
+            state.ready = false
+            defer { state.lossSignal = nil }
+            return state.lossSignal
+        }
+        if let error { logger.debug("Redis connection closed", metadata: ["error": "\(error)"]) }
+        signal?.resume()
+        let restoring = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            guard state.token == token else { return nil }
+            defer { state.restored = nil }
+            return state.restored
+        }
+        restoring?.resume(throwing: RedisError.connectionClosed)
+    }
+
+    private func waitForLoss() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let lostAlready = state.withLock { state -> Bool in
+                if state.lost || state.closed { return true }
+                state.lossSignal = continuation
+                return false
+            }
+            if lostAlready { continuation.resume() }
+        }
+    }
+
+    /// Forgets the current connections (closing them); pending subscribes keep waiting for the
+    /// next connection, up to their own deadline.
+    private func markDown() {
+        let connections = state.withLock { state -> [RedisConnection] in
+            state.ready = false
+            state.lost = true
+            state.active = []
+            state.requested = []
+            state.restoring = []
+            defer {
+                state.publisher = nil
+                state.subscriber = nil
+            }
+            return [state.publisher, state.subscriber].compactMap { $0 }
+        }
+        for connection in connections { connection.close() }
+    }
+
+    // MARK: - Probe
+
+    private func startProbing() {
+        let period = min(configuration.probeInterval, configuration.probeTimeout, .seconds(1))
+        subscriberLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] task in
+            guard let self else { return task.cancel() }
+            if self.state.withLock({ $0.closed }) { return task.cancel() }
+            self.probeTick()
+        }
+    }
+
+    private func probeTick() {
+        let now = NIODeadline.now()
+        guard let publisher = state.withLock({ $0.ready ? $0.publisher : nil }) else {
+            inbox.probeDeadline = nil
+            return
+        }
+        if let deadline = inbox.probeDeadline {
+            guard now > deadline else { return }
+            inbox.probeDeadline = nil
+            logger.error("the Redis subscriber connection is silent (probe lost): reconnecting")
+            // Closing them reports the loss to the supervisor, which reconnects.
+            let connections = state.withLock { [$0.publisher, $0.subscriber].compactMap { $0 } }
+            for connection in connections { connection.close() }
+            return
+        }
+        guard now - inbox.lastActivity > configuration.probeInterval else { return }
+        inbox.probeDeadline = now + configuration.probeTimeout
+        inbox.lastActivity = now
+        publisher.send(["PUBLISH", configuration.probeChannel, "probe"]).whenFailure { _ in }
+    }
+
+    // MARK: - Closing
+
+    public func close() async {
+        let (supervisor, waiters, connections, signal) = state.withLock { state in
+            state.closed = true
+            state.ready = false
+            let waiters = state.waiters.values.flatMap { $0 }
+            state.waiters = [:]
+            defer { state.lossSignal = nil }
+            return (state.supervisor, waiters, [state.subscriber, state.publisher].compactMap { $0 }, state.lossSignal)
+        }
+        closeSockets()
+        for waiter in waiters { waiter.continuation.resume(throwing: BrokerError.cannotSubscribe) }
+        signal?.resume()
+        for connection in connections {
+            connection.close()
+            try? await connection.closeFuture.get()
+        }
+        supervisor?.cancel()
+        await supervisor?.value
+    }
+}
+
+/// State of the subscriber connection's read path; touched only on its event loop.
+private final class SubscriberInbox: @unchecked Sendable {
+    private let eventLoop: any EventLoop
+    private var _batch = DeliveryBatch()
+    private var _lastActivity = NIODeadline.now()
+    private var _probeDeadline: NIODeadline?
+    private var _dropped = 0
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    var batch: DeliveryBatch {
+        _read { eventLoop.assertInEventLoop(); yield _batch }
+        _modify { eventLoop.assertInEventLoop(); yield &_batch }
+    }
+
+    var lastActivity: NIODeadline {
+        get { eventLoop.assertInEventLoop(); return _lastActivity }
+        set { eventLoop.assertInEventLoop(); _lastActivity = newValue }
+    }
+
+    var probeDeadline: NIODeadline? {
+        get { eventLoop.assertInEventLoop(); return _probeDeadline }
+        set { eventLoop.assertInEventLoop(); _probeDeadline = newValue }
+    }
+
+    var dropped: Int {
+        get { eventLoop.assertInEventLoop(); return _dropped }
+        set { eventLoop.assertInEventLoop(); _dropped = newValue }
+    }
+}

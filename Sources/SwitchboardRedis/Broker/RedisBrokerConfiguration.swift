@@ -1,0 +1,62 @@
+public import NIOCore
+
+extension RedisBroker {
+    /// How a node uses Redis.
+    public struct Configuration: Sendable {
+        /// Where Redis is (with AUTH and SELECT).
+        public var url: RedisURL
+        /// Prefix of Redis channel names, so that several applications can share one Redis.
+        public var channelPrefix: String
+        /// This node's name (for its probe channel).
+        public var nodeID: String
+        /// Time allowed to connect (and authenticate).
+        public var connectTimeout: TimeAmount
+        /// How long a subscribe waits for Redis (while it is down, or for the confirmation)
+        /// before the caller gets "Invalid channel".
+        public var subscribeTimeout: TimeAmount
+        /// First and longest wait between reconnection attempts (jittered, doubling).
+        public var reconnectDelay: (initial: TimeAmount, maximum: TimeAmount)
+        /// After this long without any message, the node publishes to its own probe channel and
+        /// reconnects unless the probe comes back within `probeTimeout`.
+        public var probeInterval: TimeAmount
+        /// How long a probe may take.
+        public var probeTimeout: TimeAmount
+        /// How long to wait before UNSUBSCRIBE when a channel's last local socket left (a socket
+        /// that leaves and comes back does not churn Redis).
+        public var unsubscribeDelay: TimeAmount
+        /// Channel names per SUBSCRIBE when restoring subscriptions after a reconnect.
+        public var resubscribeBatchSize: Int
+
+        public init(
+            url: RedisURL,
+            channelPrefix: String = "switchboard:",
+            nodeID: String = "node",
+            connectTimeout: TimeAmount = .seconds(5),
+            subscribeTimeout: TimeAmount = .seconds(5),
+            reconnectDelay: (initial: TimeAmount, maximum: TimeAmount) = (.milliseconds(100), .milliseconds(500)),
+            probeInterval: TimeAmount = .seconds(30),
+            probeTimeout: TimeAmount = .seconds(5),
+            unsubscribeDelay: TimeAmount = .seconds(1),
+            resubscribeBatchSize: Int = 200
+        ) {
+            self.url = url
+            self.channelPrefix = channelPrefix
+            self.nodeID = nodeID
+            self.connectTimeout = connectTimeout
+            self.subscribeTimeout = subscribeTimeout
+            self.reconnectDelay = reconnectDelay
+            self.probeInterval = probeInterval
+            self.probeTimeout = probeTimeout
+            self.unsubscribeDelay = unsubscribeDelay
+            self.resubscribeBatchSize = resubscribeBatchSize
+        }
+
+        /// Parses `url` (`redis://[user:password@]host:port[/db]`).
+        public init(url: String, channelPrefix: String = "switchboard:", nodeID: String = "node") throws {
+            self.init(url: try RedisURL(url), channelPrefix: channelPrefix, nodeID: nodeID)
+        }
+
+        /// The node's probe channel: it contains a space, which no Switchboard channel can.
+        var probeChannel: String { "switchboard probe \(channelPrefix) \(nodeID)" }
+    }
+}

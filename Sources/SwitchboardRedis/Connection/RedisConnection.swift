@@ -1,0 +1,124 @@
+public import Logging
+public import NIOCore
+import NIOPosix
+import Synchronization
+
+/// One connection to Redis on SwiftNIO: commands are pipelined (any number in flight, writes of
+/// one event-loop tick flushed together), replies parsed by hiredis. AUTH and SELECT from the URL
+/// run on connect.
+///
+/// ```swift
+/// let redis = try await RedisConnection.connect(to: RedisURL("redis://127.0.0.1:6379/0"), on: loop)
+/// let reply = try await redis.send(["PUBLISH", "news", "hello"]).get()
+/// ```
+public final class RedisConnection: Sendable {
+    /// The NIO channel.
+    public let channel: any Channel
+    /// The URL it was opened with.
+    public let url: RedisURL
+
+    private init(channel: any Channel, url: RedisURL) {
+        self.channel = channel
+        self.url = url
+    }
+
+    /// Connects, authenticates and selects the database.
+    /// - Parameters:
+    ///   - keepReadBuffer: keep hiredis's read buffer between replies (for a busy connection).
+    public static func connect(
+        to url: RedisURL,
+        on eventLoop: any EventLoop,
+        timeout: TimeAmount = .seconds(5),
+        keepReadBuffer: Bool = false,
+        callbacks: RedisConnectionCallbacks = RedisConnectionCallbacks(),
+        logger: Logger = Logger(label: "switchboard.redis")
+    ) async throws -> RedisConnection {
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: eventLoop)
+                .connectTimeout(timeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.socketOption(.so_keepalive), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            RedisChannelHandler(callbacks: callbacks, keepReadBuffer: keepReadBuffer, logger: logger)
+                        )
+                    }
+                }
+                .connect(host: url.host, port: url.port)
+                .get()
+        } catch let error as ChannelError where error == .connectTimeout(timeout) {
+            throw RedisError.connectTimeout
+        }
+        let connection = RedisConnection(channel: channel, url: url)
+        do {
+            if let password = url.password {
+                let arguments = url.user.map { ["AUTH", $0, password] } ?? ["AUTH", password]
+                _ = try await connection.send(arguments).withTimeout(timeout, on: eventLoop).get()
+            }
+            if url.database != 0 {
+                _ = try await connection.send(["SELECT", String(url.database)]).withTimeout(timeout, on: eventLoop).get()
+            }
+        } catch {
+            connection.close()
+            throw error
+        }
+        return connection
+    }
+
+    /// Sends a command; the reply (or `RedisError.server`) completes the future.
+    public func send(_ arguments: [String]) -> EventLoopFuture<RESPValue> {
+        var buffer = channel.allocator.buffer(capacity: 64)
+        RESPEncoder.write(arguments, into: &buffer)
+        return send(encoded: buffer)
+    }
+
+    /// Sends a command with binary arguments.
+    public func send(_ arguments: [ByteBuffer]) -> EventLoopFuture<RESPValue> {
+        var buffer = channel.allocator.buffer(capacity: arguments.reduce(32) { $0 + $1.readableBytes + 16 })
+        RESPEncoder.write(arguments, into: &buffer)
+        return send(encoded: buffer)
+    }
+
+    /// Sends a command already encoded with `RESPEncoder`.
+    public func send(encoded: ByteBuffer) -> EventLoopFuture<RESPValue> {
+        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+        channel.write(RedisOutbound.command(encoded, promise)).whenFailure { error in
+            promise.fail(RedisError.connectionClosed)
+        }
+        return promise.futureResult
+    }
+
+    /// Sends SUBSCRIBE, UNSUBSCRIBE or PING on a subscriber connection: the confirmations come
+    /// as pushes to the callbacks.
+    public func sendSubscription(_ arguments: [String]) {
+        channel.write(RedisOutbound.subscription(RESPEncoder.encode(arguments)), promise: nil)
+    }
+
+    /// Closes the connection.
+    public func close() {
+        channel.close(promise: nil)
+    }
+
+    /// Completes when the connection closed.
+    public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+}
+
+extension EventLoopFuture where Value: Sendable {
+    /// Fails with `RedisError.timeout` unless the future completes within `timeout`.
+    func withTimeout(_ timeout: TimeAmount, on eventLoop: any EventLoop) -> EventLoopFuture<Value> {
+        let promise = eventLoop.makePromise(of: Value.self)
+        let done = Atomic(false)
+        let timer = eventLoop.scheduleTask(in: timeout) {
+            guard done.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+            promise.fail(RedisError.timeout)
+        }
+        self.whenComplete { result in
+            timer.cancel()
+            guard done.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+            promise.completeWith(result)
+        }
+        return promise.futureResult
+    }
+}

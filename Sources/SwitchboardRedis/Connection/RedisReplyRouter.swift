@@ -1,0 +1,73 @@
+public import NIOCore
+
+/// A push on a connection in subscribe mode (RESP2 arrays).
+public enum RedisPush: Sendable, Equatable {
+    /// `["message", channel, payload]`.
+    case message(channel: ByteBuffer, payload: ByteBuffer)
+    /// `["subscribe", channel, count]`: the subscription is active.
+    case subscribed(channel: String, count: Int64)
+    /// `["unsubscribe", channel, count]`.
+    case unsubscribed(channel: String, count: Int64)
+    /// `["pong", data]` (PING in subscribe mode).
+    case pong
+}
+
+/// Routes replies: to the waiter of the oldest command still waiting (Redis answers in order),
+/// or, once nothing waits and the connection subscribed, as pub/sub pushes. Pure state: the
+/// channel handler performs the actions.
+///
+/// On a subscribed connection only (UN)SUBSCRIBE and PING may be sent after the first
+/// SUBSCRIBE; they add no waiter, their confirmations arrive as pushes.
+struct RedisReplyRouter<Waiter> {
+    enum Action {
+        case succeed(Waiter, RESPValue)
+        case fail(Waiter, RedisError)
+        case push(RedisPush)
+        case protocolViolation(String)
+    }
+
+    private(set) var waiting = CircularBuffer<Waiter>()
+    private(set) var subscribed = false
+
+    /// A command that expects one reply was sent.
+    mutating func sentCommand(_ waiter: Waiter) {
+        waiting.append(waiter)
+    }
+
+    /// A SUBSCRIBE (or other subscribe-mode command) was sent.
+    mutating func sentSubscription() {
+        subscribed = true
+    }
+
+    mutating func received(_ value: RESPValue) -> Action {
+        if let waiter = waiting.popFirst() {
+            if case .error(let message) = value { return .fail(waiter, .server(message)) }
+            return .succeed(waiter, value)
+        }
+        guard subscribed else { return .protocolViolation("a reply no command waits for: \(value)") }
+        guard case .array(let parts) = value, let kind = parts.first?.string else {
+            if case .error(let message) = value { return .protocolViolation("Redis error in subscribe mode: \(message)") }
+            return .protocolViolation("unexpected reply in subscribe mode: \(value)")
+        }
+        switch (kind, parts.count) {
+        case ("message", 3):
+            guard let channel = parts[1].bytes, let payload = parts[2].bytes else { break }
+            return .push(.message(channel: channel, payload: payload))
+        case ("subscribe", 3):
+            return .push(.subscribed(channel: parts[1].string ?? "", count: parts[2].integer ?? 0))
+        case ("unsubscribe", 3):
+            return .push(.unsubscribed(channel: parts[1].string ?? "", count: parts[2].integer ?? 0))
+        case ("pong", _):
+            return .push(.pong)
+        default:
+            break
+        }
+        return .protocolViolation("unexpected push: \(value)")
+    }
+
+    /// The connection closed: every waiter fails.
+    mutating func closed() -> [Waiter] {
+        defer { waiting.removeAll() }
+        return Array(waiting)
+    }
+}

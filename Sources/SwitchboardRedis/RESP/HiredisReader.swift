@@ -1,0 +1,71 @@
+import CHiredis
+import NIOCore
+
+/// hiredis's RESP2 reader: bytes in, `RESPValue`s out. After a protocol error it stays broken
+/// (as hiredis does); the connection must then be closed.
+final class HiredisReader {
+    struct ProtocolError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private let reader: UnsafeMutablePointer<redisReader>
+
+    /// `keepBuffer`: keep the read buffer between messages (hot connections) instead of
+    /// freeing it whenever it empties past 16 KiB.
+    init(keepBuffer: Bool) {
+        reader = redisReaderCreate()
+        if keepBuffer { reader.pointee.maxbuf = 0 }
+    }
+
+    deinit {
+        redisReaderFree(reader)
+    }
+
+    /// Feeds bytes from the socket.
+    func feed(_ buffer: ByteBuffer) throws {
+        let status = buffer.withUnsafeReadableBytes { bytes -> Int32 in
+            guard let base = bytes.baseAddress else { return REDIS_OK }
+            return redisReaderFeed(reader, base.assumingMemoryBound(to: CChar.self), bytes.count)
+        }
+        if status != REDIS_OK { throw error() }
+    }
+
+    /// The next complete reply, or `nil` when more bytes are needed.
+    func next() throws -> RESPValue? {
+        var reply: UnsafeMutableRawPointer? = nil
+        guard redisReaderGetReply(reader, &reply) == REDIS_OK else { throw error() }
+        guard let reply else { return nil }
+        defer { freeReplyObject(reply) }
+        return Self.value(reply.assumingMemoryBound(to: redisReply.self))
+    }
+
+    private func error() -> ProtocolError {
+        let message = withUnsafeBytes(of: reader.pointee.errstr) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return ProtocolError(description: "Redis protocol error: \(message)")
+    }
+
+    private static func value(_ reply: UnsafeMutablePointer<redisReply>) -> RESPValue {
+        let r = reply.pointee
+        switch r.type {
+        case REDIS_REPLY_STRING:
+            return .bulkString(ByteBuffer(bytes: UnsafeRawBufferPointer(start: r.str, count: r.len)))
+        case REDIS_REPLY_STATUS:
+            return .simpleString(String(decoding: UnsafeRawBufferPointer(start: r.str, count: r.len), as: UTF8.self))
+        case REDIS_REPLY_ERROR:
+            return .error(String(decoding: UnsafeRawBufferPointer(start: r.str, count: r.len), as: UTF8.self))
+        case REDIS_REPLY_INTEGER:
+            return .integer(Int64(r.integer))
+        case REDIS_REPLY_ARRAY:
+            var elements: [RESPValue] = []
+            elements.reserveCapacity(r.elements)
+            for index in 0..<r.elements {
+                if let element = r.element[index] { elements.append(value(element)) } else { elements.append(.null) }
+            }
+            return .array(elements)
+        default:
+            return .null
+        }
+    }
+}

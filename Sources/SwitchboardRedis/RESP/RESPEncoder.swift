@@ -1,0 +1,42 @@
+public import NIOCore
+
+/// Encodes commands as RESP arrays of bulk strings (byte-identical to hiredis's
+/// `redisFormatCommandArgv`), straight into a buffer: no allocation per argument.
+public enum RESPEncoder {
+    /// Appends one command.
+    public static func write(_ arguments: [ByteBuffer], into buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt8(ascii: "*"))
+        writeDecimal(arguments.count, into: &buffer)
+        for argument in arguments {
+            buffer.writeInteger(UInt8(ascii: "$"))
+            writeDecimal(argument.readableBytes, into: &buffer)
+            var copy = argument
+            buffer.writeBuffer(&copy)
+            buffer.writeStaticString("\r\n")
+        }
+    }
+
+    /// Appends one command whose arguments are strings.
+    public static func write(_ arguments: [String], into buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt8(ascii: "*"))
+        writeDecimal(arguments.count, into: &buffer)
+        for argument in arguments {
+            buffer.writeInteger(UInt8(ascii: "$"))
+            writeDecimal(argument.utf8.count, into: &buffer)
+            buffer.writeString(argument)
+            buffer.writeStaticString("\r\n")
+        }
+    }
+
+    /// One command as a new buffer.
+    public static func encode(_ arguments: [String]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        write(arguments, into: &buffer)
+        return buffer
+    }
+
+    private static func writeDecimal(_ value: Int, into buffer: inout ByteBuffer) {
+        buffer.writeString(String(value))
+        buffer.writeStaticString("\r\n")
+    }
+}

@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A loopback port held by a bound socket that does not listen: connections to it are refused
+/// (as when a server is down) and no other test can take the port until `release()`.
+public final class PortReservation: @unchecked Sendable {
+    /// The reserved port.
+    public let port: Int
+    private var descriptor: Int32
+
+    public init() throws {
+        #if canImport(Glibc)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        var one: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address -> Int32 in
+                guard bind(descriptor, address, length) == 0 else { return -1 }
+                return getsockname(descriptor, address, &length)
+            }
+        }
+        guard bound == 0 else {
+            close(descriptor)
+            throw RedisServer.StartError(description: "cannot reserve a port: \(String(cString: strerror(errno)))")
+        }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Frees the port (for a server about to start on it).
+    public func release() {
+        if descriptor >= 0 {
+            close(descriptor)
+            descriptor = -1
+        }
+    }
+
+    deinit {
+        release()
+    }
+}

@@ -1,0 +1,76 @@
+import NIOCore
+import Testing
+
+@testable import SwitchboardRedis
+
+@Suite("RESP encoding, hiredis reader, reply routing")
+struct RESPTests {
+    @Test("commands are encoded as arrays of bulk strings, binary-safe")
+    func encoder() {
+        var buffer = ByteBuffer()
+        RESPEncoder.write([ByteBuffer(string: "SET"), ByteBuffer(bytes: [0, 13, 10, 255])], into: &buffer)
+        #expect(Array(buffer.readableBytesView) == Array("*2\r\n$3\r\nSET\r\n$4\r\n".utf8) + [0, 13, 10, 255] + Array("\r\n".utf8))
+        #expect(String(buffer: RESPEncoder.encode(["PING"])) == "*1\r\n$4\r\nPING\r\n")
+    }
+
+    @Test("the reader parses every reply type, across split reads")
+    func reader() throws {
+        let reader = HiredisReader(keepBuffer: true)
+        let text = "+OK\r\n-ERR bad\r\n:42\r\n$3\r\na\0b\r\n$-1\r\n*2\r\n$1\r\nx\r\n:1\r\n*-1\r\n"
+        var values: [RESPValue] = []
+        for chunk in text.utf8.map({ $0 }).chunked(3) {
+            try reader.feed(ByteBuffer(bytes: chunk))
+            while let value = try reader.next() { values.append(value) }
+        }
+        #expect(values == [
+            .simpleString("OK"), .error("ERR bad"), .integer(42), .bulkString(ByteBuffer(bytes: [97, 0, 98])), .null,
+            .array([.bulkString(ByteBuffer(string: "x")), .integer(1)]), .null,
+        ])
+    }
+
+    @Test("garbage is a protocol error")
+    func garbage() throws {
+        let reader = HiredisReader(keepBuffer: false)
+        try reader.feed(ByteBuffer(string: "?what\r\n"))
+        #expect(throws: HiredisReader.ProtocolError.self) { try reader.next() }
+    }
+
+    @Test("replies go to waiters in order; pushes only in subscribe mode")
+    func router() {
+        var router = RedisReplyRouter<Int>()
+        router.sentCommand(1)
+        router.sentCommand(2)
+        guard case .succeed(1, .simpleString("OK")) = router.received(.simpleString("OK")) else { Issue.record("first"); return }
+        guard case .fail(2, .server("ERR x")) = router.received(.error("ERR x")) else { Issue.record("second"); return }
+        guard case .protocolViolation = router.received(.integer(1)) else { Issue.record("unexpected"); return }
+        router.sentSubscription()
+        let message = RESPValue.array([.bulkString(ByteBuffer(string: "message")), .bulkString(ByteBuffer(string: "c")), .bulkString(ByteBuffer(string: "p"))])
+        guard case .push(.message(ByteBuffer(string: "c"), ByteBuffer(string: "p"))) = router.received(message) else { Issue.record("message"); return }
+        let subscribed = RESPValue.array([.bulkString(ByteBuffer(string: "subscribe")), .bulkString(ByteBuffer(string: "c")), .integer(1)])
+        guard case .push(.subscribed("c", 1)) = router.received(subscribed) else { Issue.record("subscribe"); return }
+        router.sentCommand(3)
+        #expect(router.closed() == [3])
+    }
+
+    @Test("Redis URLs", arguments: [
+        ("redis://127.0.0.1:6380", RedisURL(host: "127.0.0.1", port: 6380)),
+        ("redis://localhost", RedisURL(host: "localhost", port: 6379)),
+        ("redis://:secret@h:1/2", RedisURL(host: "h", port: 1, password: "secret", database: 2)),
+        ("redis://user:p%40ss@h:1/0", RedisURL(host: "h", port: 1, user: "user", password: "p@ss", database: 0)),
+        ("redis://[::1]:7000/3", RedisURL(host: "::1", port: 7000, database: 3)),
+    ])
+    func urls(_ text: String, _ expected: RedisURL) throws {
+        #expect(try RedisURL(text) == expected)
+    }
+
+    @Test("bad Redis URLs are refused", arguments: ["http://x", "redis://", "redis://h:0", "redis://h:70000", "redis://h/x", "redis://h:1/-1"])
+    func badURLs(_ text: String) {
+        #expect(throws: RedisError.self) { try RedisURL(text) }
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    }
+}
