@@ -145,7 +145,3 @@ struct CallCommand: AsyncParsableCommand {
         await client.close()
     }
 }
-
-struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark nodes (see docs/performance.md).")
-}

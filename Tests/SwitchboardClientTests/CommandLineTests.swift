@@ -143,6 +143,21 @@ struct CommandLineTests {
         #expect(process.terminationStatus != 0)
     }
 
+    @Test("bench: spawns a node, publishes, and reports a complete run as one JSON line")
+    func bench() throws {
+        let run = try Self.run(["bench", "--spawn", "1", "--subscribers", "5", "--channels", "2", "--publishers", "2", "--messages", "100"])
+        #expect(run.status == 0)
+        let json = try JSONValue(parsing: String(run.output.split(separator: "\n").last ?? ""))
+        #expect(json["expected"] == 250)
+        #expect(json["delivered"] == 250)
+        #expect(json["lost"] == 0)
+        #expect(json["duplicates"] == 0)
+        #expect(json["reordered"] == 0)
+        #expect(json["p99_ms"]?.doubleValue != nil)
+        #expect(json["server_cpu_us_per_delivery"]?.doubleValue != nil)
+        #expect(json["redis_ratio"] == nil || json["redis_ratio"] == .null)
+    }
+
     @Test("SIGTERM: sockets get 1001 and the process exits 0")
     func sigterm() async throws {
         let server = try Server()

@@ -282,6 +282,7 @@ public final class RedisBroker: SocketsManager {
                 delay = configuration.reconnectDelay.initial
                 attempt = 0
                 await waitForLoss()
+                if state.withLock({ $0.closed }) { break }
                 logger.warning("Redis connection lost; reconnecting")
             } catch {
                 if attempt == 0 || attempt % 20 == 0 {

@@ -1,0 +1,82 @@
+import NIOCore
+import SwitchboardWebSocket
+import Synchronization
+
+/// One publishing connection: keeps at most `window` publishes in flight, optionally paced to a
+/// rate; runs on its connection's event loop (one repeated task, no task per message).
+final class PublisherDriver: @unchecked Sendable {
+    private let channel: any Channel
+    private let index: Int
+    private let total: Int
+    private let channels: [String]
+    private let padding: String
+    private let window: Int
+    private let rate: Double
+    private let counters: BenchCounters
+    private let done: EventLoopPromise<Void>
+    private var sent = 0
+    private var replied = 0
+    private var started: UInt64 = 0
+    private var task: RepeatedTask?
+
+    init(channel: any Channel, index: Int, total: Int, channels: [String], padding: String, window: Int, rate: Double, counters: BenchCounters) {
+        self.channel = channel
+        self.index = index
+        self.total = total
+        self.channels = channels
+        self.padding = padding
+        self.window = window
+        self.rate = rate
+        self.counters = counters
+        self.done = channel.eventLoop.makePromise()
+    }
+
+    /// Completes when every publish was answered.
+    var finished: EventLoopFuture<Void> { done.futureResult }
+
+    func start() {
+        channel.eventLoop.execute {
+            self.started = monotonicNanoseconds()
+            if self.total == 0 {
+                self.done.succeed()
+            } else if self.rate > 0 {
+                self.task = self.channel.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(1)) { _ in self.tick() }
+            } else {
+                self.fill(upTo: self.total)
+            }
+        }
+    }
+
+    private func tick() {
+        let elapsed = Double(monotonicNanoseconds() - started) / 1e9
+        fill(upTo: min(total, Int(elapsed * rate) + 1))
+    }
+
+    private func fill(upTo due: Int) {
+        var wrote = false
+        while sent < due, sent - replied < window {
+            let channelName = channels[(sent + index) % channels.count]
+            let request = BenchMessage.request(id: sent, channel: channelName, publisher: index, sequence: sent, padding: padding)
+            _ = WebSocketClientConnection.send(text: request, on: channel, flush: false)
+            sent += 1
+            wrote = true
+        }
+        if wrote {
+            counters.inFlight.add(0, ordering: .relaxed)
+            channel.flush()
+        }
+    }
+
+    /// A reply came (on the connection's loop).
+    func replied(_ text: ByteBuffer) {
+        let isError = text.readableBytesView.starts(with: #"{"error""#.utf8)
+        replied += 1
+        if isError { counters.publishErrors.add(1, ordering: .relaxed) } else { counters.published.add(1, ordering: .relaxed) }
+        if replied == total {
+            task?.cancel()
+            done.succeed()
+        } else if rate == 0 {
+            fill(upTo: total)
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+
+/// Nodes (and a Redis) the benchmark starts itself on free loopback ports, and stops by PID.
+final class SpawnedProcesses: @unchecked Sendable {
+    struct Node {
+        let process: Process
+        let port: Int
+        var url: String { "ws://127.0.0.1:\(port)/stream" }
+    }
+
+    private(set) var nodes: [Node] = []
+    private(set) var redis: Process?
+    private(set) var redisPort: Int?
+    let directory: URL
+
+    init() throws {
+        directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("switchboard-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    /// Starts redis-server on a free port.
+    func startRedis() throws -> Int {
+        guard let executable = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw BenchError("redis-server is not installed (apt-get install -y redis-server)")
+        }
+        let port = try Self.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        redis = process
+        redisPort = port
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if Self.canConnect(port: port) { return port }
+            usleep(20_000)
+        }
+        throw BenchError("redis-server did not start on port \(port)")
+    }
+
+    /// Starts `count` nodes of this executable on Redis at `redisURL` (in-process broker if nil).
+    func startNodes(_ count: Int, redisURL: String?, extraArguments: [String]) throws {
+        for index in 0..<count {
+            let log = directory.appendingPathComponent("node-\(index).log")
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            var arguments = ["serve", "--port", "0", "--log-level", "info", "--node-id", "bench-\(index)"] + extraArguments
+            if let redisURL { arguments += ["--redis", redisURL] }
+            process.arguments = arguments
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+            let deadline = Date().addingTimeInterval(30)
+            var port: Int?
+            while port == nil, Date() < deadline {
+                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                if let range = text.range(of: #"address=127\.0\.0\.1:\d+"#, options: .regularExpression) {
+                    port = Int(text[range].split(separator: ":").last ?? "")
+                } else {
+                    guard process.isRunning else { throw BenchError("node \(index) exited: \(text)") }
+                    usleep(50_000)
+                }
+            }
+            guard let port else { throw BenchError("node \(index) did not start") }
+            nodes.append(Node(process: process, port: port))
+        }
+        // Wait until every node is ready (Redis subscriptions up).
+        for node in nodes {
+            let deadline = Date().addingTimeInterval(30)
+            while !Self.isReady(port: node.port) {
+                guard Date() < deadline else { throw BenchError("node on port \(node.port) is not ready") }
+                usleep(50_000)
+            }
+        }
+    }
+
+    func stopAll() {
+        for node in nodes where node.process.isRunning { node.process.terminate() }
+        for node in nodes { node.process.waitUntilExit() }
+        if let redis, redis.isRunning {
+            redis.terminate()
+            redis.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let result = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 ? getsockname(descriptor, $0, &length) : -1 }
+        }
+        guard result == 0 else { throw BenchError("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func canConnect(port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    static func isReady(port: Int) -> Bool {
+        httpGet(port: port, path: "/readyz").contains("\"ready\":true")
+    }
+
+    /// A plain HTTP/1.0 GET over a raw socket; the whole response as text ("" on failure).
+    static func httpGet(port: Int, path: String) -> String {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else { return "" }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        guard write(descriptor, request, request.count) == request.count else { return "" }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(descriptor, &buffer, buffer.count)
+            if count <= 0 { break }
+            response.append(contentsOf: buffer[0..<count])
+        }
+        return String(decoding: response, as: UTF8.self)
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
