@@ -110,6 +110,7 @@ let package = Package(
             name: "switchboard",
             dependencies: [
                 "Switchboard", "SwitchboardServer", "SwitchboardRedis", "SwitchboardClient", "SwitchboardWebSocket",
+                "SwitchboardTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -148,6 +149,11 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SwitchboardClusterTests",
+            dependencies: ["SwitchboardClient", "SwitchboardTesting"],
             swiftSettings: strict
         ),
         .testTarget(

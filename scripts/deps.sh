@@ -9,6 +9,7 @@ ensure_packages() {
     if [[ "${1:-}" == "--tests" ]]; then
         command -v redis-server >/dev/null || missing+=(redis-server)
         command -v curl >/dev/null || missing+=(curl)
+        command -v haproxy >/dev/null || missing+=(haproxy)
     fi
     (( ${#missing[@]} )) || return 0
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then

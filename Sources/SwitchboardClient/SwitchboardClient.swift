@@ -42,6 +42,7 @@ public final class SwitchboardClient: Sendable {
         var closed: SwitchboardClientError?
         var closing = false
         var reconnecting = false
+        var lastClose: (code: UInt16?, reason: String)?
     }
 
     /// The URL the client connects to.
@@ -92,6 +93,17 @@ public final class SwitchboardClient: Sendable {
                 onClose: { [weak self] code, reason in self?.connectionClosed(code: code, reason: reason) }
             )
         )
+    }
+
+    /// The close code the server sent when the connection was last lost (for example 1001 when
+    /// a node went away), `nil` if it closed without one or never closed.
+    public var lastCloseCode: UInt16? {
+        state.withLock { $0.lastClose?.code }
+    }
+
+    /// `true` while connected (after a reconnection: once every subscription was restored).
+    public var isConnected: Bool {
+        state.withLock { $0.channel != nil && !$0.reconnecting && $0.closed == nil }
     }
 
     // MARK: - Calls
@@ -245,6 +257,7 @@ public final class SwitchboardClient: Sendable {
         let error = SwitchboardClientError.closed(code: code, reason: reason)
         let (pending, next) = state.withLock { state -> ([Pending], Next) in
             state.channel = nil
+            state.lastClose = (code, reason)
             let pending = Array(state.pending.values)
             state.pending = [:]
             guard configuration.reconnect, !state.closing, state.closed == nil else { return (pending, .finish) }

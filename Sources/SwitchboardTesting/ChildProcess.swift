@@ -19,7 +19,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Starts `executable` with `arguments`; standard input, output and error go to /dev/null
     /// unless `output` names a file for both output and error.
-    public init(_ executable: String, _ arguments: [String], output: String? = nil) throws {
+    public init(_ executable: String, _ arguments: [String], output: String? = nil, environment: [String: String]? = nil) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -42,9 +42,18 @@ public final class ChildProcess: @unchecked Sendable {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { envp?.forEach { free($0) } }
+        let status = envp.map { envp in posix_spawn(&pid, executable, &actions, &attributes, argv, envp) }
+            ?? posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard status == 0 else { throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(status)))") }
         self.pid = pid
+    }
+
+    /// The exit code once the process exited normally (`nil` while running, or after a signal).
+    public var exitCode: Int32? {
+        guard !isRunning, let status = exitStatus, status & 0x7f == 0 else { return nil }
+        return (status >> 8) & 0xff
     }
 
     /// `true` until the process exited (and was reaped).

@@ -20,7 +20,7 @@ struct CommandLineTests {
         private let log = Mailbox<String>()
         private var collected = ""
 
-        init(arguments: [String] = []) throws {
+        init(arguments: [String] = []) async throws {
             let errors = Pipe()
             process.executableURL = CommandLineTests.executable
             process.arguments = ["serve", "--port", "0", "--log-level", "debug"] + arguments
@@ -40,7 +40,7 @@ struct CommandLineTests {
             var seen = ""
             let deadline = Date().addingTimeInterval(20)
             while Date() < deadline {
-                guard let chunk = Self.wait(log) else { break }
+                guard let chunk = await log.take(timeout: .seconds(20)) else { break }
                 seen += chunk
                 if let range = seen.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
                     port = Int(seen[range].split(separator: ":").last!)!
@@ -50,15 +50,6 @@ struct CommandLineTests {
             }
             process.terminate()
             throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "serve did not start: \(seen)"])
-        }
-
-        private static func wait(_ log: Mailbox<String>) -> String? {
-            let result = Mailbox<String?>()
-            Task { result.put(await log.take(timeout: .seconds(20))) }
-            while true {
-                if let value = result.drain().first { return value }
-                Thread.sleep(forTimeInterval: 0.01)
-            }
         }
 
         var url: String { "ws://127.0.0.1:\(port)/stream" }
@@ -91,7 +82,7 @@ struct CommandLineTests {
 
     @Test("subscribe in one process, publish in another")
     func session() async throws {
-        let server = try Server()
+        let server = try await Server()
         defer { server.stop() }
         let subscriber = Process()
         let output = Pipe()
@@ -119,8 +110,8 @@ struct CommandLineTests {
     }
 
     @Test("call prints the response, or the error object with exit code 1")
-    func call() throws {
-        let server = try Server()
+    func call() async throws {
+        let server = try await Server()
         defer { server.stop() }
         let info = try Self.run(["call", "--url", server.url, "info"])
         #expect(info.status == 0)
@@ -160,7 +151,7 @@ struct CommandLineTests {
 
     @Test("SIGTERM: sockets get 1001 and the process exits 0")
     func sigterm() async throws {
-        let server = try Server()
+        let server = try await Server()
         let socket = try await RawWebSocket.connect(server.url)
         _ = try await socket.call(["id": "s", "method": "subscribe", "payload": ["channel": "c"]])
         server.process.terminate()

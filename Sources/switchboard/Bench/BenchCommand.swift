@@ -1,3 +1,4 @@
+import SwitchboardTesting
 import ArgumentParser
 import Foundation
 import Histogram
@@ -88,7 +89,7 @@ struct BenchCommand: AsyncParsableCommand {
             try spawned.startNodes(spawn, redisURL: redisURL, extraArguments: nodeArguments.split(separator: " ").map(String.init))
             targets += spawned.nodes.map(\.url)
         }
-        let nodePIDs: [Int32] = spawned.nodes.map(\.process.processIdentifier) + (pids ?? "").split(separator: ",").compactMap { Int32($0) }
+        let nodePIDs: [Int32] = spawned.nodes.map(\.process.pid) + (pids ?? "").split(separator: ",").compactMap { Int32($0) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let runner = BenchRunner(options: self, targets: targets, nodePIDs: nodePIDs, redisURL: redisURL, group: group)
         let report = try await runner.run()

@@ -97,5 +97,6 @@ struct BenchReport {
         }
         Swift.print(lines.joined(separator: "\n"))
         Swift.print(JSONValue.object(json).jsonString)
+        fflush(nil)
     }
 }

@@ -1,15 +1,16 @@
 import Foundation
+import SwitchboardTesting
 
 /// Nodes (and a Redis) the benchmark starts itself on free loopback ports, and stops by PID.
 final class SpawnedProcesses: @unchecked Sendable {
     struct Node {
-        let process: Process
+        let process: ChildProcess
         let port: Int
         var url: String { "ws://127.0.0.1:\(port)/stream" }
     }
 
     private(set) var nodes: [Node] = []
-    private(set) var redis: Process?
+    private(set) var redis: ChildProcess?
     private(set) var redisPort: Int?
     let directory: URL
 
@@ -24,13 +25,7 @@ final class SpawnedProcesses: @unchecked Sendable {
             throw BenchError("redis-server is not installed (apt-get install -y redis-server)")
         }
         let port = try Self.freePort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        redis = process
+        redis = try ChildProcess(executable, ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"])
         redisPort = port
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
@@ -44,16 +39,10 @@ final class SpawnedProcesses: @unchecked Sendable {
     func startNodes(_ count: Int, redisURL: String?, extraArguments: [String]) throws {
         for index in 0..<count {
             let log = directory.appendingPathComponent("node-\(index).log")
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: log)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             var arguments = ["serve", "--port", "0", "--log-level", "info", "--node-id", "bench-\(index)"] + extraArguments
             if let redisURL { arguments += ["--redis", redisURL] }
-            process.arguments = arguments
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
+            let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+            let process = try ChildProcess(executable, arguments, output: log.path)
             let deadline = Date().addingTimeInterval(30)
             var port: Int?
             while port == nil, Date() < deadline {
@@ -79,12 +68,9 @@ final class SpawnedProcesses: @unchecked Sendable {
     }
 
     func stopAll() {
-        for node in nodes where node.process.isRunning { node.process.terminate() }
-        for node in nodes { node.process.waitUntilExit() }
-        if let redis, redis.isRunning {
-            redis.terminate()
-            redis.waitUntilExit()
-        }
+        for node in nodes { node.process.signal(SIGTERM) }
+        for node in nodes { node.process.stop(grace: .seconds(10)) }
+        redis?.stop()
         try? FileManager.default.removeItem(at: directory)
     }
 

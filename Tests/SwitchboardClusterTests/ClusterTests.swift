@@ -1,0 +1,142 @@
+import Foundation
+import Switchboard
+import SwitchboardClient
+import SwitchboardTesting
+import Testing
+
+/// `scripts/cluster.sh`: Redis, three nodes and HAProxy as processes on loopback, driven through
+/// the load balancer as real clients would be.
+@Suite("Cluster (scripts/cluster.sh)", .serialized)
+struct ClusterTests {
+    /// The repository (this file is Tests/SwitchboardClusterTests/ClusterTests.swift).
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// A cluster on free ports, in its own state directory.
+    final class Cluster {
+        let lbPort: Int
+        let nodePorts: [Int]
+        let redisPort: Int
+        let state: URL
+        let environment: [String: String]
+
+        init() throws {
+            var reservations = try (0..<5).map { _ in try PortReservation() }
+            lbPort = reservations[0].port
+            nodePorts = reservations[1...3].map(\.port)
+            redisPort = reservations[4].port
+            state = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("switchboard-cluster-\(UUID().uuidString)")
+            let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("switchboard").path
+            environment = ProcessInfo.processInfo.environment.merging([
+                "SWITCHBOARD_LB_PORT": "\(lbPort)",
+                "SWITCHBOARD_NODE_PORTS": nodePorts.map(String.init).joined(separator: " "),
+                "SWITCHBOARD_REDIS_PORT": "\(redisPort)",
+                "SWITCHBOARD_CLUSTER_DIR": state.path,
+                "SWITCHBOARD_BIN": binary,
+            ]) { _, new in new }
+            for reservation in reservations { reservation.release() }
+            reservations.removeAll()
+            let output = try run("up")
+            guard output.status == 0 else { throw BenchFailure("cluster.sh up failed: \(output.text)") }
+        }
+
+        /// Runs `scripts/cluster.sh command` (spawned with a clean signal mask, so that the
+        /// processes it starts stop on SIGTERM) and returns its exit code and output.
+        @discardableResult
+        func run(_ command: String) throws -> (status: Int32, text: String) {
+            try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+            let log = state.appendingPathComponent("cluster-\(command).out")
+            let process = try ChildProcess(ClusterTests.root.appendingPathComponent("scripts/cluster.sh").path, [command], output: log.path, environment: environment)
+            process.wait(timeout: .seconds(120))
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            return (process.exitCode ?? -1, text)
+        }
+
+        var url: String { "ws://127.0.0.1:\(lbPort)/stream" }
+
+        func pid(ofNode index: Int) throws -> Int32 {
+            let text = try String(contentsOf: state.appendingPathComponent("node\(index).pid"), encoding: .utf8)
+            return Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+
+        func down() {
+            _ = try? run("down")
+            try? FileManager.default.removeItem(at: state)
+        }
+    }
+
+    struct BenchFailure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    static func metric(_ name: String, port: Int) async throws -> Double {
+        let body = try await HTTPProbe.request("GET", "/metrics", port: port).body
+        for line in body.split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.split(separator: " ").last ?? "") ?? 0
+        }
+        return 0
+    }
+
+    @Test("clients through the balancer reach different nodes and exchange messages; a node's SIGTERM moves only its clients")
+    func cluster() async throws {
+        let cluster = try Cluster()
+        defer { cluster.down() }
+
+        // Six clients through the balancer: leastconn spreads them over the three nodes.
+        var clients: [(client: SwitchboardClient, node: String, messages: SwitchboardClient.Subscription)] = []
+        for _ in 0..<6 {
+            let client = try await SwitchboardClient.connect(to: cluster.url, configuration: ClientConfiguration(reconnect: true))
+            let node = try #require(try await client.call("info")["node"]?["id"]?.stringValue)
+            clients.append((client, node, try await client.subscribe(channel: "lobby")))
+        }
+        #expect(Set(clients.map(\.node)).count == 3, "clients: \(clients.map(\.node))")
+
+        let publishedBefore = try await Self.metric("switchboard_messages_published_total", port: cluster.nodePorts[1])
+        // Every client publishes once; every client gets all six messages.
+        for (index, entry) in clients.enumerated() {
+            try await entry.client.publish(channel: "lobby", data: .string("hello \(index)"))
+        }
+        var iterators = clients.map { $0.messages.makeAsyncIterator() }
+        for i in iterators.indices {
+            var seen: [String] = []
+            for _ in 0..<6 { seen.append(try #require(try await iterators[i].next()?.data.stringValue)) }
+            #expect(Set(seen) == Set((0..<6).map { "hello \($0)" }))
+        }
+        let onNode2 = clients.filter { $0.node == "node2" }.count
+        #expect(try await Self.metric("switchboard_messages_published_total", port: cluster.nodePorts[1]) == publishedBefore + Double(onNode2))
+        #expect(try await Self.metric("switchboard_connections", port: cluster.nodePorts[1]) == Double(onNode2))
+
+        // SIGTERM node1: its clients get 1001, reconnect through the balancer to the others and
+        // subscribe again; the other clients keep their connection and miss nothing.
+        let moved = clients.indices.filter { clients[$0].node == "node1" }
+        let stayed = clients.indices.filter { clients[$0].node != "node1" }
+        kill(try cluster.pid(ofNode: 1), SIGTERM)
+        #expect(try await eventually(timeout: .seconds(20)) {
+            var settled = true
+            for index in moved where clients[index].client.isConnected {
+                let node = (try? await clients[index].client.call("info"))?["node"]?["id"]?.stringValue
+                settled = settled && node != nil && node != "node1"
+            }
+            return settled && moved.allSatisfy { clients[$0].client.isConnected }
+        })
+        for index in moved {
+            #expect(clients[index].client.lastCloseCode == 1001)
+        }
+        for index in stayed {
+            #expect(try await clients[index].client.call("info")["node"]?["id"]?.stringValue == clients[index].node)
+            #expect(clients[index].client.lastCloseCode == nil)
+        }
+        let survivors = [cluster.nodePorts[1], cluster.nodePorts[2]]
+        #expect(try await eventually {
+            var total = 0.0
+            for port in survivors { total += try await Self.metric("switchboard_connections", port: port) }
+            return total == 6
+        })
+        // Publish again: every client, moved or not, gets it.
+        try await clients[stayed[0]].client.publish(channel: "lobby", data: "after")
+        for i in iterators.indices {
+            #expect(try await iterators[i].next()?.data == "after")
+        }
+        for entry in clients { await entry.client.close() }
+    }
+}
