@@ -11,7 +11,8 @@ public final class PortReservation: @unchecked Sendable {
     public let port: Int
     private var descriptor: Int32
 
-    public init() throws {
+    /// Reserves a free port (`port` 0) or the given one.
+    public init(port requested: Int = 0) throws {
         #if canImport(Glibc)
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -21,7 +22,7 @@ public final class PortReservation: @unchecked Sendable {
         setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(requested).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in

@@ -16,6 +16,8 @@ public final class RedisServer: @unchecked Sendable {
     /// Extra arguments (for example `["--requirepass", "secret"]`).
     public let arguments: [String]
     private var process: ChildProcess?
+    /// Holds the port while the server is down, so that no other test's server takes it.
+    private var reservation: PortReservation?
     private let lock = NSLock()
 
     /// `redis://127.0.0.1:PORT` (plus what the caller adds).
@@ -88,17 +90,23 @@ public final class RedisServer: @unchecked Sendable {
         lock.withLock { self.process = nil }
     }
 
-    /// Kills the server with SIGKILL (a crash) and waits for it.
+    /// Kills the server with SIGKILL (a crash) and waits for it; the port stays reserved (refusing
+    /// connections) until `restart()`.
     public func kill9() {
         guard let process = lock.withLock({ self.process }) else { return }
         process.signal(SIGKILL)
         process.wait(timeout: .seconds(5))
-        lock.withLock { self.process = nil }
+        let reservation = try? PortReservation(port: port)
+        lock.withLock {
+            self.process = nil
+            self.reservation = reservation
+        }
     }
 
     /// Starts the server again on the same port.
     public func restart() async throws {
         guard let executable = Self.executable() else { throw StartError(description: "redis-server is not installed") }
+        lock.withLock { self.reservation = nil }
         try await launch(executable)
     }
 

@@ -28,7 +28,7 @@ public enum BrokerPayload {
     /// validated, to be passed on without re-encoding. Events are bounded like published ones.
     public static func decode(_ payload: ByteBuffer) throws(Malformed) -> (event: String?, rawData: ByteBuffer) {
         guard payload.readableBytes <= maxBytes else { throw Malformed(description: "payload over \(maxBytes) bytes") }
-        let result: Result<(String?, ByteBuffer), Malformed> = payload.withUnsafeReadableBytes { bytes in
+        let result: Result<(String?, Range<Int>), Malformed> = payload.withUnsafeReadableBytes { bytes in
             let members: [(key: String, value: Range<Int>)]
             do {
                 members = try JSONParser.objectMembers(in: bytes)
@@ -53,8 +53,10 @@ public enum BrokerPayload {
                 }
             }
             guard let data else { return .failure(Malformed(description: "no \"data\" member")) }
-            return .success((event, ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[data]))))
+            return .success((event, data))
         }
-        return try result.get()
+        let (event, data) = try result.get()
+        // The data's JSON text is a slice of the payload: no copy.
+        return (event, payload.getSlice(at: payload.readerIndex + data.lowerBound, length: data.count)!)
     }
 }

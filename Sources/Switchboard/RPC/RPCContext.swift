@@ -9,12 +9,20 @@ public struct RPCContext: Sendable {
     public let manager: any SocketsManager
     /// The socket's event loop; futures returned by methods may complete anywhere.
     public let eventLoop: any EventLoop
-    /// A logger carrying the socket id, the request id and the method.
-    public var logger: Logger
+    /// The socket's logger (the request's metadata is added by `logger`, only when used).
+    public let socketLogger: Logger
     /// The request id as sent.
     public let requestID: JSONValue
     /// The method name as sent.
     public let method: String
+
+    /// A logger carrying the socket id, the request id and the method.
+    public var logger: Logger {
+        var logger = socketLogger
+        logger[metadataKey: "rpc.id"] = "\(requestID)"
+        logger[metadataKey: "rpc.method"] = "\(method)"
+        return logger
+    }
 
     public init(
         socketID: SocketID,
@@ -27,7 +35,7 @@ public struct RPCContext: Sendable {
         self.socketID = socketID
         self.manager = manager
         self.eventLoop = eventLoop
-        self.logger = logger
+        self.socketLogger = logger
         self.requestID = requestID
         self.method = method
     }

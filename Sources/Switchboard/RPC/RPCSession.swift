@@ -174,14 +174,11 @@ public final class RPCSession {
     }
 
     private func run(_ request: RPCRequest, _ method: any RPCMethod, sequence: UInt64, sequential: Bool) {
-        var requestLogger = logger
-        requestLogger[metadataKey: "rpc.id"] = "\(request.id)"
-        requestLogger[metadataKey: "rpc.method"] = "\(request.method)"
         let context = RPCContext(
             socketID: socketID,
             manager: manager,
             eventLoop: eventLoop,
-            logger: requestLogger,
+            logger: logger,
             requestID: request.id,
             method: request.method
         )
@@ -191,7 +188,7 @@ public final class RPCSession {
             .assumeIsolated()
             .whenComplete { result in
                 self.metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
-                self.complete(sequence: sequence, sequential: sequential, request: request, result: result, logger: requestLogger)
+                self.complete(sequence: sequence, sequential: sequential, request: request, result: result, context: context)
             }
     }
 
@@ -200,7 +197,7 @@ public final class RPCSession {
         sequential: Bool,
         request: RPCRequest,
         result: Result<JSONValue, any Error>,
-        logger: Logger
+        context: RPCContext
     ) {
         guard !closed else { return }
         running -= 1
@@ -210,7 +207,7 @@ public final class RPCSession {
         case .success(let response):
             RPCReply.success(id: request.id, method: request.method, response: response, into: &buffer)
         case .failure(let error):
-            let rpcError = Self.rpcError(for: error, logger: logger)
+            let rpcError = Self.rpcError(for: error, logger: context.logger)
             metrics.rpcError(Self.kind(of: error))
             RPCReply.failure(rpcError, id: request.id, method: request.method, into: &buffer)
         }

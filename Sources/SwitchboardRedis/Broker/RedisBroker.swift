@@ -104,13 +104,18 @@ public final class RedisBroker: SocketsManager {
         command.reserveCapacity(payload.readableBytes + channel.utf8.count + configuration.channelPrefix.utf8.count + 48)
         RESPEncoder.write([ByteBuffer(string: "PUBLISH"), ByteBuffer(string: configuration.channelPrefix + channel), payload], into: &command)
         metrics.messagesPublished.increment()
-        return publisher.send(encoded: command)
-            .hop(to: eventLoop)
-            .flatMapErrorThrowing { error in
-                self.logger.debug("publish failed", metadata: ["channel": "\(channel)", "error": "\(error)"])
-                throw BrokerError.cannotPublish
+        let promise = eventLoop.makePromise(of: Void.self)
+        let logger = self.logger
+        publisher.send(encoded: command, completion: RedisCompletion(on: eventLoop) { result in
+            switch result {
+            case .success:
+                promise.succeed()
+            case .failure(let error):
+                logger.debug("publish failed", metadata: ["channel": "\(channel)", "error": "\(error)"])
+                promise.fail(BrokerError.cannotPublish)
             }
-            .map { _ in () }
+        })
+        return promise.futureResult
     }
 
     // MARK: - Subscribing

@@ -1,10 +1,65 @@
 import Logging
 import NIOCore
 
+/// Who waits for a reply: a promise, or a callback to run on a given event loop (callbacks for
+/// one loop are run together, one task per loop per read, so a burst of replies costs one hop).
+enum RedisReplyWaiter: Sendable {
+    case promise(EventLoopPromise<RESPValue>)
+    case callback(RedisCompletion)
+
+    func complete(_ result: Result<RESPValue, RedisError>, batch: inout CrossLoopTasks, on currentLoop: any EventLoop) {
+        switch self {
+        case .promise(let promise):
+            promise.completeWith(result.mapError { $0 as any Error })
+        case .callback(let completion):
+            let handler = completion.handler
+            batch.add(on: completion.eventLoop, currentLoop: currentLoop) { handler(result) }
+        }
+    }
+}
+
+/// A reply callback and the event loop it must run on.
+public struct RedisCompletion: Sendable {
+    public let eventLoop: any EventLoop
+    public let handler: @Sendable (Result<RESPValue, RedisError>) -> Void
+
+    public init(on eventLoop: any EventLoop, _ handler: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void) {
+        self.eventLoop = eventLoop
+        self.handler = handler
+    }
+}
+
+/// Closures to run on other event loops, collected and sent with one task per loop.
+struct CrossLoopTasks {
+    private var work: [(loop: any EventLoop, tasks: [@Sendable () -> Void])] = []
+
+    var isEmpty: Bool { work.isEmpty }
+
+    /// Runs `task` now if `loop` is the current one, else collects it.
+    mutating func add(on loop: any EventLoop, currentLoop: any EventLoop, _ task: @escaping @Sendable () -> Void) {
+        if loop === currentLoop {
+            task()
+            return
+        }
+        if let index = work.firstIndex(where: { $0.loop === loop }) {
+            work[index].tasks.append(task)
+        } else {
+            work.append((loop, [task]))
+        }
+    }
+
+    mutating func dispatch() {
+        for (loop, tasks) in work {
+            loop.execute { for task in tasks { task() } }
+        }
+        work.removeAll(keepingCapacity: true)
+    }
+}
+
 /// What goes down a Redis connection's pipeline.
 enum RedisOutbound: Sendable {
-    /// Encoded command bytes and the promise of its reply.
-    case command(ByteBuffer, EventLoopPromise<RESPValue>)
+    /// Encoded commands and who waits for each reply.
+    case commands([(ByteBuffer, RedisReplyWaiter)])
     /// A subscribe-mode command: its confirmations come as pushes.
     case subscription(ByteBuffer)
 }
@@ -29,20 +84,20 @@ public struct RedisConnectionCallbacks: Sendable {
     }
 }
 
-/// Parses replies with hiredis, matches them to pipelined commands, hands pushes to the
-/// callbacks, and coalesces flushes: writes made during one event-loop tick go out in one flush.
+/// Parses replies with hiredis, matches them to pipelined commands and hands pushes to the
+/// callbacks. Reply callbacks for other event loops are run together after each read.
 final class RedisChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = RedisOutbound
     typealias OutboundOut = ByteBuffer
 
     private let reader: HiredisReader
-    private var router = RedisReplyRouter<EventLoopPromise<RESPValue>>()
+    private var router = RedisReplyRouter<RedisReplyWaiter>()
+    private var completions = CrossLoopTasks()
+    private var active = true
     private let callbacks: RedisConnectionCallbacks
     private let logger: Logger
-    private var flushScheduled = false
     private var closeError: (any Error)?
-    private var context: ChannelHandlerContext?
 
     init(callbacks: RedisConnectionCallbacks, keepReadBuffer: Bool, logger: Logger) {
         self.reader = HiredisReader(keepBuffer: keepReadBuffer)
@@ -50,34 +105,24 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         self.logger = logger
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-    }
-
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
-        case .command(let bytes, let replyPromise):
-            router.sentCommand(replyPromise)
-            context.write(wrapOutboundOut(bytes), promise: promise)
+        case .commands(let commands):
+            // The handler owns the waiters from here (the write promise succeeds either way).
+            guard active else {
+                for (_, waiter) in commands { waiter.complete(.failure(.connectionClosed), batch: &completions, on: context.eventLoop) }
+                completions.dispatch()
+                promise?.succeed()
+                return
+            }
+            for (bytes, waiter) in commands {
+                router.sentCommand(waiter)
+                context.write(wrapOutboundOut(bytes), promise: nil)
+            }
+            promise?.succeed()
         case .subscription(let bytes):
             router.sentSubscription()
             context.write(wrapOutboundOut(bytes), promise: promise)
-        }
-        scheduleFlush(context)
-    }
-
-    private func scheduleFlush(_ context: ChannelHandlerContext) {
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            let handler = loopBound.value
-            handler.flushScheduled = false
-            handler.context?.flush()
         }
     }
 
@@ -86,8 +131,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             try reader.feed(unwrapInboundIn(data))
             while let value = try reader.next() {
                 switch router.received(value) {
-                case .succeed(let promise, let value): promise.succeed(value)
-                case .fail(let promise, let error): promise.fail(error)
+                case .succeed(let waiter, let value): waiter.complete(.success(value), batch: &completions, on: context.eventLoop)
+                case .fail(let waiter, let error): waiter.complete(.failure(error), batch: &completions, on: context.eventLoop)
                 case .push(let push): callbacks.onPush(push)
                 case .protocolViolation(let message):
                     logger.error("Redis protocol violation, closing the connection", metadata: ["detail": "\(message)"])
@@ -104,12 +149,15 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        completions.dispatch()
         callbacks.onReadComplete()
         context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        for promise in router.closed() { promise.fail(RedisError.connectionClosed) }
+        active = false
+        for waiter in router.closed() { waiter.complete(.failure(.connectionClosed), batch: &completions, on: context.eventLoop) }
+        completions.dispatch()
         callbacks.onClose(closeError)
         context.fireChannelInactive()
     }

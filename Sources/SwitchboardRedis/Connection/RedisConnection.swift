@@ -16,6 +16,8 @@ public final class RedisConnection: Sendable {
     public let channel: any Channel
     /// The URL it was opened with.
     public let url: RedisURL
+    /// Commands sent from other threads, waiting for the connection's loop (one hop per burst).
+    private let outbox = Mutex<(commands: [(ByteBuffer, RedisReplyWaiter)], scheduled: Bool)>(([], false))
 
     private init(channel: any Channel, url: RedisURL) {
         self.channel = channel
@@ -84,16 +86,46 @@ public final class RedisConnection: Sendable {
     /// Sends a command already encoded with `RESPEncoder`.
     public func send(encoded: ByteBuffer) -> EventLoopFuture<RESPValue> {
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        channel.write(RedisOutbound.command(encoded, promise)).whenFailure { error in
-            promise.fail(RedisError.connectionClosed)
-        }
+        enqueue(encoded, .promise(promise))
         return promise.futureResult
+    }
+
+    /// Sends a command already encoded with `RESPEncoder`; `completion` runs on its event loop
+    /// with the reply. Commands sent together from any thread go out in one write, and the
+    /// replies for one loop come back in one task: the publish hot path.
+    public func send(encoded: ByteBuffer, completion: RedisCompletion) {
+        enqueue(encoded, .callback(completion))
+    }
+
+    private func enqueue(_ command: ByteBuffer, _ waiter: RedisReplyWaiter) {
+        let schedule = outbox.withLock { outbox -> Bool in
+            outbox.commands.append((command, waiter))
+            guard !outbox.scheduled else { return false }
+            outbox.scheduled = true
+            return true
+        }
+        guard schedule else { return }
+        channel.eventLoop.execute { self.drainOutbox() }
+    }
+
+    private func drainOutbox() {
+        let commands = outbox.withLock { outbox in
+            outbox.scheduled = false
+            defer { outbox.commands.removeAll(keepingCapacity: true) }
+            return outbox.commands
+        }
+        // If the handler never saw them (the channel closed), fail them here.
+        channel.writeAndFlush(RedisOutbound.commands(commands)).whenFailure { _ in
+            var batch = CrossLoopTasks()
+            for (_, waiter) in commands { waiter.complete(.failure(.connectionClosed), batch: &batch, on: self.channel.eventLoop) }
+            batch.dispatch()
+        }
     }
 
     /// Sends SUBSCRIBE, UNSUBSCRIBE or PING on a subscriber connection: the confirmations come
     /// as pushes to the callbacks.
     public func sendSubscription(_ arguments: [String]) {
-        channel.write(RedisOutbound.subscription(RESPEncoder.encode(arguments)), promise: nil)
+        channel.writeAndFlush(RedisOutbound.subscription(RESPEncoder.encode(arguments)), promise: nil)
     }
 
     /// Closes the connection.

@@ -1,5 +1,4 @@
 import NIOCore
-import Synchronization
 
 /// Something the keepalive pass visits.
 protocol KeepaliveTarget: AnyObject {
@@ -43,32 +42,4 @@ final class ConnectionKeeper {
     private func tick() {
         for target in Array(targets.values) { target.keepaliveTick() }
     }
-}
-
-/// The keepers of every event loop of a node.
-final class ConnectionKeepers: Sendable {
-    private let interval: TimeAmount?
-    private let keepers = Mutex<[ObjectIdentifier: KeeperBox]>([:])
-
-    init(interval: TimeAmount?) {
-        self.interval = interval
-    }
-
-    /// The keeper of `eventLoop` (call on that loop); `nil` when keepalive is off.
-    func keeper(for eventLoop: any EventLoop) -> ConnectionKeeper? {
-        guard let interval else { return nil }
-        let key = ObjectIdentifier(eventLoop)
-        return keepers.withLock { keepers in
-            if let box = keepers[key] { return box.keeper }
-            let box = KeeperBox(ConnectionKeeper(eventLoop: eventLoop, interval: interval))
-            keepers[key] = box
-            return box.keeper
-        }
-    }
-}
-
-/// A keeper is only touched on its own loop (checked by `preconditionInEventLoop`).
-private final class KeeperBox: @unchecked Sendable {
-    let keeper: ConnectionKeeper
-    init(_ keeper: ConnectionKeeper) { self.keeper = keeper }
 }

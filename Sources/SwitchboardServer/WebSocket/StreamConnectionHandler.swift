@@ -12,7 +12,7 @@ import SwitchboardWebSocket
 /// Everything here runs on the socket's event loop. There is no task or timer per socket: RPC
 /// methods run as futures, the keepalive pass is one timer per loop (`ConnectionKeeper`), and
 /// delivered messages arrive already encoded (`OutboundMessage`).
-final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, KeepaliveTarget {
+final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, KeepaliveTarget, FlushTarget {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -37,13 +37,14 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var context: ChannelHandlerContext?
     private var session: RPCSession?
     private var keeper: ConnectionKeeper?
+    private var flusher: FlushScheduler?
+    var flushQueued = false
     private var state = State.open
     private var fragments: Fragments?
 
     private var outbound = CircularBuffer<ByteBuffer>()
     private var outboundBytes = 0
     private var needsFlush = false
-    private var inReadCycle = false
 
     private var readPending = false
     private var readingPaused = false
@@ -89,7 +90,9 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         endpoint.manager.connect(socket)
         endpoint.metrics.connections.increment()
         endpoint.metrics.connectionsOpened.increment()
-        keeper = endpoint.keepers.keeper(for: context.eventLoop)
+        let services = endpoint.loops.services(for: context.eventLoop)
+        keeper = services.keeper
+        flusher = services.flusher
         keeper?.add(self)
         logger.info(
             "connection opened",
@@ -187,7 +190,6 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        inReadCycle = true
         sawInbound = true
         awaitingPong = false
         guard state == .open else {
@@ -234,8 +236,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        inReadCycle = false
-        flushIfNeeded()
+        flushSoon()
         updateReading()
         context.fireChannelReadComplete()
     }
@@ -323,9 +324,15 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
     }
 
-    /// Flushes now, or at the end of the current read (so a burst of replies is one write).
+    /// Flushes at the end of this event-loop tick, with the other sockets of the loop, so that a
+    /// burst of replies and messages is one write.
     private func flushSoon() {
-        if !inReadCycle { flushIfNeeded() }
+        guard needsFlush, !flushQueued else { return }
+        flusher?.schedule(self)
+    }
+
+    func flushNow() {
+        flushIfNeeded()
     }
 
     /// Queues a delivered message (called on the loop by `StreamSocket`).
@@ -335,9 +342,9 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         writeOutbound(frame)
     }
 
-    /// Flushes delivered messages (called on the loop by `StreamSocket`).
+    /// Flushes delivered messages (called on the loop by `StreamSocket`), at the end of the tick.
     func flushDeliveries() {
-        if !inReadCycle { flushIfNeeded() }
+        flushSoon()
     }
 
     /// Writes a frame, or queues it while the socket is not writable. Past the outbound limit

@@ -11,7 +11,7 @@ final class StreamEndpoint: Sendable {
     let router: RPCRouter
     let configuration: StreamConfiguration
     let codecs: DeflateCodecs?
-    let keepers: ConnectionKeepers
+    let loops: LoopServicesRegistry
     let metrics: SwitchboardMetrics
     let connections = ConnectionTracker()
     let logger: Logger
@@ -29,7 +29,7 @@ final class StreamEndpoint: Sendable {
         self.router = router
         self.configuration = configuration
         self.codecs = codecs
-        self.keepers = ConnectionKeepers(interval: configuration.pingInterval)
+        self.loops = LoopServicesRegistry(pingInterval: configuration.pingInterval)
         self.metrics = metrics
         self.logger = logger
     }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import NIOCore
 
 /// CPU time and resident memory of a process, read from /proc (Linux).
 struct ProcessStats: Sendable {
@@ -48,12 +49,10 @@ struct ProcessStats: Sendable {
     }
 }
 
-/// Monotonic nanoseconds (the same clock in every process of the machine).
+/// Monotonic nanoseconds (CLOCK_MONOTONIC: the same clock in every process of the machine).
 @inline(__always)
 func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    NIODeadline.now().uptimeNanoseconds
 }
 
 /// Raises the open-files limit to the hard limit (thousands of sockets need it).
