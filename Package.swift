@@ -4,6 +4,9 @@ import PackageDescription
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    // The hot path touches class state on its own event loop only: skip the dynamic
+    // exclusivity checks in release builds (about 8% of a node's CPU in profiles).
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
 let package = Package(

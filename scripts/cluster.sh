@@ -64,6 +64,7 @@ up() {
 
     {
         echo "global"
+        echo "    stats socket $state/haproxy.sock mode 600 level admin"
         # Two descriptors per proxied connection, within this shell's open-files limit.
         echo "    maxconn $(( ($(ulimit -n) - 200) / 2 ))"
         echo "defaults"
@@ -85,14 +86,20 @@ up() {
         i=0
         for port in "${node_ports[@]}"; do i=$((i + 1)); echo "    server node$i 127.0.0.1:$port check"; done
     } >"$state/haproxy.cfg"
-    haproxy -db -f "$state/haproxy.cfg" >"$state/haproxy.log" 2>&1 &
-    echo $! >"$state/haproxy.pid"
-
     for port in "${node_ports[@]}"; do
         wait_ready "$port" || { echo "see $state/node*.log" >&2; down; exit 1; }
     done
-    for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$lb_port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-    curl -fsS "http://127.0.0.1:$lb_port/healthz" >/dev/null || { echo "haproxy is not serving:" >&2; cat "$state/haproxy.log" >&2; down; exit 1; }
+
+    haproxy -db -f "$state/haproxy.cfg" >"$state/haproxy.log" 2>&1 &
+    echo $! >"$state/haproxy.pid"
+    # Wait until HAProxy's own health checks put every node in rotation.
+    local up=0
+    for _ in $(seq 1 100); do
+        up="$(haproxy_servers_up)"
+        [[ "$up" == "${#node_ports[@]}" ]] && break
+        sleep 0.1
+    done
+    [[ "$up" == "${#node_ports[@]}" ]] || { echo "haproxy sees $up of ${#node_ports[@]} nodes up:" >&2; cat "$state/haproxy.log" >&2; down; exit 1; }
 
     echo "cluster up:"
     echo "  load balancer  ws://127.0.0.1:$lb_port/stream"
@@ -100,6 +107,24 @@ up() {
     for port in "${node_ports[@]}"; do i=$((i + 1)); echo "  node$i          ws://127.0.0.1:$port/stream   (http://127.0.0.1:$port/metrics)"; done
     echo "  redis          redis://127.0.0.1:$redis_port"
     echo "  logs           $state/"
+}
+
+# How many backend servers HAProxy reports UP (from its stats socket).
+haproxy_servers_up() {
+    python3 - "$state/haproxy.sock" <<'PY' 2>/dev/null || echo 0
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"show stat\n")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+rows = [line.split(",") for line in data.decode().splitlines() if line and not line.startswith("#")]
+print(sum(1 for row in rows if len(row) > 17 and row[0] == "nodes" and row[1] not in ("BACKEND", "FRONTEND") and row[17].startswith("UP")))
+PY
 }
 
 status() {

@@ -39,6 +39,19 @@ public final class PortReservation: @unchecked Sendable {
         port = Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// A free port below the kernel's ephemeral range, so that no process binding port 0 (other
+    /// tests running in parallel) can take it before the server that will use it starts.
+    public static func freePortOutsideEphemeralRange() throws -> Int {
+        for _ in 0..<200 {
+            let candidate = Int.random(in: 20_000..<32_000)
+            if let reservation = try? PortReservation(port: candidate) {
+                reservation.release()
+                return candidate
+            }
+        }
+        throw RedisServer.StartError(description: "no free port between 20000 and 32000")
+    }
+
     /// Frees the port (for a server about to start on it).
     public func release() {
         if descriptor >= 0 {

@@ -95,6 +95,10 @@ public final class RawWebSocket: Sendable {
             {
                 return value
             }
+            if case .closed(let code, let reason) = event {
+                skipped.append(event)
+                throw Timeout(description: "the connection closed (\(code.map(String.init) ?? "no code") \(reason)) before the reply")
+            }
             skipped.append(event)
         }
     }

@@ -56,6 +56,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "text or json [SWITCHBOARD_LOG_FORMAT] (default text).")
     var logFormat: String?
 
+    @Option(help: "Event-loop threads [SWITCHBOARD_THREADS] (default: one per CPU core).")
+    var threads: Int?
+
     @Option(help: "In-process broker only: delay each delivery by this many milliseconds (for tests) [SWITCHBOARD_LOCAL_LATENCY_MS].")
     var localLatencyMs: Int?
 
@@ -83,18 +86,21 @@ struct ServeCommand: AsyncParsableCommand {
             pingInterval: ping > 0 ? .seconds(Int64(ping)) : nil,
             compression: compressionSetting == "on"
         )
+        let threadCount = try Environment.resolve(threads, "SWITCHBOARD_THREADS", System.coreCount) { Int($0) }
+        guard threadCount >= 1, threadCount <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
+        let group: MultiThreadedEventLoopGroup = threadCount == System.coreCount ? .singleton : MultiThreadedEventLoopGroup(numberOfThreads: threadCount)
         let configuration = NodeConfiguration(
             host: Environment.resolve(host, "SWITCHBOARD_HOST", "127.0.0.1"),
             port: try Environment.resolve(port, "SWITCHBOARD_PORT", 8080) { Int($0) },
             stream: stream,
             drainPeriod: .milliseconds(Int64(try Environment.resolve(drainPeriod, "SWITCHBOARD_DRAIN_PERIOD", 0) { Double($0) } * 1000)),
             shutdownGracePeriod: .milliseconds(Int64(try Environment.resolve(shutdownGrace, "SWITCHBOARD_SHUTDOWN_GRACE", 10) { Double($0) } * 1000)),
-            nodeID: Environment.resolve(nodeID, "SWITCHBOARD_NODE_ID") ?? NodeConfiguration.defaultNodeID()
+            nodeID: Environment.resolve(nodeID, "SWITCHBOARD_NODE_ID") ?? NodeConfiguration.defaultNodeID(),
+            eventLoopGroup: group
         )
         guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be between 0 and 65535") }
 
         let metrics = NodeMetrics()
-        let group = MultiThreadedEventLoopGroup.singleton
         let manager: any SocketsManager
         if let url = Environment.resolve(redis, "SWITCHBOARD_REDIS_URL") {
             let redisURL: RedisURL

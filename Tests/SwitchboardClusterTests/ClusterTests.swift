@@ -20,10 +20,13 @@ struct ClusterTests {
         let environment: [String: String]
 
         init() throws {
-            var reservations = try (0..<5).map { _ in try PortReservation() }
-            lbPort = reservations[0].port
-            nodePorts = reservations[1...3].map(\.port)
-            redisPort = reservations[4].port
+            // Ports outside the ephemeral range: tests binding port 0 in parallel cannot take them.
+            var ports: Set<Int> = []
+            while ports.count < 5 { ports.insert(try PortReservation.freePortOutsideEphemeralRange()) }
+            let chosen = Array(ports)
+            lbPort = chosen[0]
+            nodePorts = Array(chosen[1...3])
+            redisPort = chosen[4]
             state = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("switchboard-cluster-\(UUID().uuidString)")
             let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("switchboard").path
             environment = ProcessInfo.processInfo.environment.merging([
@@ -33,8 +36,6 @@ struct ClusterTests {
                 "SWITCHBOARD_CLUSTER_DIR": state.path,
                 "SWITCHBOARD_BIN": binary,
             ]) { _, new in new }
-            for reservation in reservations { reservation.release() }
-            reservations.removeAll()
             let output = try run("up")
             guard output.status == 0 else { throw BenchFailure("cluster.sh up failed: \(output.text)") }
         }

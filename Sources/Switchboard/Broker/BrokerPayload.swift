@@ -14,13 +14,24 @@ public enum BrokerPayload {
 
     /// Encodes a message.
     public static func encode(event: String?, data: JSONValue) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        buffer.writeStaticString("{\"event\":")
-        if let event { JSONWriter.writeString(event, into: &buffer) } else { buffer.writeStaticString("null") }
-        buffer.writeStaticString(",\"data\":")
-        JSONWriter.write(data, into: &buffer)
-        buffer.writeInteger(UInt8(ascii: "}"))
-        return buffer
+        ByteBuffer(bytes: encodeBytes(event: event, data: data))
+    }
+
+    /// Encodes a message as bytes.
+    public static func encodeBytes(event: String?, data: JSONValue) -> [UInt8] {
+        encodeBytes(event: event, rawData: RawJSON(data))
+    }
+
+    /// Encodes a message whose data is raw JSON text, copied as it is.
+    public static func encodeBytes(event: String?, rawData: RawJSON) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32 + (event?.utf8.count ?? 4) + rawData.bytes.readableBytes)
+        bytes.append(contentsOf: #"{"event":"#.utf8)
+        if let event { JSONWriter.append(event, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
+        bytes.append(contentsOf: #","data":"#.utf8)
+        bytes.append(contentsOf: rawData.bytes.readableBytesView)
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
     }
 
     /// Decodes and validates a payload: a JSON object with `data` (any JSON) and an optional

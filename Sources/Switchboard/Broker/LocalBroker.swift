@@ -64,11 +64,11 @@ public final class LocalBroker: SocketsManager {
         ChannelName.isValid(channel) && (configuration.channelRule?(channel) ?? true)
     }
 
-    public func publish(channel: String, event: String?, data: JSONValue, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    public func publish(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         guard accepts(channel), isReady else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
-        let raw = data.jsonBytes
+        let raw = rawData.bytes
         metrics.messagesPublished.increment()
         if let latency = configuration.latency {
             enqueue(Pending(deadline: .now() + latency, channel: channel, event: event, data: raw))

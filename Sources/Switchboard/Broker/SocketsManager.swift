@@ -19,10 +19,11 @@ public protocol SocketsManager: AnyObject, Sendable {
     /// subscription restored).
     var isReady: Bool { get }
 
-    /// Publishes a message to every socket subscribed to `channel` on every node. The future
-    /// belongs to `eventLoop` (the caller's); it fails with `BrokerError.cannotPublish` when the
-    /// message cannot be published, without waiting.
-    func publish(channel: String, event: String?, data: JSONValue, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
+    /// Publishes a message to every socket subscribed to `channel` on every node; `rawData` is the
+    /// data's validated JSON text, passed on as it is. The future belongs to `eventLoop` (the
+    /// caller's); it fails with `BrokerError.cannotPublish` when the message cannot be published,
+    /// without waiting.
+    func publish(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
 
     /// Subscribes the node to `channel` at the broker (called once per node when a channel gets
     /// its first local subscriber). Returns once the subscription is active; throws
@@ -46,6 +47,11 @@ public protocol SocketsManager: AnyObject, Sendable {
 }
 
 extension SocketsManager {
+    /// Publishes `data` (see `publish(channel:event:rawData:on:)`).
+    public func publish(channel: String, event: String?, data: JSONValue, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        publish(channel: channel, event: event, rawData: RawJSON(data), on: eventLoop)
+    }
+
     public func subscribeToEvent(channel: String, event: String) async {}
 
     public var brokerInfo: JSONObject { JSONObject() }

@@ -36,15 +36,18 @@ public enum ChannelMessageText {
 
     /// Writes the message with `data` given as raw JSON text (already validated).
     public static func make(channel: String, event: String?, rawData: ByteBuffer) -> ByteBuffer {
+        var head: [UInt8] = []
+        head.reserveCapacity(channel.utf8.count + (event?.utf8.count ?? 0) + 40)
+        head.append(contentsOf: #"{"channel":"#.utf8)
+        JSONWriter.append(channel, to: &head)
+        head.append(contentsOf: #","event":"#.utf8)
+        JSONWriter.append(event ?? "", to: &head)
+        head.append(contentsOf: #","data":"#.utf8)
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(headroom + rawData.readableBytes + channel.utf8.count + (event?.utf8.count ?? 0) + 40)
+        buffer.reserveCapacity(headroom + head.count + rawData.readableBytes + 1)
         buffer.moveWriterIndex(forwardBy: headroom)
         buffer.moveReaderIndex(forwardBy: headroom)
-        buffer.writeStaticString("{\"channel\":")
-        JSONWriter.writeString(channel, into: &buffer)
-        buffer.writeStaticString(",\"event\":")
-        JSONWriter.writeString(event ?? "", into: &buffer)
-        buffer.writeStaticString(",\"data\":")
+        buffer.writeBytes(head)
         var data = rawData
         buffer.writeBuffer(&data)
         buffer.writeInteger(UInt8(ascii: "}"))

@@ -1,86 +1,102 @@
 public import NIOCore
 
-/// Writes compact JSON text (no spaces) into a `ByteBuffer`. Non-ASCII text is written as UTF-8;
-/// only `"`, `\` and control characters are escaped.
+/// Writes compact JSON text (no spaces). Non-ASCII text is written as UTF-8; only `"`, `\` and
+/// control characters are escaped. Text is built in a contiguous byte array and copied into the
+/// buffer once (much cheaper than many small buffer writes).
 public enum JSONWriter {
     /// Appends the JSON text of `value` to `buffer`.
     public static func write(_ value: JSONValue, into buffer: inout ByteBuffer) {
-        switch value {
-        case .null: buffer.writeStaticString("null")
-        case .bool(true): buffer.writeStaticString("true")
-        case .bool(false): buffer.writeStaticString("false")
-        case .number(let n): buffer.writeString(n.literal)
-        case .string(let s): writeString(s, into: &buffer)
-        case .array(let elements):
-            buffer.writeInteger(UInt8(ascii: "["))
-            var first = true
-            for element in elements {
-                if !first { buffer.writeInteger(UInt8(ascii: ",")) }
-                first = false
-                write(element, into: &buffer)
-            }
-            buffer.writeInteger(UInt8(ascii: "]"))
-        case .object(let object):
-            write(object, into: &buffer)
-        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128)
+        append(value, to: &bytes)
+        buffer.writeBytes(bytes)
     }
 
     /// Appends the JSON text of `object` to `buffer`.
     public static func write(_ object: JSONObject, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "{"))
-        var first = true
-        for member in object {
-            if !first { buffer.writeInteger(UInt8(ascii: ",")) }
-            first = false
-            writeString(member.key, into: &buffer)
-            buffer.writeInteger(UInt8(ascii: ":"))
-            write(member.value, into: &buffer)
-        }
-        buffer.writeInteger(UInt8(ascii: "}"))
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128)
+        append(object, to: &bytes)
+        buffer.writeBytes(bytes)
     }
 
     /// Appends `string` as a quoted, escaped JSON string.
     public static func writeString(_ string: String, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "\""))
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(string.utf8.count + 2)
+        append(string, to: &bytes)
+        buffer.writeBytes(bytes)
+    }
+
+    /// Appends the JSON text of `value` to `bytes`.
+    public static func append(_ value: JSONValue, to bytes: inout [UInt8]) {
+        switch value {
+        case .null: bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])  // null
+        case .bool(true): bytes.append(contentsOf: [0x74, 0x72, 0x75, 0x65])  // true
+        case .bool(false): bytes.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])  // false
+        case .number(let n): bytes.append(contentsOf: n.literal.utf8)
+        case .string(let s): append(s, to: &bytes)
+        case .array(let elements):
+            bytes.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                append(element, to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let object):
+            append(object, to: &bytes)
+        }
+    }
+
+    /// Appends the JSON text of `object` to `bytes`.
+    public static func append(_ object: JSONObject, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "{"))
+        for (index, member) in object.members.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            append(member.key, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            append(member.value, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Appends `string` as a quoted, escaped JSON string.
+    public static func append(_ string: String, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
         var string = string
         string.withUTF8 { utf8 in
             var runStart = 0
             for i in 0..<utf8.count {
                 let byte = utf8[i]
                 guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                if runStart < i {
-                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(utf8)[runStart..<i]))
-                }
+                if runStart < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i])) }
                 runStart = i + 1
                 switch byte {
-                case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
-                case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
-                case 0x0A: buffer.writeStaticString("\\n")
-                case 0x0D: buffer.writeStaticString("\\r")
-                case 0x09: buffer.writeStaticString("\\t")
-                case 0x08: buffer.writeStaticString("\\b")
-                case 0x0C: buffer.writeStaticString("\\f")
+                case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
+                case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
+                case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+                case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+                case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+                case 0x08: bytes.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+                case 0x0C: bytes.append(contentsOf: [0x5C, UInt8(ascii: "f")])
                 default:
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    buffer.writeStaticString("\\u00")
-                    buffer.writeInteger(hex[Int(byte >> 4)])
-                    buffer.writeInteger(hex[Int(byte & 0x0F)])
+                    bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
                 }
             }
-            if runStart < utf8.count {
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(utf8)[runStart...]))
-            }
+            if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
         }
-        buffer.writeInteger(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: "\""))
     }
 }
 
 extension JSONValue {
     /// The compact JSON text of this value.
     public var jsonString: String {
-        var buffer = ByteBuffer()
-        JSONWriter.write(self, into: &buffer)
-        return String(buffer: buffer)
+        var bytes: [UInt8] = []
+        JSONWriter.append(self, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The compact JSON text of this value as bytes.

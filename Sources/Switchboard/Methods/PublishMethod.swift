@@ -3,20 +3,120 @@ public import NIOCore
 /// `publish {channel, data, event?}` → `{"channel", "event", "data"}`.
 ///
 /// Publishes of one socket are pipelined: the broker keeps them in order, so the next request
-/// need not wait for this one.
-public struct PublishMethod: RPCMethod {
+/// need not wait for this one. On the socket path the payload is taken as raw JSON: the data's
+/// bytes go to the broker and back in the reply exactly as sent, never parsed into a tree.
+public struct PublishMethod: RawRPCMethod {
     public init() {}
 
     public var pipelined: Bool { true }
 
     public func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue> {
-        let request: PublishRequest
+        callRaw(payload: JSONValue.object(payload).jsonBytes, context: context).map(\.value)
+    }
+
+    public func callRaw(payload: ByteBuffer, context: RPCContext) -> EventLoopFuture<RawJSON> {
+        let request: RawPublishRequest
         do {
-            request = try PublishRequest(payload)
+            request = try RawPublishRequest(payload)
         } catch {
             return context.eventLoop.makeFailedFuture(error)
         }
-        return context.manager.publish(channel: request.channel, event: request.event, data: request.data, on: context.eventLoop)
+        return context.manager.publish(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
             .map { _ in request.response }
+    }
+}
+
+/// A publish payload read from raw JSON text, with the same validation as `PublishRequest`:
+/// every failing field at once, in the order data, channel, event.
+struct RawPublishRequest {
+    let channel: String
+    let event: String?
+    let data: RawJSON
+    private let channelText: ByteBuffer
+    private let eventText: ByteBuffer?
+
+    init(_ payload: ByteBuffer) throws(RPCError) {
+        typealias Parts = (data: Range<Int>?, channel: Range<Int>?, event: Range<Int>?)
+        let members: Parts? = payload.withUnsafeReadableBytes { bytes -> Parts? in
+            guard let members = try? JSONParser.objectMembers(in: bytes) else { return nil }
+            var parts: Parts = (nil, nil, nil)
+            for member in members {
+                switch member.key {
+                case "data": parts.data = member.value
+                case "channel": parts.channel = member.value
+                case "event": parts.event = member.value
+                default: continue
+                }
+            }
+            return parts
+        }
+        guard let members else { throw RPCError.invalidParameter("payload", FieldProblem.expectedObject) }
+        func slice(_ range: Range<Int>) -> ByteBuffer {
+            payload.getSlice(at: payload.readerIndex + range.lowerBound, length: range.count)!
+        }
+        func first(_ range: Range<Int>) -> UInt8 {
+            payload.getInteger(at: payload.readerIndex + range.lowerBound, as: UInt8.self) ?? 0
+        }
+        var problems: [(field: String, problem: String)] = []
+        // data: a string, array, object or null.
+        var data = RawJSON(unchecked: ByteBuffer(staticString: "null"))
+        if let range = members.data {
+            switch first(range) {
+            case UInt8(ascii: "\""), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: "n"): data = RawJSON(unchecked: slice(range))
+            default: problems.append(("data", FieldProblem.notValidType))
+            }
+        } else {
+            problems.append(("data", FieldProblem.required))
+        }
+        // channel: a string.
+        var channel = ""
+        var channelText = ByteBuffer()
+        if let range = members.channel {
+            if first(range) == UInt8(ascii: "\""), case .string(let name) = RawJSON(unchecked: slice(range)).value {
+                channel = name
+                channelText = slice(range)
+            } else {
+                problems.append(("channel", FieldProblem.notValidType))
+            }
+        } else {
+            problems.append(("channel", FieldProblem.required))
+        }
+        // event: absent, null or a string.
+        var event: String? = nil
+        var eventText: ByteBuffer? = nil
+        if let range = members.event, first(range) != UInt8(ascii: "n") {
+            if first(range) == UInt8(ascii: "\""), case .string(let name) = RawJSON(unchecked: slice(range)).value {
+                if name.utf8.count > EventName.maxBytes {
+                    problems.append(("event", EventName.tooLong))
+                } else {
+                    event = name
+                    eventText = slice(range)
+                }
+            } else {
+                problems.append(("event", FieldProblem.notValidType))
+            }
+        }
+        guard problems.isEmpty else { throw RPCError.invalidParameters(problems) }
+        self.channel = channel
+        self.event = event
+        self.data = data
+        self.channelText = channelText
+        self.eventText = eventText
+    }
+
+    /// `{"channel", "event", "data"}` from the raw parts, as sent.
+    var response: RawJSON {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(channelText.readableBytes + (eventText?.readableBytes ?? 4) + data.bytes.readableBytes + 32)
+        buffer.writeStaticString(#"{"channel":"#)
+        var text = channelText
+        buffer.writeBuffer(&text)
+        buffer.writeStaticString(#","event":"#)
+        if var eventText { buffer.writeBuffer(&eventText) } else { buffer.writeStaticString("null") }
+        buffer.writeStaticString(#","data":"#)
+        var raw = data.bytes
+        buffer.writeBuffer(&raw)
+        buffer.writeInteger(UInt8(ascii: "}"))
+        return RawJSON(unchecked: buffer)
     }
 }

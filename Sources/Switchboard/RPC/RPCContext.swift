@@ -11,15 +11,18 @@ public struct RPCContext: Sendable {
     public let eventLoop: any EventLoop
     /// The socket's logger (the request's metadata is added by `logger`, only when used).
     public let socketLogger: Logger
-    /// The request id as sent.
-    public let requestID: JSONValue
+    /// The request id's JSON text as sent.
+    public let rawRequestID: ByteBuffer
     /// The method name as sent.
     public let method: String
+
+    /// The request id as sent (a string or `null`).
+    public var requestID: JSONValue { RawJSON(unchecked: rawRequestID).value }
 
     /// A logger carrying the socket id, the request id and the method.
     public var logger: Logger {
         var logger = socketLogger
-        logger[metadataKey: "rpc.id"] = "\(requestID)"
+        logger[metadataKey: "rpc.id"] = "\(String(buffer: rawRequestID))"
         logger[metadataKey: "rpc.method"] = "\(method)"
         return logger
     }
@@ -29,14 +32,14 @@ public struct RPCContext: Sendable {
         manager: any SocketsManager,
         eventLoop: any EventLoop,
         logger: Logger,
-        requestID: JSONValue,
+        rawRequestID: ByteBuffer,
         method: String
     ) {
         self.socketID = socketID
         self.manager = manager
         self.eventLoop = eventLoop
         self.socketLogger = logger
-        self.requestID = requestID
+        self.rawRequestID = rawRequestID
         self.method = method
     }
 }

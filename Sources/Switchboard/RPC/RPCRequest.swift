@@ -80,27 +80,46 @@ extension RPCRequest {
 public enum RPCReply {
     /// Writes a success reply.
     public static func success(id: JSONValue, method: String, response: JSONValue, into buffer: inout ByteBuffer) {
-        buffer.writeStaticString("{\"id\":")
-        JSONWriter.write(id, into: &buffer)
-        buffer.writeStaticString(",\"method\":")
-        JSONWriter.writeString(method, into: &buffer)
-        buffer.writeStaticString(",\"response\":")
-        JSONWriter.write(response, into: &buffer)
+        success(rawID: id.jsonBytes, method: method, response: RawJSON(response), into: &buffer)
+    }
+
+    /// Writes a success reply from raw JSON parts.
+    public static func success(rawID: ByteBuffer, method: String, response: RawJSON, into buffer: inout ByteBuffer) {
+        var head: [UInt8] = []
+        head.reserveCapacity(32 + method.utf8.count)
+        head.append(contentsOf: #","method":"#.utf8)
+        JSONWriter.append(method, to: &head)
+        head.append(contentsOf: #","response":"#.utf8)
+        buffer.reserveCapacity(buffer.writerIndex + rawID.readableBytes + head.count + response.bytes.readableBytes + 8)
+        buffer.writeStaticString(#"{"id":"#)
+        var id = rawID
+        buffer.writeBuffer(&id)
+        buffer.writeBytes(head)
+        var body = response.bytes
+        buffer.writeBuffer(&body)
         buffer.writeInteger(UInt8(ascii: "}"))
     }
 
     /// Writes an error reply; `id` and `method` are left out when `nil`.
     public static func failure(_ error: RPCError, id: JSONValue?, method: String?, into buffer: inout ByteBuffer) {
-        buffer.writeStaticString("{\"error\":")
-        JSONWriter.write(error.json, into: &buffer)
-        if let id {
-            buffer.writeStaticString(",\"id\":")
-            JSONWriter.write(id, into: &buffer)
+        failure(error, rawID: id?.jsonBytes, method: method, into: &buffer)
+    }
+
+    /// Writes an error reply with the id as raw JSON; `id` and `method` are left out when `nil`.
+    public static func failure(_ error: RPCError, rawID: ByteBuffer?, method: String?, into buffer: inout ByteBuffer) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128)
+        bytes.append(contentsOf: #"{"error":"#.utf8)
+        JSONWriter.append(error.json, to: &bytes)
+        if let rawID {
+            bytes.append(contentsOf: #","id":"#.utf8)
+            bytes.append(contentsOf: rawID.readableBytesView)
         }
         if let method {
-            buffer.writeStaticString(",\"method\":")
-            JSONWriter.writeString(method, into: &buffer)
+            bytes.append(contentsOf: #","method":"#.utf8)
+            JSONWriter.append(method, to: &bytes)
         }
-        buffer.writeInteger(UInt8(ascii: "}"))
+        bytes.append(UInt8(ascii: "}"))
+        buffer.writeBytes(bytes)
     }
 }

@@ -20,7 +20,7 @@ public final class RPCSession {
     }
 
     private enum SlotState {
-        case waiting(RPCRequest, any RPCMethod)
+        case waiting(RPCEnvelope, any RPCMethod)
         case running
         case ready(ByteBuffer)
     }
@@ -93,17 +93,17 @@ public final class RPCSession {
     public func receive(text: ByteBuffer) {
         eventLoop.preconditionInEventLoop()
         guard !closed else { return }
-        switch RPCRequest.decode(text) {
+        switch RPCEnvelope.decode(text) {
         case .failure(let rejection):
             logger.debug("rejected request", metadata: ["error": "\(rejection.error)"])
             metrics.rpcError(rejection.error == .notJSON ? .notJSON : (rejection.error.errors == nil ? .malformed : .validation))
-            append(Slot(sequential: false, state: .ready(encodeFailure(rejection.error, id: rejection.id, method: rejection.method))))
+            append(Slot(sequential: false, state: .ready(encodeFailure(rejection.error, rawID: rejection.id?.jsonBytes, method: rejection.method))))
         case .success(let request):
             if let method = router.method(named: request.method) {
                 append(Slot(sequential: !method.pipelined, state: .waiting(request, method)))
             } else {
                 metrics.rpcError(.unknownMethod)
-                let reply = encodeFailure(.unknownMethod(request.method), id: request.id, method: request.method)
+                let reply = encodeFailure(.unknownMethod(request.method), rawID: request.rawID, method: request.method)
                 append(Slot(sequential: false, state: .ready(reply)))
             }
         }
@@ -113,7 +113,7 @@ public final class RPCSession {
     public func receiveBinary() {
         guard !closed else { return }
         metrics.rpcError(.binary)
-        append(Slot(sequential: false, state: .ready(encodeFailure(.binaryNotSupported, id: nil, method: nil))))
+        append(Slot(sequential: false, state: .ready(encodeFailure(.binaryNotSupported, rawID: nil, method: nil))))
     }
 
     /// Drops every pending request; late results are ignored.
@@ -173,52 +173,52 @@ public final class RPCSession {
         if wrote { flush() }
     }
 
-    private func run(_ request: RPCRequest, _ method: any RPCMethod, sequence: UInt64, sequential: Bool) {
+    private func run(_ request: RPCEnvelope, _ method: any RPCMethod, sequence: UInt64, sequential: Bool) {
         let context = RPCContext(
             socketID: socketID,
             manager: manager,
             eventLoop: eventLoop,
             logger: logger,
-            requestID: request.id,
+            rawRequestID: request.rawID,
             method: request.method
         )
         let startedAt = NIODeadline.now()
-        method.call(payload: request.payload, context: context)
+        let response: EventLoopFuture<RawJSON>
+        if let raw = method as? any RawRPCMethod {
+            response = raw.callRaw(payload: request.payload ?? ByteBuffer(staticString: "{}"), context: context)
+        } else {
+            response = method.call(payload: request.payloadObject, context: context).map { RawJSON($0) }
+        }
+        response
             .hop(to: eventLoop)
             .assumeIsolated()
             .whenComplete { result in
                 self.metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
-                self.complete(sequence: sequence, sequential: sequential, request: request, result: result, context: context)
+                self.complete(sequence: sequence, sequential: sequential, result: result, context: context)
             }
     }
 
-    private func complete(
-        sequence: UInt64,
-        sequential: Bool,
-        request: RPCRequest,
-        result: Result<JSONValue, any Error>,
-        context: RPCContext
-    ) {
+    private func complete(sequence: UInt64, sequential: Bool, result: Result<RawJSON, any Error>, context: RPCContext) {
         guard !closed else { return }
         running -= 1
         if sequential { runningSequential -= 1 }
         var buffer = makeBuffer()
         switch result {
         case .success(let response):
-            RPCReply.success(id: request.id, method: request.method, response: response, into: &buffer)
+            RPCReply.success(rawID: context.rawRequestID, method: context.method, response: response, into: &buffer)
         case .failure(let error):
             let rpcError = Self.rpcError(for: error, logger: context.logger)
             metrics.rpcError(Self.kind(of: error))
-            RPCReply.failure(rpcError, id: request.id, method: request.method, into: &buffer)
+            RPCReply.failure(rpcError, rawID: context.rawRequestID, method: context.method, into: &buffer)
         }
         let index = slots.index(slots.startIndex, offsetBy: Int(sequence - firstSequence))
         slots[index].state = .ready(buffer)
         pump()
     }
 
-    private func encodeFailure(_ error: RPCError, id: JSONValue?, method: String?) -> ByteBuffer {
+    private func encodeFailure(_ error: RPCError, rawID: ByteBuffer?, method: String?) -> ByteBuffer {
         var buffer = makeBuffer()
-        RPCReply.failure(error, id: id, method: method, into: &buffer)
+        RPCReply.failure(error, rawID: rawID, method: method, into: &buffer)
         return buffer
     }
 

@@ -28,6 +28,8 @@ public final class RedisBroker: SocketsManager {
     private let publisherLoop: any EventLoop
     private let subscriberLoop: any EventLoop
     private let inbox: SubscriberInbox
+    private let prefixBytes: [UInt8]
+    private let probeBytes: [UInt8]
     private let state = Mutex(State())
 
     private struct Waiter {
@@ -75,6 +77,8 @@ public final class RedisBroker: SocketsManager {
         self.publisherLoop = eventLoopGroup.next()
         self.subscriberLoop = eventLoopGroup.next()
         self.inbox = SubscriberInbox(eventLoop: subscriberLoop)
+        self.prefixBytes = Array(configuration.channelPrefix.utf8)
+        self.probeBytes = Array(configuration.probeChannel.utf8)
     }
 
     public var isReady: Bool {
@@ -95,14 +99,11 @@ public final class RedisBroker: SocketsManager {
 
     // MARK: - Publishing
 
-    public func publish(channel: String, event: String?, data: JSONValue, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    public func publish(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         guard ChannelName.isValid(channel), let publisher = state.withLock({ $0.ready ? $0.publisher : nil }) else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
-        let payload = BrokerPayload.encode(event: event, data: data)
-        var command = ByteBuffer()
-        command.reserveCapacity(payload.readableBytes + channel.utf8.count + configuration.channelPrefix.utf8.count + 48)
-        RESPEncoder.write([ByteBuffer(string: "PUBLISH"), ByteBuffer(string: configuration.channelPrefix + channel), payload], into: &command)
+        let command = RESPEncoder.publish(prefix: configuration.channelPrefix, channel: channel, payload: BrokerPayload.encodeBytes(event: event, rawData: rawData))
         metrics.messagesPublished.increment()
         let promise = eventLoop.makePromise(of: Void.self)
         let logger = self.logger
@@ -203,12 +204,11 @@ public final class RedisBroker: SocketsManager {
     }
 
     private func deliver(redisChannel: ByteBuffer, payload: ByteBuffer) {
-        let name = String(buffer: redisChannel)
-        if name == configuration.probeChannel {
+        if redisChannel.readableBytes == probeBytes.count, redisChannel.readableBytesView.elementsEqual(probeBytes) {
             inbox.probeDeadline = nil
             return
         }
-        guard let channel = channelName(name) else { return }
+        guard let channel = inbox.channelName(redisChannel, prefix: prefixBytes) else { return }
         metrics.messagesReceived.increment()
         let message: (event: String?, rawData: ByteBuffer)
         do {
@@ -219,7 +219,7 @@ public final class RedisBroker: SocketsManager {
             if inbox.dropped <= 10 || inbox.dropped % 1000 == 0 {
                 logger.warning(
                     "dropped a malformed Redis message",
-                    metadata: ["channel": "\(name)", "reason": "\(error)", "dropped_total": "\(inbox.dropped)"]
+                    metadata: ["channel": "\(configuration.channelPrefix)\(channel)", "reason": "\(error)", "dropped_total": "\(inbox.dropped)"]
                 )
             }
             return
@@ -507,5 +507,18 @@ private final class SubscriberInbox: @unchecked Sendable {
     var dropped: Int {
         get { eventLoop.assertInEventLoop(); return _dropped }
         set { eventLoop.assertInEventLoop(); _dropped = newValue }
+    }
+
+    private var lastChannel: (bytes: ByteBuffer, name: String)?
+
+    /// The Switchboard channel of a Redis channel (`nil` without the prefix); the last name is
+    /// kept, since a burst of messages is often on one channel.
+    func channelName(_ redisChannel: ByteBuffer, prefix: [UInt8]) -> String? {
+        if let last = lastChannel, last.bytes == redisChannel { return last.name }
+        let view = redisChannel.readableBytesView
+        guard view.count > prefix.count, view.starts(with: prefix) else { return nil }
+        let name = String(decoding: view.dropFirst(prefix.count), as: UTF8.self)
+        lastChannel = (redisChannel, name)
+        return name
     }
 }

@@ -45,10 +45,17 @@ struct RedisReplyRouter<Waiter> {
             return .succeed(waiter, value)
         }
         guard subscribed else { return .protocolViolation("a reply no command waits for: \(value)") }
-        guard case .array(let parts) = value, let kind = parts.first?.string else {
+        guard case .array(let parts) = value, let kindBytes = parts.first?.bytes else {
             if case .error(let message) = value { return .protocolViolation("Redis error in subscribe mode: \(message)") }
             return .protocolViolation("unexpected reply in subscribe mode: \(value)")
         }
+        // The commonest push first, compared as bytes (no string per message).
+        if parts.count == 3, kindBytes.readableBytesView.elementsEqual("message".utf8),
+            let channel = parts[1].bytes, let payload = parts[2].bytes
+        {
+            return .push(.message(channel: channel, payload: payload))
+        }
+        let kind = String(buffer: kindBytes)
         switch (kind, parts.count) {
         case ("message", 3):
             guard let channel = parts[1].bytes, let payload = parts[2].bytes else { break }

@@ -35,6 +35,22 @@ public enum RESPEncoder {
         return buffer
     }
 
+    /// `PUBLISH <prefix><channel> <payload>` in one buffer, without intermediate buffers.
+    public static func publish(prefix: String, channel: String, payload: [UInt8]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        let channelBytes = prefix.utf8.count + channel.utf8.count
+        buffer.reserveCapacity(payload.count + channelBytes + 48)
+        buffer.writeStaticString("*3\r\n$7\r\nPUBLISH\r\n$")
+        writeDecimal(channelBytes, into: &buffer)
+        buffer.writeString(prefix)
+        buffer.writeString(channel)
+        buffer.writeStaticString("\r\n$")
+        writeDecimal(payload.count, into: &buffer)
+        buffer.writeBytes(payload)
+        buffer.writeStaticString("\r\n")
+        return buffer
+    }
+
     private static func writeDecimal(_ value: Int, into buffer: inout ByteBuffer) {
         buffer.writeString(String(value))
         buffer.writeStaticString("\r\n")

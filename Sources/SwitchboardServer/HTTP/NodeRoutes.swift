@@ -1,6 +1,5 @@
 import CoreMetrics
 import Prometheus
-import NIOPosix
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -61,7 +60,7 @@ struct NodeRoutes {
         } catch {
             return Self.error(error, status: .badRequest)
         }
-        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let loop = node.configuration.eventLoopGroup.any()
         do {
             try await node.manager.publish(channel: publish.channel, event: publish.event, data: publish.data, on: loop).get()
         } catch let failure as BrokerError {

@@ -1,3 +1,6 @@
+public import NIOCore
+public import NIOPosix
+
 /// How a node serves: address, `/stream` settings and shutdown timing.
 public struct NodeConfiguration: Sendable {
     /// Address to listen on.
@@ -13,6 +16,8 @@ public struct NodeConfiguration: Sendable {
     public var shutdownGracePeriod: Duration
     /// This node's name in `info`, logs and metrics.
     public var nodeID: String
+    /// The event loops serving sockets (and, when the broker was made with the same group, Redis).
+    public var eventLoopGroup: any EventLoopGroup
 
     public init(
         host: String = "127.0.0.1",
@@ -20,7 +25,8 @@ public struct NodeConfiguration: Sendable {
         stream: StreamConfiguration = StreamConfiguration(),
         drainPeriod: Duration = .zero,
         shutdownGracePeriod: Duration = .seconds(10),
-        nodeID: String = NodeConfiguration.defaultNodeID()
+        nodeID: String = NodeConfiguration.defaultNodeID(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.host = host
         self.port = port
@@ -28,6 +34,7 @@ public struct NodeConfiguration: Sendable {
         self.drainPeriod = drainPeriod
         self.shutdownGracePeriod = shutdownGracePeriod
         self.nodeID = nodeID
+        self.eventLoopGroup = eventLoopGroup
     }
 
     /// A short random id (the host name is often the same for every container of a deployment).

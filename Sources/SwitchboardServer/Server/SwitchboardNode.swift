@@ -118,6 +118,7 @@ public final class SwitchboardNode: Sendable {
                 logger.info("listening", metadata: ["address": "\(configuration.host):\(port)", "broker": "\(manager.brokerName)"])
                 listening(on: port)
             },
+            eventLoopGroupProvider: .shared(configuration.eventLoopGroup),
             logger: logger
         )
         return [

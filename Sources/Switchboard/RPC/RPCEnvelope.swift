@@ -1,0 +1,77 @@
+public import NIOCore
+
+/// A request whose envelope is valid, kept as raw JSON: the id as sent, the method name, and
+/// the payload object's text (`nil` when absent or `null`). Decoding validates the whole message
+/// once without building a `JSONValue` tree; methods that take raw payloads (`publish`) never
+/// build one.
+public struct RPCEnvelope: Sendable {
+    /// The id's JSON text as sent (a string or `null`).
+    public let rawID: ByteBuffer
+    /// The method name.
+    public let method: String
+    /// The payload's JSON text (an object), or `nil` for an absent or `null` payload.
+    public let payload: ByteBuffer?
+
+    /// The id, parsed.
+    public var id: JSONValue { RawJSON(unchecked: rawID).value }
+
+    /// The payload, parsed (`{}` when absent).
+    public var payloadObject: JSONObject {
+        guard let payload else { return JSONObject() }
+        return RawJSON(unchecked: payload).value.objectValue ?? JSONObject()
+    }
+
+    /// Decodes one incoming text message, with the exact errors of `RPCRequest.decode`.
+    public static func decode(_ text: ByteBuffer) -> Result<RPCEnvelope, RPCRejection> {
+        if let envelope = fastDecode(text) { return .success(envelope) }
+        // Anything unusual (and every error) takes the full path, which builds the exact reply.
+        switch RPCRequest.decode(text) {
+        case .failure(let rejection):
+            return .failure(rejection)
+        case .success(let request):
+            return .success(RPCEnvelope(rawID: request.id.jsonBytes, method: request.method, payload: JSONValue.object(request.payload).jsonBytes))
+        }
+    }
+
+    private static func fastDecode(_ text: ByteBuffer) -> RPCEnvelope? {
+        let parts: (id: Range<Int>, method: String, payload: Range<Int>?)? = text.withUnsafeReadableBytes { bytes in
+            guard let members = try? JSONParser.objectMembers(in: bytes) else { return nil }
+            var id: Range<Int>?
+            var method: Range<Int>?
+            var payload: Range<Int>?
+            for member in members {
+                switch member.key {
+                case "id": id = member.value
+                case "method": method = member.value
+                case "payload": payload = member.value
+                default: continue
+                }
+            }
+            guard let id, let method else { return nil }
+            guard bytes[id.lowerBound] == UInt8(ascii: "\"") || bytes[id.lowerBound] == UInt8(ascii: "n") else { return nil }
+            guard bytes[method.lowerBound] == UInt8(ascii: "\""),
+                case .string(let name)? = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[method]))
+            else { return nil }
+            if let range = payload {
+                switch bytes[range.lowerBound] {
+                case UInt8(ascii: "{"): break
+                case UInt8(ascii: "n"): payload = nil
+                default: return nil
+                }
+            }
+            return (id, name, payload)
+        }
+        guard let parts else { return nil }
+        func slice(_ range: Range<Int>) -> ByteBuffer {
+            text.getSlice(at: text.readerIndex + range.lowerBound, length: range.count)!
+        }
+        return RPCEnvelope(rawID: slice(parts.id), method: parts.method, payload: parts.payload.map(slice))
+    }
+}
+
+/// A method that takes its payload as raw JSON and answers with raw JSON (no `JSONValue` tree
+/// on either side): for methods on the hot path.
+public protocol RawRPCMethod: RPCMethod {
+    /// Runs the method on the payload's JSON text (a validated object, `{}` when absent).
+    func callRaw(payload: ByteBuffer, context: RPCContext) -> EventLoopFuture<RawJSON>
+}
