@@ -22,15 +22,19 @@ package struct WebSocketClientCallbacks: Sendable {
     package var onPong: @Sendable (ByteBuffer) -> Void
     /// The connection ended: the close code the server sent (if any) and its reason.
     package var onClose: @Sendable (UInt16?, String) -> Void
+    /// The end of one read from the socket (the messages of a burst were all handed over).
+    package var onReadComplete: @Sendable () -> Void
 
     package init(
         onText: @escaping @Sendable (ByteBuffer, Bool) -> Void,
         onPong: @escaping @Sendable (ByteBuffer) -> Void = { _ in },
-        onClose: @escaping @Sendable (UInt16?, String) -> Void
+        onClose: @escaping @Sendable (UInt16?, String) -> Void,
+        onReadComplete: @escaping @Sendable () -> Void = {}
     ) {
         self.onText = onText
         self.onPong = onPong
         self.onClose = onClose
+        self.onReadComplete = onReadComplete
     }
 }
 
@@ -184,6 +188,11 @@ final class WebSocketClientHandler: ChannelInboundHandler {
     private func fail(_ context: ChannelHandlerContext, code: UInt16) {
         closeCode = code
         context.close(promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        callbacks.onReadComplete()
+        context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

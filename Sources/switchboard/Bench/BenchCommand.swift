@@ -67,6 +67,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Extra arguments for spawned nodes (e.g. --compression off), space-separated.")
     var nodeArguments: String = ""
 
+    @Option(help: "Extra sockets on channel 0 that stop reading (slow consumers): the nodes should cut them off without delaying the others.")
+    var slowConsumers: Int = 0
+
     func validate() throws {
         guard spawn > 0 || !urls.isEmpty else { throw ValidationError("give --url (repeatable) or --spawn N") }
         guard subscribers >= 0, channels >= 1, publishers >= 1, messages >= 0, window >= 1, payloadBytes >= 0 else {
@@ -144,6 +147,16 @@ struct BenchRunner {
             report.nodeRSSKiB = after.map(\.rssKiB).reduce(0, +)
         }
 
+        // Slow consumers: subscribed sockets that stop reading.
+        var slow: [any Channel] = []
+        for i in 0..<options.slowConsumers {
+            let (channel, state) = try await connectSubscriber(url: targets[i % targets.count], loopStats: loopStats, counters: counters)
+            try await state.call(channel, #"{"id":"s","method":"subscribe","payload":{"channel":"\#(channelNames[0])"}}"#)
+            try await channel.setOption(.autoRead, value: false).get()
+            slow.append(channel)
+        }
+        let slowClosesBefore = await scrapeSlowConsumerCloses()
+
         if options.redisBaseline, let redisURL {
             report.redisBaselinePerSecond = try await redisBaseline(redisURL: redisURL, loopStats: loopStats, counters: counters)
         }
@@ -158,7 +171,11 @@ struct BenchRunner {
             let channel = try await WebSocketClientConnection.connect(
                 to: WebSocketURL(targets[p % targets.count]),
                 eventLoopGroup: group,
-                callbacks: WebSocketClientCallbacks(onText: { text, _ in holder.driver?.replied(text) }, onClose: { _, _ in })
+                callbacks: WebSocketClientCallbacks(
+                    onText: { text, _ in holder.driver?.replied(text) },
+                    onClose: { _, _ in },
+                    onReadComplete: { holder.driver?.readComplete() }
+                )
             )
             let driver = PublisherDriver(
                 channel: channel, index: p, total: count, channels: channelNames, padding: padding,
@@ -236,8 +253,26 @@ struct BenchRunner {
             report.serverCPUPerDelivery = cpu / Double(report.delivered)
             report.serverCPUPerPublish = cpu / Double(max(1, report.published))
         }
+        if options.slowConsumers > 0 {
+            report.slowConsumerCloses = await scrapeSlowConsumerCloses().map { $0 - (slowClosesBefore ?? 0) }
+        }
         for (channel, _) in subscribers { channel.close(promise: nil) }
+        for channel in slow { channel.close(promise: nil) }
         return report
+    }
+
+    /// The nodes' `switchboard_slow_consumer_closes_total`, summed (from their /metrics).
+    private func scrapeSlowConsumerCloses() async -> Int? {
+        var total = 0
+        for url in targets {
+            guard let target = try? WebSocketURL(url) else { return nil }
+            let text = SpawnedProcesses.httpGet(port: target.port, path: "/metrics")
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("switchboard_slow_consumer_closes_total ") }),
+                let value = Double(line.split(separator: " ").last ?? "")
+            else { return nil }
+            total += Int(value)
+        }
+        return total
     }
 
     private func connectSubscriber(url: String, loopStats: [LoopStats], counters: BenchCounters) async throws -> (any Channel, SubscriberState) {

@@ -12,9 +12,37 @@ enum BenchMessage {
     /// The publish request text for one message.
     static func request(id: Int, channel: String, publisher: Int, sequence: Int, padding: String) -> ByteBuffer {
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(96 + channel.utf8.count + padding.utf8.count)
-        buffer.writeString(#"{"id":"\#(id)","method":"publish","payload":{"channel":"\#(channel)","data":{"p":\#(publisher),"s":\#(sequence),"t":\#(monotonicNanoseconds()),"x":"\#(padding)"}}}"#)
+        buffer.reserveCapacity(112 + channel.utf8.count + padding.utf8.count)
+        buffer.writeStaticString(#"{"id":""#)
+        writeDecimal(UInt64(id), into: &buffer)
+        buffer.writeStaticString(#"","method":"publish","payload":{"channel":""#)
+        buffer.writeString(channel)
+        buffer.writeStaticString(#"","data":{"p":"#)
+        writeDecimal(UInt64(publisher), into: &buffer)
+        buffer.writeStaticString(#","s":"#)
+        writeDecimal(UInt64(sequence), into: &buffer)
+        buffer.writeStaticString(#","t":"#)
+        writeDecimal(monotonicNanoseconds(), into: &buffer)
+        buffer.writeStaticString(#","x":""#)
+        buffer.writeString(padding)
+        buffer.writeStaticString(#""}}}"#)
         return buffer
+    }
+
+    /// Writes an unsigned integer in decimal without making a string.
+    private static func writeDecimal(_ value: UInt64, into buffer: inout ByteBuffer) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { raw in
+            repeat {
+                raw[19 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[(20 - count)...]))
+        }
     }
 
     private static let marker = Array(#""data":{"p":"#.utf8)

@@ -61,10 +61,7 @@ final class PublisherDriver: @unchecked Sendable {
             sent += 1
             wrote = true
         }
-        if wrote {
-            counters.inFlight.add(0, ordering: .relaxed)
-            channel.flush()
-        }
+        if wrote { channel.flush() }
     }
 
     /// A reply came (on the connection's loop).
@@ -75,8 +72,11 @@ final class PublisherDriver: @unchecked Sendable {
         if replied == total {
             task?.cancel()
             done.succeed()
-        } else if rate == 0 {
-            fill(upTo: total)
         }
+    }
+
+    /// A read ended: refill the window with one write (as-fast-as-possible mode).
+    func readComplete() {
+        if rate == 0, replied < total { fill(upTo: total) }
     }
 }

@@ -23,6 +23,7 @@ struct BenchReport {
     var rssKiBPerConnection: Double?
     var nodeRSSKiB: Double?
     var redisBaselinePerSecond: Double?
+    var slowConsumerCloses: Int?
     var benchCPUPercent = 0.0
 
     init(options: BenchCommand, nodes: Int) {
@@ -72,6 +73,8 @@ struct BenchReport {
             "bench_cpu_percent": number(benchCPUPercent, 10),
             "seconds": number(totalSeconds),
         ]
+        object["slow_consumers"] = .number(JSONNumber(options.slowConsumers))
+        object["slow_consumer_closes"] = slowConsumerCloses.map { .number(JSONNumber($0)) } ?? .null
         object["redis_baseline_per_s"] = number(redisBaselinePerSecond, 1)
         object["redis_ratio"] = number(redisBaselinePerSecond.map { publishedPerSecond / $0 }, 10000)
         return object
@@ -92,6 +95,9 @@ struct BenchReport {
             "  memory                 \(format(rssKiBPerConnection, " KiB/connection", digits: 1)) (nodes' RSS \(format(nodeRSSKiB.map { $0 / 1024 }, " MiB", digits: 1)))",
             "  bench's own CPU        \(format(benchCPUPercent, "% of one core", digits: 1))",
         ]
+        if options.slowConsumers > 0 {
+            lines.append("  slow consumers         \(options.slowConsumers) stopped reading; closed by the nodes: \(slowConsumerCloses.map(String.init) ?? "n/a")")
+        }
         if let baseline = redisBaselinePerSecond {
             lines.append("  redis-benchmark        \(format(baseline, " PUBLISH/s", digits: 0)); through the nodes: \(format(publishedPerSecond / baseline * 100, "%", digits: 1))")
         }

@@ -7,7 +7,6 @@ final class BenchCounters: Sendable {
     let delivered = Atomic<Int>(0)
     let published = Atomic<Int>(0)
     let publishErrors = Atomic<Int>(0)
-    let inFlight = Atomic<Int>(0)
     let closedSubscribers = Atomic<Int>(0)
 }
 
