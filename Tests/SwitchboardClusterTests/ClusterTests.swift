@@ -112,7 +112,7 @@ struct ClusterTests {
         let moved = clients.indices.filter { clients[$0].node == "node1" }
         let stayed = clients.indices.filter { clients[$0].node != "node1" }
         kill(try cluster.pid(ofNode: 1), SIGTERM)
-        #expect(try await eventually(timeout: .seconds(20)) {
+        #expect(await eventually(timeout: .seconds(20)) {
             var settled = true
             for index in moved where clients[index].client.isConnected {
                 let node = (try? await clients[index].client.call("info"))?["node"]?["id"]?.stringValue

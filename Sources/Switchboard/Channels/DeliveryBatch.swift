@@ -3,7 +3,7 @@ import NIOCore
 /// Messages for sockets, collected per event loop and sent with one task per loop.
 ///
 /// A broker fills one batch per read (many messages) and dispatches it at the end, so a burst
-/// of messages costs one hop per loop, and each socket is flushed once per burst.
+/// of messages costs one hop per loop (and the transport flushes each socket once per tick).
 public struct DeliveryBatch {
     private struct Item {
         let sockets: [any SocketHandle]
@@ -38,14 +38,6 @@ public struct DeliveryBatch {
             let run: @Sendable () -> Void = {
                 for item in items {
                     for socket in item.sockets { socket.enqueue(item.message) }
-                }
-                if items.count == 1 {
-                    for socket in items[0].sockets { socket.flush() }
-                } else {
-                    var flushed = Set<SocketID>()
-                    for item in items {
-                        for socket in item.sockets where flushed.insert(socket.id).inserted { socket.flush() }
-                    }
                 }
             }
             if loopWork.loop.inEventLoop {

@@ -16,8 +16,8 @@ public struct SocketID: Hashable, Sendable, Comparable, CustomStringConvertible 
 
 /// A connected socket as the channel registry and the socket registry see it.
 ///
-/// The registry groups sockets by `eventLoop` and calls `enqueue` then `flush` on that loop,
-/// once per message for a whole group: one hop per loop, never one task per socket.
+/// The registry groups sockets by `eventLoop` and calls `enqueue` on that loop for a whole
+/// group at once: one hop per loop, never one task per socket.
 public protocol SocketHandle: AnyObject, Sendable {
     /// The socket's identity.
     var id: SocketID { get }
@@ -25,10 +25,9 @@ public protocol SocketHandle: AnyObject, Sendable {
     var eventLoop: any EventLoop { get }
     /// `true` when the socket takes the compressed variant of shared frames.
     var acceptsDeflatedFrames: Bool { get }
-    /// Queues one outgoing message (called on `eventLoop`). Must never block or wait.
+    /// Queues one outgoing message (called on `eventLoop`) and sees that it is sent soon (the
+    /// WebSocket transport flushes each socket once per event-loop tick). Must never block or wait.
     func enqueue(_ message: OutboundMessage)
-    /// Sends what `enqueue` queued (called on `eventLoop`).
-    func flush()
     /// Closes the socket with a WebSocket close code (callable from any thread).
     func close(code: UInt16, reason: String)
 }

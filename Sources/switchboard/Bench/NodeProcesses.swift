@@ -75,29 +75,32 @@ final class SpawnedProcesses: @unchecked Sendable {
     }
 
     static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let result = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 ? getsockname(descriptor, $0, &length) : -1 }
-        }
-        guard result == 0 else { throw BenchError("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        let reservation = try PortReservation()
+        reservation.release()
+        return reservation.port
     }
 
-    static func canConnect(port: Int) -> Bool {
+    /// A connected TCP socket to 127.0.0.1:`port` (the caller closes it), or `nil`.
+    private static func connectLoopback(port: Int) -> Int32? {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) { pointer in
+        let connected = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
+        guard connected else {
+            close(descriptor)
+            return nil
+        }
+        return descriptor
+    }
+
+    static func canConnect(port: Int) -> Bool {
+        guard let descriptor = connectLoopback(port: port) else { return false }
+        close(descriptor)
+        return true
     }
 
     static func isReady(port: Int) -> Bool {
@@ -106,16 +109,8 @@ final class SpawnedProcesses: @unchecked Sendable {
 
     /// A plain HTTP/1.0 GET over a raw socket; the whole response as text ("" on failure).
     static func httpGet(port: Int, path: String) -> String {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard let descriptor = connectLoopback(port: port) else { return "" }
         defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        guard connected else { return "" }
         let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
         guard write(descriptor, request, request.count) == request.count else { return "" }
         var response: [UInt8] = []

