@@ -37,7 +37,7 @@ PY
 
 run "publish-ratio" "${nodes[@]}" --redis-baseline --subscribers 2 --publishers 4 --messages 200000 --window 256
 for s in 10 100 1000 10000; do
-    m=$(( 2000000 / s )); (( m > 200000 )) && m=200000
+    m=$(( 4000000 / s )); (( m > 300000 )) && m=300000
     run "fanout-$s" "${nodes[@]}" --subscribers "$s" --channels 1 --publishers 2 --messages "$m" --window 64
 done
 run "many-channels" "${nodes[@]}" --subscribers 1000 --channels 100 --publishers 4 --messages 40000 --window 64
