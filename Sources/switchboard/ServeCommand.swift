@@ -63,6 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
     var localLatencyMs: Int?
 
     func run() async throws {
+        raiseOpenFilesLimit()
         let level = try Environment.resolve(logLevel.map { Logger.Level(rawValue: $0) }, "SWITCHBOARD_LOG_LEVEL", .info) { Logger.Level(rawValue: $0) }
         guard let level else { throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))") }
         let format = Environment.resolve(logFormat, "SWITCHBOARD_LOG_FORMAT", "text")

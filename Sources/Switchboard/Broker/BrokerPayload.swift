@@ -12,16 +12,6 @@ public enum BrokerPayload {
     /// Largest payload accepted from the broker.
     public static let maxBytes = 64 * 1024 * 1024
 
-    /// Encodes a message.
-    public static func encode(event: String?, data: JSONValue) -> ByteBuffer {
-        ByteBuffer(bytes: encodeBytes(event: event, data: data))
-    }
-
-    /// Encodes a message as bytes.
-    public static func encodeBytes(event: String?, data: JSONValue) -> [UInt8] {
-        encodeBytes(event: event, rawData: RawJSON(data))
-    }
-
     /// Encodes a message whose data is raw JSON text, copied as it is.
     public static func encodeBytes(event: String?, rawData: RawJSON) -> [UInt8] {
         var bytes: [UInt8] = []

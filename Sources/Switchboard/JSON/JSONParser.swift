@@ -58,15 +58,6 @@ public struct JSONParser {
         return parser.index
     }
 
-    /// The index of the first non-whitespace byte at or after `offset`.
-    static func firstNonWhitespace(in bytes: UnsafeRawBufferPointer, from offset: Int) -> Int {
-        var index = offset
-        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0A || bytes[index] == 0x0D {
-            index += 1
-        }
-        return index
-    }
-
     /// Validates a JSON object and returns each member's key with the byte range of its value
     /// (whitespace trimmed), without building the values.
     static func objectMembers(in bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> [(key: String, value: Range<Int>)] {

@@ -54,11 +54,3 @@ struct ProcessStats: Sendable {
 func monotonicNanoseconds() -> UInt64 {
     NIODeadline.now().uptimeNanoseconds
 }
-
-/// Raises the open-files limit to the hard limit (thousands of sockets need it).
-func raiseOpenFilesLimit() {
-    var limit = rlimit()
-    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-    limit.rlim_cur = limit.rlim_max
-    setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-}
