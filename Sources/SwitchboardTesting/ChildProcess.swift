@@ -4,9 +4,8 @@ import Glibc
 import Darwin
 #endif
 
-/// A child process started with `posix_spawn` with default signal handling and an empty signal
-/// mask (threads of a test process often block signals, and a child inherits the mask, so a
-/// SIGTERM would otherwise never reach it). Stopped by PID.
+/// A child process started with `posix_spawn` (see ``ProcessSpawner``), stopped by PID, and
+/// stopped by the ``Lifeline`` if this process dies first.
 public final class ChildProcess: @unchecked Sendable {
     /// Why a process could not be started.
     public struct SpawnError: Error, CustomStringConvertible {
@@ -18,36 +17,11 @@ public final class ChildProcess: @unchecked Sendable {
     private var exitStatus: Int32?
 
     /// Starts `executable` with `arguments`; standard input, output and error go to /dev/null
-    /// unless `output` names a file for both output and error.
+    /// unless `output` names a file for both output and error. The process is registered with
+    /// the ``Lifeline``, so it does not outlive this one.
     public init(_ executable: String, _ arguments: [String], output: String? = nil, environment: [String: String]? = nil) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        let target = output ?? "/dev/null"
-        posix_spawn_file_actions_addopen(&actions, 1, target, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
-        defer { envp?.forEach { free($0) } }
-        let status = envp.map { envp in posix_spawn(&pid, executable, &actions, &attributes, argv, envp) }
-            ?? posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        guard status == 0 else { throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(status)))") }
-        self.pid = pid
+        pid = try ProcessSpawner.spawn(executable, arguments, standardInput: nil, output: output, environment: environment)
+        Lifeline.watch(pid)
     }
 
     /// The exit code once the process exited normally (`nil` while running, or after a signal).
@@ -63,6 +37,7 @@ public final class ChildProcess: @unchecked Sendable {
         let result = waitpid(pid, &status, WNOHANG)
         if result == pid || result == -1 {
             exitStatus = status
+            Lifeline.release(pid)
             return false
         }
         return true

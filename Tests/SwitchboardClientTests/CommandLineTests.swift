@@ -26,7 +26,7 @@ struct CommandLineTests {
             process.arguments = ["serve", "--port", "0", "--log-level", "debug"] + arguments
             process.standardError = errors
             process.standardOutput = FileHandle.nullDevice
-            try process.run()
+            try process.runWatched()
             // Keep reading the log (so the pipe never fills) and hand it over line by line.
             let log = self.log
             let reader = errors.fileHandleForReading
@@ -74,7 +74,7 @@ struct CommandLineTests {
         process.arguments = arguments
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try process.runWatched()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
@@ -89,7 +89,7 @@ struct CommandLineTests {
         subscriber.executableURL = Self.executable
         subscriber.arguments = ["subscribe", "--url", server.url, "--channel", "news", "--count", "2"]
         subscriber.standardOutput = output
-        try subscriber.run()
+        try subscriber.runWatched()
         let probe = try await RawWebSocket.connect(server.url)
         let deadline = ContinuousClock.now + .seconds(10)
         while try await probe.call(["id": "i", "method": "info"])["response"]?["channels"]?["news"] == nil, ContinuousClock.now < deadline {
@@ -129,7 +129,7 @@ struct CommandLineTests {
         process.arguments = ["serve", "--port", "0"]
         process.environment = ["SWITCHBOARD_LOG_LEVEL": "nonsense"]
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try process.runWatched()
         process.waitUntilExit()
         #expect(process.terminationStatus != 0)
     }
@@ -147,6 +147,51 @@ struct CommandLineTests {
         #expect(json["p99_ms"]?.doubleValue != nil)
         #expect(json["server_cpu_us_per_delivery"]?.doubleValue != nil)
         #expect(json["redis_ratio"] == nil || json["redis_ratio"] == .null)
+    }
+
+    @Test("bench killed with SIGKILL: the redis-server and nodes it started stop too")
+    func benchKilled() async throws {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = ["bench", "--spawn", "2", "--redis", "auto", "--subscribers", "2", "--publishers", "1", "--messages", "1000000000"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.runWatched()
+        let bench = process.processIdentifier
+        // redis-server and two nodes, as children of the bench process (its lifeline watcher,
+        // a /bin/sh, is not counted: it ends by itself).
+        var children: [Int32] = []
+        let started = await eventually(timeout: .seconds(60)) {
+            children = Self.children(of: bench)
+            return children.count >= 3
+        }
+        kill(bench, SIGKILL)
+        process.waitUntilExit()
+        #expect(started, "bench started \(children.count) of 3 processes")
+        var alive = children
+        let stopped = await eventually(timeout: .seconds(15)) {
+            alive = alive.filter { kill($0, 0) == 0 && !Self.isZombie($0) }
+            return alive.isEmpty
+        }
+        #expect(stopped, "still running after bench was killed: \(alive)")
+    }
+
+    /// PIDs whose parent is `parent`, other than shells (from /proc).
+    static func children(of parent: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return false }
+            // "pid (name) state ppid ..."
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == parent && !stat.contains("(sh)")
+        }
+    }
+
+    static func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
     }
 
     @Test("SIGTERM: sockets get 1001 and the process exits 0")

@@ -38,6 +38,16 @@ struct ClusterTests {
             ]) { _, new in new }
             let output = try run("up")
             guard output.status == 0 else { throw BenchFailure("cluster.sh up failed: \(output.text)") }
+            // cluster.sh has exited; what it started must still not outlive this test process.
+            for pid in processes { Lifeline.watch(pid) }
+        }
+
+        /// The PIDs of what `up` started: Redis, the nodes and HAProxy.
+        var processes: [Int32] {
+            ["redis", "node1", "node2", "node3", "haproxy"].compactMap { name in
+                (try? String(contentsOf: state.appendingPathComponent("\(name).pid"), encoding: .utf8))
+                    .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            }
         }
 
         /// Runs `scripts/cluster.sh command` (spawned with a clean signal mask, so that the
@@ -60,7 +70,9 @@ struct ClusterTests {
         }
 
         func down() {
+            let started = processes
             _ = try? run("down")
+            for pid in started { Lifeline.release(pid) }
             try? FileManager.default.removeItem(at: state)
         }
     }
