@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "SwitchboardWebSocket",
             dependencies: [
-                "CZlib",
+                "Switchboard", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,3 +1,5 @@
+import Switchboard
+
 /// A `ws://host[:port][/path][?query]` address.
 package struct WebSocketURL: Sendable, Equatable, CustomStringConvertible {
     package var host: String
@@ -31,30 +33,15 @@ package struct WebSocketURL: Sendable, Equatable, CustomStringConvertible {
         let authority = rest[..<slash]
         var target = String(rest[slash...])
         if target.isEmpty || target.hasPrefix("?") { target = "/" + target }
-        var host = String(authority)
-        var port = 80
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { throw .invalid(string) }
-            host = String(authority[authority.index(after: authority.startIndex)..<close])
-            let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") {
-                guard let value = Int(after.dropFirst()), (1...65535).contains(value) else { throw .invalid(string) }
-                port = value
-            }
-        } else if let colon = authority.lastIndex(of: ":") {
-            host = String(authority[..<colon])
-            guard let value = Int(authority[authority.index(after: colon)...]), (1...65535).contains(value) else { throw .invalid(string) }
-            port = value
-        }
-        guard !host.isEmpty else { throw .invalid(string) }
-        self.host = host
-        self.port = port
+        guard let address = HostAndPort(authority, defaultPort: 80) else { throw .invalid(string) }
+        self.host = address.host
+        self.port = address.port
         self.target = target
     }
 
     /// The `Host` header value.
     package var hostHeader: String {
-        let name = host.contains(":") ? "[\(host)]" : host
+        let name = HostAndPort.urlHost(host)
         return port == 80 ? name : "\(name):\(port)"
     }
 

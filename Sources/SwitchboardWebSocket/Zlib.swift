@@ -29,13 +29,7 @@ package final class MessageDeflater {
             stream.pointee.avail_in = uInt(inputBytes.count)
             while true {
                 if output.writableBytes < 64 { output.reserveCapacity(minimumWritableBytes: max(1024, output.capacity)) }
-                let (status, produced) = output.withUnsafeMutableWritableBytes { out -> (Int32, Int) in
-                    stream.pointee.next_out = out.bindMemory(to: Bytef.self).baseAddress
-                    stream.pointee.avail_out = uInt(out.count)
-                    let status = deflate(stream, Z_SYNC_FLUSH)
-                    return (status, out.count - Int(stream.pointee.avail_out))
-                }
-                output.moveWriterIndex(forwardBy: produced)
+                let status = zlibStep(stream, into: &output, deflate).status
                 if status != Z_OK && status != Z_BUF_ERROR { return false }
                 if stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0 { return true }
             }
@@ -83,13 +77,7 @@ package final class MessageInflater {
                     if output.readableBytes >= maxSize { return .tooLarge }
                     output.reserveCapacity(minimumWritableBytes: min(max(4096, output.capacity), maxSize + 1 - output.readableBytes))
                 }
-                let (status, produced) = output.withUnsafeMutableWritableBytes { out -> (Int32, Int) in
-                    stream.pointee.next_out = out.bindMemory(to: Bytef.self).baseAddress
-                    stream.pointee.avail_out = uInt(out.count)
-                    let status = inflate(stream, Z_SYNC_FLUSH)
-                    return (status, out.count - Int(stream.pointee.avail_out))
-                }
-                output.moveWriterIndex(forwardBy: produced)
+                let (status, produced) = zlibStep(stream, into: &output, inflate)
                 if output.readableBytes > maxSize { return .tooLarge }
                 switch status {
                 case Z_OK, Z_BUF_ERROR:
@@ -105,4 +93,19 @@ package final class MessageInflater {
         if let result { throw result }
         return output
     }
+}
+
+/// Runs one `deflate` or `inflate` call (`Z_SYNC_FLUSH`) into the free space of `output`, and
+/// returns zlib's status and how many bytes it added to `output`.
+private func zlibStep(
+    _ stream: UnsafeMutablePointer<z_stream>, into output: inout ByteBuffer, _ call: (UnsafeMutablePointer<z_stream>?, Int32) -> Int32
+) -> (status: Int32, produced: Int) {
+    let (status, produced) = output.withUnsafeMutableWritableBytes { out -> (Int32, Int) in
+        stream.pointee.next_out = out.bindMemory(to: Bytef.self).baseAddress
+        stream.pointee.avail_out = uInt(out.count)
+        let status = call(stream, Z_SYNC_FLUSH)
+        return (status, out.count - Int(stream.pointee.avail_out))
+    }
+    output.moveWriterIndex(forwardBy: produced)
+    return (status, produced)
 }

@@ -58,6 +58,6 @@ public enum BrokerPayload {
         }
         let (event, data) = try result.get()
         // The data's JSON text is a slice of the payload: no copy.
-        return (event, payload.getSlice(at: payload.readerIndex + data.lowerBound, length: data.count)!)
+        return (event, payload.readableSlice(data))
     }
 }

@@ -386,24 +386,27 @@ public final class ChannelRegistry: Sendable {
         state.withLock { state -> ([LoopGroup], any OutboundMessageEncoder)? in
             guard var entry = state.channels[channel], !entry.patterns.isEmpty else { return nil }
             let scalars: [Unicode.Scalar] = entry.hasGlobs ? Array(event.unicodeScalars) : []
-            var matched: [Int] = []
+            // Counted, not collected: the common cases (every pattern, or one) need no list.
+            var matchCount = 0
+            var firstMatch = 0
             for (index, pattern) in entry.patterns.enumerated() where pattern.pattern.matches(scalars: scalars) {
-                matched.append(index)
+                if matchCount == 0 { firstMatch = index }
+                matchCount += 1
             }
             let groups: [LoopGroup]
-            if matched.isEmpty {
+            if matchCount == 0 {
                 return nil
-            } else if matched.count == entry.patterns.count {
+            } else if matchCount == entry.patterns.count {
                 if let cached = entry.allGroups { return (cached, state.encoder) }
                 groups = Self.group(entry.patterns.lazy.flatMap { $0.sockets.values })
                 entry.allGroups = groups
-            } else if matched.count == 1 {
-                let index = matched[0]
-                if let cached = entry.patterns[index].groups { return (cached, state.encoder) }
-                groups = Self.group(entry.patterns[index].sockets.values)
-                entry.patterns[index].groups = groups
+            } else if matchCount == 1 {
+                if let cached = entry.patterns[firstMatch].groups { return (cached, state.encoder) }
+                groups = Self.group(entry.patterns[firstMatch].sockets.values)
+                entry.patterns[firstMatch].groups = groups
             } else {
-                return (Self.group(matched.lazy.flatMap { entry.patterns[$0].sockets.values }), state.encoder)
+                let matching = entry.patterns.lazy.filter { $0.pattern.matches(scalars: scalars) }
+                return (Self.group(matching.flatMap { $0.sockets.values }), state.encoder)
             }
             state.channels[channel] = entry
             return (groups, state.encoder)

@@ -51,9 +51,6 @@ struct RawPublishRequest {
             return parts
         }
         guard let members else { throw RPCError.invalidParameter("payload", FieldProblem.expectedObject) }
-        func slice(_ range: Range<Int>) -> ByteBuffer {
-            payload.getSlice(at: payload.readerIndex + range.lowerBound, length: range.count)!
-        }
         func first(_ range: Range<Int>) -> UInt8 {
             payload.getInteger(at: payload.readerIndex + range.lowerBound, as: UInt8.self) ?? 0
         }
@@ -62,7 +59,7 @@ struct RawPublishRequest {
         var data = RawJSON(unchecked: ByteBuffer(staticString: "null"))
         if let range = members.data {
             switch first(range) {
-            case UInt8(ascii: "\""), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: "n"): data = RawJSON(unchecked: slice(range))
+            case UInt8(ascii: "\""), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: "n"): data = RawJSON(unchecked: payload.readableSlice(range))
             default: problems.append(("data", FieldProblem.notValidType))
             }
         } else {
@@ -72,9 +69,9 @@ struct RawPublishRequest {
         var channel = ""
         var channelText = ByteBuffer()
         if let range = members.channel {
-            if first(range) == UInt8(ascii: "\""), case .string(let name) = RawJSON(unchecked: slice(range)).value {
+            if first(range) == UInt8(ascii: "\""), case .string(let name) = RawJSON(unchecked: payload.readableSlice(range)).value {
                 channel = name
-                channelText = slice(range)
+                channelText = payload.readableSlice(range)
             } else {
                 problems.append(("channel", FieldProblem.notValidType))
             }
@@ -85,12 +82,12 @@ struct RawPublishRequest {
         var event: String? = nil
         var eventText: ByteBuffer? = nil
         if let range = members.event, first(range) != UInt8(ascii: "n") {
-            if first(range) == UInt8(ascii: "\""), case .string(let name) = RawJSON(unchecked: slice(range)).value {
+            if first(range) == UInt8(ascii: "\""), case .string(let name) = RawJSON(unchecked: payload.readableSlice(range)).value {
                 if name.utf8.count > EventName.maxBytes {
                     problems.append(("event", EventName.tooLong))
                 } else {
                     event = name
-                    eventText = slice(range)
+                    eventText = payload.readableSlice(range)
                 }
             } else {
                 problems.append(("event", FieldProblem.notValidType))

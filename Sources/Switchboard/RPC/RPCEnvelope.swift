@@ -62,10 +62,7 @@ public struct RPCEnvelope: Sendable {
             return (id, name, payload)
         }
         guard let parts else { return nil }
-        func slice(_ range: Range<Int>) -> ByteBuffer {
-            text.getSlice(at: text.readerIndex + range.lowerBound, length: range.count)!
-        }
-        return RPCEnvelope(rawID: slice(parts.id), method: parts.method, payload: parts.payload.map(slice))
+        return RPCEnvelope(rawID: text.readableSlice(parts.id), method: parts.method, payload: parts.payload.map(text.readableSlice))
     }
 }
 

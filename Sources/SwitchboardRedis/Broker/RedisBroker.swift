@@ -518,7 +518,8 @@ private final class SubscriberInbox: @unchecked Sendable {
         let view = redisChannel.readableBytesView
         guard view.count > prefix.count, view.starts(with: prefix) else { return nil }
         let name = String(decoding: view.dropFirst(prefix.count), as: UTF8.self)
-        lastChannel = (redisChannel, name)
+        // A copy: the push's channel is a slice of a buffer that also holds its payload.
+        lastChannel = (ByteBuffer(bytes: view), name)
         return name
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import Switchboard
 
 /// Who waits for a reply: a promise, or a callback to run on a given event loop (callbacks for
 /// one loop are run together, one task per loop per read, so a burst of replies costs one hop).
@@ -29,30 +30,22 @@ public struct RedisCompletion: Sendable {
     }
 }
 
-/// Closures to run on other event loops, collected and sent with one task per loop.
+/// Reply callbacks: run at once when they are for the current loop, else collected and sent
+/// with one task per loop after the read.
 struct CrossLoopTasks {
-    private var work: [(loop: any EventLoop, tasks: [@Sendable () -> Void])] = []
-
-    var isEmpty: Bool { work.isEmpty }
+    private var tasks = EventLoopBatches<@Sendable () -> Void>()
 
     /// Runs `task` now if `loop` is the current one, else collects it.
     mutating func add(on loop: any EventLoop, currentLoop: any EventLoop, _ task: @escaping @Sendable () -> Void) {
         if loop === currentLoop {
             task()
-            return
-        }
-        if let index = work.firstIndex(where: { $0.loop === loop }) {
-            work[index].tasks.append(task)
         } else {
-            work.append((loop, [task]))
+            tasks.add(task, on: loop)
         }
     }
 
     mutating func dispatch() {
-        for (loop, tasks) in work {
-            loop.execute { for task in tasks { task() } }
-        }
-        work.removeAll(keepingCapacity: true)
+        tasks.dispatch { $0() }
     }
 }
 

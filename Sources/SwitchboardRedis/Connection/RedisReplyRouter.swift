@@ -49,7 +49,8 @@ struct RedisReplyRouter<Waiter> {
             if case .error(let message) = value { return .protocolViolation("Redis error in subscribe mode: \(message)") }
             return .protocolViolation("unexpected reply in subscribe mode: \(value)")
         }
-        // The commonest push first, compared as bytes (no string per message).
+        // The commonest push, compared as bytes (no string per message); a "message" push of
+        // another shape falls through to the protocol violation below.
         if parts.count == 3, kindBytes.readableBytesView.elementsEqual("message".utf8),
             let channel = parts[1].bytes, let payload = parts[2].bytes
         {
@@ -57,9 +58,6 @@ struct RedisReplyRouter<Waiter> {
         }
         let kind = String(buffer: kindBytes)
         switch (kind, parts.count) {
-        case ("message", 3):
-            guard let channel = parts[1].bytes, let payload = parts[2].bytes else { break }
-            return .push(.message(channel: channel, payload: payload))
         case ("subscribe", 3):
             return .push(.subscribed(channel: parts[1].string ?? "", count: parts[2].integer ?? 0))
         case ("unsubscribe", 3):

@@ -1,3 +1,5 @@
+import Switchboard
+
 /// `redis://[user:password@]host[:port][/db]` (also `redis://:password@host`).
 public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var host: String
@@ -40,23 +42,8 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
                 password = Self.decode(credentials)
             }
         }
-        var host = String(rest)
-        var port = 6379
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { throw .invalidURL(string) }
-            host = String(rest[rest.index(after: rest.startIndex)..<close])
-            let after = rest[rest.index(after: close)...]
-            if after.hasPrefix(":") {
-                guard let value = Int(after.dropFirst()), (1...65535).contains(value) else { throw .invalidURL(string) }
-                port = value
-            }
-        } else if let colon = rest.lastIndex(of: ":") {
-            host = String(rest[..<colon])
-            guard let value = Int(rest[rest.index(after: colon)...]), (1...65535).contains(value) else { throw .invalidURL(string) }
-            port = value
-        }
-        guard !host.isEmpty else { throw .invalidURL(string) }
-        self.init(host: host, port: port, user: user, password: password, database: database)
+        guard let address = HostAndPort(rest, defaultPort: 6379) else { throw .invalidURL(string) }
+        self.init(host: address.host, port: address.port, user: user, password: password, database: database)
     }
 
     private static func decode(_ text: Substring) -> String {
@@ -77,7 +64,6 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     /// The URL without the password.
     public var description: String {
         let credentials = password == nil ? "" : "\(user ?? ""):***@"
-        let name = host.contains(":") ? "[\(host)]" : host
-        return "redis://\(credentials)\(name):\(port)/\(database)"
+        return "redis://\(credentials)\(HostAndPort.urlHost(host)):\(port)/\(database)"
     }
 }

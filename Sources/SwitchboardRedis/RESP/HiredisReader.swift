@@ -1,5 +1,6 @@
 import CHiredis
 import NIOCore
+import Switchboard
 
 /// hiredis's RESP2 reader: bytes in, `RESPValue`s out. After a protocol error it stays broken
 /// (as hiredis does); the connection must then be closed.
@@ -58,14 +59,39 @@ final class HiredisReader {
         case REDIS_REPLY_INTEGER:
             return .integer(Int64(r.integer))
         case REDIS_REPLY_ARRAY:
-            var elements: [RESPValue] = []
-            elements.reserveCapacity(r.elements)
-            for index in 0..<r.elements {
-                if let element = r.element[index] { elements.append(value(element)) } else { elements.append(.null) }
-            }
-            return .array(elements)
+            return .array(elements(of: r))
         default:
             return .null
         }
+    }
+
+    /// The elements of an array reply. Its strings are copied into one shared buffer and
+    /// handed out as slices: a pub/sub message (kind, channel, payload) is one allocation, not
+    /// three. (The buffer is filled before any slice is taken, so nothing is copied on write.)
+    private static func elements(of array: redisReply) -> [RESPValue] {
+        func string(at index: Int) -> redisReply? {
+            guard let child = array.element[index], child.pointee.type == REDIS_REPLY_STRING else { return nil }
+            return child.pointee
+        }
+        var total = 0
+        for index in 0..<array.elements { total += string(at: index)?.len ?? 0 }
+        var shared = ByteBufferAllocator().buffer(capacity: total)
+        for index in 0..<array.elements {
+            if let string = string(at: index) { shared.writeBytes(UnsafeRawBufferPointer(start: string.str, count: string.len)) }
+        }
+        var elements: [RESPValue] = []
+        elements.reserveCapacity(array.elements)
+        var offset = 0
+        for index in 0..<array.elements {
+            if let string = string(at: index) {
+                elements.append(.bulkString(shared.readableSlice(offset..<offset + string.len)))
+                offset += string.len
+            } else if let child = array.element[index] {
+                elements.append(value(child))
+            } else {
+                elements.append(.null)
+            }
+        }
+        return elements
     }
 }

@@ -205,7 +205,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             let compressed = frame.rsv1
             guard !compressed || deflate != nil else { return protocolError("compressed frame without negotiation") }
             if frame.fin {
-                handleMessage(opcode: frame.opcode, data: frame.unmaskedData, compressed: compressed)
+                handleMessage(opcode: frame.opcode, data: frame.unmaskedData, compressed: compressed, allocator: context.channel.allocator)
             } else {
                 fragments = Fragments(opcode: frame.opcode, compressed: compressed, data: frame.unmaskedData)
             }
@@ -219,7 +219,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             fragments = nil  // drop the reference before appending, so the buffer is not copied
             pending.data.writeBuffer(&data)
             if frame.fin {
-                handleMessage(opcode: pending.opcode, data: pending.data, compressed: pending.compressed)
+                handleMessage(opcode: pending.opcode, data: pending.data, compressed: pending.compressed, allocator: context.channel.allocator)
             } else {
                 fragments = pending
             }
@@ -241,13 +241,13 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         context.fireChannelReadComplete()
     }
 
-    private func handleMessage(opcode: WebSocketOpcode, data: ByteBuffer, compressed: Bool) {
+    private func handleMessage(opcode: WebSocketOpcode, data: ByteBuffer, compressed: Bool, allocator: ByteBufferAllocator) {
         var message = data
         if compressed {
             guard let codecs = endpoint.codecs else { return protocolError("compressed frame without negotiation") }
             do {
                 message = try codecs.withInflater { inflater in
-                    try inflater.decompress(data, maxSize: endpoint.configuration.maxMessageSize, allocator: context!.channel.allocator)
+                    try inflater.decompress(data, maxSize: endpoint.configuration.maxMessageSize, allocator: allocator)
                 }
             } catch MessageInflater.Failure.tooLarge {
                 return initiateClose(code: 1009, reason: "message too big", keepQueued: false)
