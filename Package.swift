@@ -160,6 +160,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "SwitchboardInteropTests",
+            dependencies: ["Switchboard", "SwitchboardServer", "SwitchboardTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "SwitchboardClientTests",
             dependencies: ["SwitchboardClient", "SwitchboardTesting", "SwitchboardServer"],
             swiftSettings: strict

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the shared black-box conformance suite (../shared/conformance) against nodes this script
 # starts on free loopback ports and stops by PID: first one node on the in-process broker, then
-# two nodes sharing one redis-server (the cross-node cases).
+# two nodes sharing one redis-server (the cross-node cases); then the shared acceptance smoke
+# checks (../shared/acceptance), which drive the nodes with the other libraries' own clients.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -24,10 +25,19 @@ stop_pid "$pid"
 echo "== conformance: two nodes on one Redis"
 read -r redis_pid redis_port < <(start_redis "$work")
 pids+=("$redis_pid")
-read -r a_pid a_port < <(start_node "$work/a.log" --redis "redis://127.0.0.1:$redis_port")
+read -r a_pid a_port < <(start_node "$work/a.log" --redis "redis://127.0.0.1:$redis_port" --topics news)
 pids+=("$a_pid")
-read -r b_pid b_port < <(start_node "$work/b.log" --redis "redis://127.0.0.1:$redis_port")
+read -r b_pid b_port < <(start_node "$work/b.log" --redis "redis://127.0.0.1:$redis_port" --topics news)
 pids+=("$b_pid")
 wait_ready "$a_port"
 wait_ready "$b_port"
 timeout 600 "$suite/run.sh" "ws://127.0.0.1:$a_port/stream" "ws://127.0.0.1:$b_port/stream" -q
+
+acceptance="${ACCEPTANCE_DIR:-$SWITCHBOARD_ROOT/../shared/acceptance}"
+if [[ -x "$acceptance/run.sh" ]]; then
+    echo "== acceptance: jsonrpc (aiohttp-json-rpc's client), two nodes on one Redis"
+    timeout 300 "$acceptance/run.sh" jsonrpc "ws://127.0.0.1:$a_port" "ws://127.0.0.1:$b_port"
+else
+    echo "no acceptance checks at $acceptance: skipped"
+fi
+

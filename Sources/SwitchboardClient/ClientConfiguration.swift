@@ -1,3 +1,17 @@
+/// The protocol a `SwitchboardClient` speaks.
+public enum ClientProtocol: Sendable, Equatable {
+    /// `/stream` (DESIGN §1): event patterns, `{"channel", "event", "data"}` messages.
+    case stream
+    /// JSON-RPC 2.0 (`/jsonrpc`): topics (every event), messages as notifications.
+    case jsonRPC
+
+    /// The protocol a URL's path names: `…/jsonrpc` is JSON-RPC, anything else `/stream`.
+    public init(url: String) {
+        let path = url.split(separator: "?", maxSplits: 1).first ?? ""
+        self = path.hasSuffix("/jsonrpc") ? .jsonRPC : .stream
+    }
+}
+
 /// How a `SwitchboardClient` connects.
 public struct ClientConfiguration: Sendable {
     /// Offer per-message deflate (the server compresses large messages once for everyone).
@@ -11,18 +25,22 @@ public struct ClientConfiguration: Sendable {
     public var reconnect: Bool
     /// Longest wait between reconnection attempts.
     public var maxReconnectDelay: Duration
+    /// The protocol to speak; `nil` picks it from the URL's path (`…/jsonrpc`: JSON-RPC).
+    public var wireProtocol: ClientProtocol?
 
     public init(
         compression: Bool = false,
         connectTimeout: Duration = .seconds(10),
         callTimeout: Duration? = .seconds(30),
         reconnect: Bool = false,
-        maxReconnectDelay: Duration = .seconds(5)
+        maxReconnectDelay: Duration = .seconds(5),
+        wireProtocol: ClientProtocol? = nil
     ) {
         self.compression = compression
         self.connectTimeout = connectTimeout
         self.callTimeout = callTimeout
         self.reconnect = reconnect
         self.maxReconnectDelay = maxReconnectDelay
+        self.wireProtocol = wireProtocol
     }
 }

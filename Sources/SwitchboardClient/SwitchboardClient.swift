@@ -5,7 +5,8 @@ public import Switchboard
 import SwitchboardWebSocket
 import Synchronization
 
-/// A Switchboard client: RPC calls, publish, and subscriptions as async sequences.
+/// A Switchboard client: RPC calls, publish, and subscriptions as async sequences, over
+/// `/stream` or `/jsonrpc` (picked by the URL's path, or `ClientConfiguration.wireProtocol`).
 ///
 /// ```swift
 /// let client = try await SwitchboardClient.connect(to: "ws://127.0.0.1:8080/stream")
@@ -49,6 +50,8 @@ public final class SwitchboardClient: Sendable {
     public let url: String
     /// How the client connects.
     public let configuration: ClientConfiguration
+    /// The protocol it speaks.
+    public let wireProtocol: ClientProtocol
     private let target: WebSocketURL
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
@@ -58,11 +61,12 @@ public final class SwitchboardClient: Sendable {
         self.url = url
         self.target = target
         self.configuration = configuration
+        self.wireProtocol = configuration.wireProtocol ?? ClientProtocol(url: url)
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
     }
 
-    /// Connects to a node's `/stream` URL (`ws://host:port/stream`).
+    /// Connects to a node's `/stream` URL (`ws://host:port/stream`) or `/jsonrpc` URL.
     public static func connect(
         to url: String,
         configuration: ClientConfiguration = ClientConfiguration(),
@@ -86,8 +90,7 @@ public final class SwitchboardClient: Sendable {
             to: target,
             eventLoopGroup: eventLoopGroup,
             compression: configuration.compression,
-            connectTimeout: .nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000
-                + configuration.connectTimeout.components.attoseconds / 1_000_000_000),
+            connectTimeout: TimeAmount(configuration.connectTimeout),
             callbacks: WebSocketClientCallbacks(
                 onText: { [weak self] text, _ in self?.received(text) },
                 onClose: { [weak self] code, reason in self?.connectionClosed(code: code, reason: reason) }
@@ -109,26 +112,42 @@ public final class SwitchboardClient: Sendable {
     // MARK: - Calls
 
     /// Calls `method` and returns its `response`; throws `SwitchboardClientError.rpc` with the
-    /// server's error object when it answers with an error.
+    /// server's error when it answers with an error.
     @discardableResult
     public func call(_ method: String, payload: JSONObject = JSONObject()) async throws -> JSONValue {
-        let (id, channel): (String, (any Channel)?) = try state.withLock { state in
+        try await call(method, params: .object(payload))
+    }
+
+    /// Calls `method` with `params`: an object (by name) on either protocol; on JSON-RPC also an
+    /// array (by position) or a single value.
+    @discardableResult
+    public func call(_ method: String, params: JSONValue) async throws -> JSONValue {
+        let (id, channel): (UInt64, (any Channel)?) = try state.withLock { state in
             if let closed = state.closed { throw closed }
             state.nextID += 1
-            return ("c\(state.nextID)", state.channel)
+            return (state.nextID, state.channel)
         }
         guard let channel else { throw SwitchboardClientError.closed(code: nil, reason: "reconnecting") }
         var text = ByteBuffer()
-        RPCRequestWriter.write(id: id, method: method, payload: payload, into: &text)
+        switch wireProtocol {
+        case .stream:
+            guard case .object(let payload) = params else {
+                throw SwitchboardClientError.unsupported("/stream methods take their parameters as a JSON object")
+            }
+            RPCRequestWriter.write(id: "c\(id)", method: method, payload: payload, into: &text)
+        case .jsonRPC:
+            JSONWriter.write(.object(["jsonrpc": "2.0", "id": .number(JSONNumber(id)), "method": .string(method), "params": params]), into: &text)
+        }
+        let key = wireProtocol == .stream ? "c\(id)" : "\(id)"
         let timeout = configuration.callTimeout
         return try await withCheckedThrowingContinuation { continuation in
-            state.withLock { $0.pending[id] = Pending(method: method, continuation: continuation) }
+            state.withLock { $0.pending[key] = Pending(method: method, continuation: continuation) }
             WebSocketClientConnection.send(text: text, on: channel).whenFailure { [weak self] error in
-                self?.fail(id: id, with: SwitchboardClientError.closed(code: nil, reason: "\(error)"))
+                self?.fail(id: key, with: SwitchboardClientError.closed(code: nil, reason: "\(error)"))
             }
             if let timeout {
-                channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)) { [weak self] in
-                    self?.fail(id: id, with: SwitchboardClientError.closed(code: nil, reason: "no reply to \(method) within \(timeout)"))
+                channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) { [weak self] in
+                    self?.fail(id: key, with: SwitchboardClientError.closed(code: nil, reason: "no reply to \(method) within \(timeout)"))
                 }
             }
         }
@@ -155,12 +174,17 @@ public final class SwitchboardClient: Sendable {
     }
 
     /// Subscribes to `channel` (events matching the glob `event`, `*` by default) and returns
-    /// its messages. The subscription is active at the server when this returns.
+    /// its messages. The subscription is active at the server when this returns. JSON-RPC topics
+    /// carry no event: there `event` must be `nil` or `*`.
     public func subscribe(channel: String, event: String? = nil) async throws -> Subscription {
+        let pattern = EventName.pattern(event)
+        if wireProtocol == .jsonRPC, pattern != "*" {
+            throw SwitchboardClientError.unsupported("JSON-RPC topics carry no event: subscribe to every event of \(channel)")
+        }
         let (stream, continuation) = Subscription.makeStream()
-        let key = register(LocalSubscription(channel: channel, event: event, pattern: GlobPattern(EventName.pattern(event)), continuation: continuation))
+        let key = register(LocalSubscription(channel: channel, event: event, pattern: GlobPattern(pattern), continuation: continuation))
         do {
-            try await call("subscribe", payload: Self.subscriptionPayload(channel: channel, event: event))
+            try await subscribeAtServer(channel: channel, pattern: pattern)
         } catch {
             _ = state.withLock { $0.subscriptions.removeValue(forKey: key) }
             continuation.finish(throwing: error)
@@ -169,18 +193,38 @@ public final class SwitchboardClient: Sendable {
         return stream
     }
 
+    private func subscribeAtServer(channel: String, pattern: String) async throws {
+        switch wireProtocol {
+        case .stream:
+            try await call("subscribe", payload: ["channel": .string(channel), "event": .string(pattern)])
+        case .jsonRPC:
+            let topics = try await call("subscribe", params: .string(channel))
+            guard topics.arrayValue?.contains(.string(channel)) ?? false else {
+                throw SwitchboardClientError.rpc(method: "subscribe", error: RPCError.invalidParameter("channel", "\(channel) is not a topic of this node"))
+            }
+        }
+    }
+
     /// Removes one pattern (`*` by default) of `channel`; returns what this socket still holds.
     /// Local streams of that channel and pattern end.
     @discardableResult
     public func unsubscribe(channel: String, event: String? = nil) async throws -> JSONObject {
-        let response = try await call("unsubscribe", payload: Self.subscriptionPayload(channel: channel, event: event))
         let pattern = EventName.pattern(event)
+        let held: JSONObject
+        switch wireProtocol {
+        case .stream:
+            let response = try await call("unsubscribe", payload: Self.subscriptionPayload(channel: channel, event: event))
+            held = response["subscribed"]?.objectValue ?? JSONObject()
+        case .jsonRPC:
+            let topics = try await call("unsubscribe", params: .string(channel))
+            held = JSONObject((topics.arrayValue ?? []).compactMap(\.stringValue).map { JSONObject.Member(key: $0, value: ["*"]) })
+        }
         let ended = state.withLock { state in
             let keys = state.subscriptions.filter { $0.value.channel == channel && EventName.pattern($0.value.event) == pattern }.map(\.key)
             return keys.compactMap { state.subscriptions.removeValue(forKey: $0) }
         }
         for subscription in ended { subscription.continuation.finish() }
-        return response["subscribed"]?.objectValue ?? JSONObject()
+        return held
     }
 
     /// Every message this socket receives, whatever the subscription.
@@ -232,23 +276,76 @@ public final class SwitchboardClient: Sendable {
             logger.warning("server sent a frame that is not a JSON object")
             return
         }
+        switch wireProtocol {
+        case .stream: receivedStream(object)
+        case .jsonRPC: receivedJSONRPC(object)
+        }
+    }
+
+    private func receivedStream(_ object: JSONObject) {
         if object["response"] == nil, object["error"] == nil, case .string(let channel)? = object["channel"] {
-            let message = ChannelMessage(channel: channel, event: object["event"]?.stringValue ?? "", data: object["data"] ?? .null)
-            let targets = state.withLock { state in
-                state.subscriptions.values.filter { ($0.channel == nil || $0.channel == channel) && $0.pattern.matches(message.event) }
-            }
-            for target in targets { target.continuation.yield(message) }
+            deliver(ChannelMessage(channel: channel, event: object["event"]?.stringValue ?? "", data: object["data"] ?? .null))
             return
         }
-        guard case .string(let id)? = object["id"], let pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else {
+        guard case .string(let id)? = object["id"] else {
             logger.debug("reply to no pending call", metadata: ["reply": "\(JSONValue.object(object))"])
             return
         }
         if case .object(let error)? = object["error"] {
-            let rpcError = RPCError(message: error["message"]?.stringValue ?? "", errors: error["errors"]?.objectValue)
-            pending.continuation.resume(throwing: SwitchboardClientError.rpc(method: pending.method, error: rpcError))
+            resolve(id: id, with: .failure(RPCError(streamError: error)))
         } else {
-            pending.continuation.resume(returning: object["response"] ?? .null)
+            resolve(id: id, with: .success(object["response"] ?? .null))
+        }
+    }
+
+    private func receivedJSONRPC(_ object: JSONObject) {
+        let id = object["id"].flatMap { $0 == .null ? nil : $0 }
+        if case .string(let topic)? = object["method"] {
+            if let id {
+                // The node calls this client, which serves no methods.
+                answerUnknownMethod(id: id)
+            } else {
+                deliver(ChannelMessage(channel: topic, event: "", data: object["params"] ?? .null))
+            }
+            return
+        }
+        guard let key = id?.intValue.map(String.init) else {
+            logger.debug("reply to no pending call", metadata: ["reply": "\(JSONValue.object(object))"])
+            return
+        }
+        if case .object(let error)? = object["error"] {
+            resolve(id: key, with: .failure(RPCError(
+                code: error["code"]?.intValue ?? RPCError.Code.internalError,
+                message: error["message"]?.stringValue ?? "",
+                data: error["data"]
+            )))
+        } else {
+            resolve(id: key, with: .success(object["result"] ?? .null))
+        }
+    }
+
+    private func answerUnknownMethod(id: JSONValue) {
+        guard let channel = state.withLock({ $0.channel }) else { return }
+        var text = ByteBuffer()
+        JSONRPCCodec().encodeError(.unknownMethod("?"), for: RPCReplyAddress(rawID: id.jsonBytes), into: &text)
+        WebSocketClientConnection.send(text: text, on: channel).whenFailure { _ in }
+    }
+
+    private func deliver(_ message: ChannelMessage) {
+        let targets = state.withLock { state in
+            state.subscriptions.values.filter { ($0.channel == nil || $0.channel == message.channel) && $0.pattern.matches(message.event) }
+        }
+        for target in targets { target.continuation.yield(message) }
+    }
+
+    private func resolve(id: String, with result: Result<JSONValue, RPCError>) {
+        guard let pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else {
+            logger.debug("reply to no pending call", metadata: ["id": "\(id)"])
+            return
+        }
+        switch result {
+        case .success(let value): pending.continuation.resume(returning: value)
+        case .failure(let error): pending.continuation.resume(throwing: SwitchboardClientError.rpc(method: pending.method, error: error))
         }
     }
 
@@ -301,7 +398,7 @@ public final class SwitchboardClient: Sendable {
                     })
                 }
                 for key in wanted {
-                    try await call("subscribe", payload: ["channel": .string(key.channel), "event": .string(key.pattern)])
+                    try await subscribeAtServer(channel: key.channel, pattern: key.pattern)
                 }
                 state.withLock { $0.reconnecting = false }
                 logger.info("reconnected", metadata: ["subscriptions": "\(wanted.count)"])

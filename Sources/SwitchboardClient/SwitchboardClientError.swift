@@ -10,6 +10,8 @@ public enum SwitchboardClientError: Error, Sendable, Equatable, CustomStringConv
     case invalidURL(String)
     /// The server's reply could not be understood.
     case unexpectedReply(String)
+    /// The request cannot be sent in this protocol (say, positional params on `/stream`).
+    case unsupported(String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum SwitchboardClientError: Error, Sendable, Equatable, CustomStringConv
             "connection closed" + (code.map { " (\($0)\(reason.isEmpty ? "" : " \(reason)"))" } ?? "")
         case .invalidURL(let message): message
         case .unexpectedReply(let text): "unexpected reply: \(text)"
+        case .unsupported(let text): text
         }
     }
 }

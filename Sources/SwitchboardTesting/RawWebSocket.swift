@@ -90,9 +90,7 @@ public final class RawWebSocket: Sendable {
             guard let event = await events.take(timeout: timeout) else {
                 throw Timeout(description: "no reply within \(timeout)")
             }
-            if case .text(let text, _) = event, let value = try? JSONValue(parsing: text),
-                value["response"] != nil || value["error"] != nil
-            {
+            if case .text(let text, _) = event, let value = try? JSONValue(parsing: text), Self.isReply(value) {
                 return value
             }
             if case .closed(let code, let reason) = event {
@@ -101,6 +99,14 @@ public final class RawWebSocket: Sendable {
             }
             skipped.append(event)
         }
+    }
+
+    /// `true` for a reply of any protocol: `/stream` (`response`, `error`), JSON-RPC and wsrpc
+    /// (`result`, `error`, with an id), or a JSON-RPC batch (an array).
+    static func isReply(_ value: JSONValue) -> Bool {
+        if value.arrayValue != nil { return true }
+        if value["response"] != nil || value["error"] != nil { return true }
+        return value["result"] != nil && value["id"] != nil
     }
 
     /// Waits for the connection to end and returns the close code the server sent.

@@ -22,6 +22,10 @@ public final class TestNode: Sendable {
     public let url: String
     /// `http://127.0.0.1:PORT`.
     public let httpURL: String
+    /// `ws://127.0.0.1:PORT/jsonrpc` (the configured JSON-RPC path).
+    public var jsonRPCURL: String { "ws://127.0.0.1:\(port)\(node.configuration.paths.jsonRPC ?? "/jsonrpc")" }
+    /// `ws://127.0.0.1:PORT/wsrpc` (the configured wsrpc path).
+    public var wsrpcURL: String { "ws://127.0.0.1:\(port)\(node.configuration.paths.wsrpc ?? "/wsrpc")" }
     /// The port.
     public let port: Int
     private let group: ServiceGroup
@@ -30,7 +34,7 @@ public final class TestNode: Sendable {
     private init(node: SwitchboardNode, port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
         self.node = node
         self.port = port
-        self.url = "ws://127.0.0.1:\(port)/stream"
+        self.url = "ws://127.0.0.1:\(port)\(node.configuration.paths.stream ?? "/stream")"
         self.httpURL = "http://127.0.0.1:\(port)"
         self.group = group
         self.task = task

@@ -10,7 +10,7 @@ import SwitchboardClient
 
 /// Options every client command takes.
 struct ConnectionOptions: ParsableArguments {
-    @Option(help: "The node's /stream URL [SWITCHBOARD_URL] (default ws://127.0.0.1:8080/stream).")
+    @Option(help: "The node's /stream or /jsonrpc URL [SWITCHBOARD_URL] (default ws://127.0.0.1:8080/stream).")
     var url: String?
 
     var resolvedURL: String { Environment.resolve(url, "SWITCHBOARD_URL", "ws://127.0.0.1:8080/stream") }
@@ -114,7 +114,12 @@ struct CallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "call",
         abstract: "Call an RPC method and print its response.",
-        discussion: "Example: switchboard call info    or    switchboard call subscribe '{\"channel\": \"news\"}'"
+        discussion: """
+            Works over /stream and /jsonrpc (the URL's path picks the protocol). Examples:
+              switchboard call info
+              switchboard call subscribe '{"channel": "news"}'
+              switchboard call --url ws://127.0.0.1:8080/jsonrpc publish '["news", {"id": 1}]'
+            """
     )
 
     @OptionGroup var connection: ConnectionOptions
@@ -122,25 +127,28 @@ struct CallCommand: AsyncParsableCommand {
     @Argument(help: "Method name.")
     var method: String
 
-    @Argument(help: "Payload, as a JSON object (default {}).")
-    var payload: String?
+    @Argument(help: "Parameters, as JSON: an object (by name); on /jsonrpc also an array (by position) or one value. Default {}.")
+    var params: String?
 
     func run() async throws {
-        var object = JSONObject()
-        if let payload {
-            guard case .object(let given) = try parseJSON(payload, what: "PAYLOAD_JSON") else {
-                throw ValidationError("PAYLOAD_JSON must be a JSON object")
-            }
-            object = given
-        }
+        let value = try params.map { try parseJSON($0, what: "PARAMS") } ?? .object([:])
         let client = try await connection.connect()
         do {
-            let response = try await client.call(method, payload: object)
+            let response = try await client.call(method, params: value)
             Output.line(response.jsonString)
         } catch let SwitchboardClientError.rpc(_, error) {
-            Output.line(JSONValue.object(["error": .object(error.json)]).jsonString)
+            let object: JSONObject = client.wireProtocol == .jsonRPC
+                ? JSONObject([
+                    .init(key: "code", value: .number(JSONNumber(error.code))),
+                    .init(key: "message", value: .string(error.message)),
+                ] + (error.data.map { [.init(key: "data", value: $0)] } ?? []))
+                : error.json
+            Output.line(JSONValue.object(["error": .object(object)]).jsonString)
             await client.close()
             throw ExitCode(1)
+        } catch SwitchboardClientError.unsupported(let reason) {
+            await client.close()
+            throw ValidationError(reason)
         }
         await client.close()
     }

@@ -59,6 +59,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Event-loop threads [SWITCHBOARD_THREADS] (default: one per CPU core).")
     var threads: Int?
 
+    @Option(help: "Topics JSON-RPC clients may subscribe to, comma-separated names or globs [SWITCHBOARD_TOPICS] (default: every channel).")
+    var topics: String?
+
+    @Option(help: "Path of the /stream protocol, or off [SWITCHBOARD_STREAM_PATH] (default /stream).")
+    var streamPath: String?
+
+    @Option(help: "Path of the JSON-RPC 2.0 protocol, or off [SWITCHBOARD_JSONRPC_PATH] (default /jsonrpc).")
+    var jsonrpcPath: String?
+
+    @Option(help: "Path of the wsrpc protocol, or off [SWITCHBOARD_WSRPC_PATH] (default /wsrpc).")
+    var wsrpcPath: String?
+
     @Option(help: "In-process broker only: delay each delivery by this many milliseconds (for tests) [SWITCHBOARD_LOCAL_LATENCY_MS].")
     var localLatencyMs: Int?
 
@@ -87,6 +99,14 @@ struct ServeCommand: AsyncParsableCommand {
             pingInterval: ping > 0 ? .seconds(Int64(ping)) : nil,
             compression: compressionSetting == "on"
         )
+        let paths = RPCPaths(
+            stream: try Self.path(streamPath, "--stream-path", "SWITCHBOARD_STREAM_PATH", "/stream"),
+            jsonRPC: try Self.path(jsonrpcPath, "--jsonrpc-path", "SWITCHBOARD_JSONRPC_PATH", "/jsonrpc"),
+            wsrpc: try Self.path(wsrpcPath, "--wsrpc-path", "SWITCHBOARD_WSRPC_PATH", "/wsrpc")
+        )
+        guard Set(paths.all).count == paths.all.count else { throw ValidationError("the protocols' paths must differ: \(paths.all.joined(separator: ", "))") }
+        let topicList = Environment.resolve(topics, "SWITCHBOARD_TOPICS", "")
+            .split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty }
         let threadCount = try Environment.resolve(threads, "SWITCHBOARD_THREADS", System.coreCount) { Int($0) }
         guard threadCount >= 1, threadCount <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
         let group: MultiThreadedEventLoopGroup = threadCount == System.coreCount ? .singleton : MultiThreadedEventLoopGroup(numberOfThreads: threadCount)
@@ -94,6 +114,8 @@ struct ServeCommand: AsyncParsableCommand {
             host: Environment.resolve(host, "SWITCHBOARD_HOST", "127.0.0.1"),
             port: try Environment.resolve(port, "SWITCHBOARD_PORT", 8080) { Int($0) },
             stream: stream,
+            paths: paths,
+            topics: TopicCatalog(topicList),
             drainPeriod: .milliseconds(Int64(try Environment.resolve(drainPeriod, "SWITCHBOARD_DRAIN_PERIOD", 0) { Double($0) } * 1000)),
             shutdownGracePeriod: .milliseconds(Int64(try Environment.resolve(shutdownGrace, "SWITCHBOARD_SHUTDOWN_GRACE", 10) { Double($0) } * 1000)),
             nodeID: Environment.resolve(nodeID, "SWITCHBOARD_NODE_ID") ?? NodeConfiguration.defaultNodeID(),
@@ -130,5 +152,15 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let node = SwitchboardNode(configuration: configuration, manager: manager, metrics: metrics, logger: logger)
         try await node.run()
+    }
+
+    /// A route path from a flag or the environment: `off` turns the protocol off.
+    private static func path(_ flag: String?, _ name: String, _ variable: String, _ fallback: String) throws -> String? {
+        let value = Environment.resolve(flag, variable, fallback)
+        if value == "off" { return nil }
+        guard value.hasPrefix("/"), !value.contains("?"), !value.contains(where: \.isWhitespace) else {
+            throw ValidationError("\(name) (\(variable)) must start with / and have no spaces or query, or be off; got \(value)")
+        }
+        return value
     }
 }

@@ -122,6 +122,22 @@ struct CommandLineTests {
         #expect(try Self.run(["publish", "--url", server.url, "--channel", "x", "not json"]).status != 0)
     }
 
+    @Test("call works over /jsonrpc too: params by position, JSON-RPC errors")
+    func callJSONRPC() async throws {
+        let server = try await Server(arguments: ["--topics", "news"])
+        defer { server.stop() }
+        let url = "ws://127.0.0.1:\(server.port)/jsonrpc"
+        let published = try Self.run(["call", "--url", url, "publish", #"["news", {"id": 1}]"#])
+        #expect(published.status == 0)
+        #expect(try JSONValue(parsing: published.output) == ["channel": "news", "event": nil, "data": ["id": 1]])
+        #expect(try JSONValue(parsing: Self.run(["call", "--url", url, "get_topics"]).output) == ["news"])
+        let unknown = try Self.run(["call", "--url", url, "nope"])
+        #expect(unknown.status == 1)
+        #expect(try JSONValue(parsing: unknown.output)["error"]?["code"] == -32601)
+        let positional = try Self.run(["call", "--url", server.url, "publish", #"["news"]"#])
+        #expect(positional.status != 0)
+    }
+
     @Test("serve reads its settings from the environment; a flag wins")
     func environment() throws {
         let process = Process()

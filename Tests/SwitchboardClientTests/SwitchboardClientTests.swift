@@ -29,6 +29,34 @@ struct SwitchboardClientTests {
         await node.stop()
     }
 
+    @Test("over /jsonrpc: topics, calls by position, errors with their codes")
+    func jsonRPC() async throws {
+        let node = try await TestNode.start()
+        let client = try await SwitchboardClient.connect(to: node.jsonRPCURL)
+        #expect(client.wireProtocol == .jsonRPC)
+        let news = try await client.subscribe(channel: "news")
+        let stream = try await SwitchboardClient.connect(to: node.url)
+        try await stream.publish(channel: "news", data: ["id": 1], event: "created")
+        var messages = news.makeAsyncIterator()
+        #expect(try await messages.next() == ChannelMessage(channel: "news", event: "", data: ["id": 1]))
+        #expect(try await client.call("publish", params: ["news", "two"])["data"] == "two")
+        #expect(try await messages.next()?.data == "two")
+        await #expect(throws: SwitchboardClientError.unsupported("JSON-RPC topics carry no event: subscribe to every event of news")) {
+            _ = try await client.subscribe(channel: "news", event: "created")
+        }
+        do {
+            try await client.call("nope")
+            Issue.record("no error")
+        } catch SwitchboardClientError.rpc(let method, let error) {
+            #expect(method == "nope")
+            #expect(error.code == -32601)
+        }
+        #expect(try await client.unsubscribe(channel: "news") == [:])
+        await client.close()
+        await stream.close()
+        await node.stop()
+    }
+
     @Test("server errors arrive as typed errors carrying the error object")
     func errors() async throws {
         let node = try await TestNode.start()

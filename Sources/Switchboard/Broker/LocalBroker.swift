@@ -45,6 +45,7 @@ public final class LocalBroker: SocketsManager {
     private let configuration: Configuration
     private let delayLoop: any EventLoop
     private let delayed = Mutex(DelayState())
+    private let states = Mutex<[String: ChannelState]>([:])
     private let closed = Mutex(false)
 
     /// Creates the broker. `eventLoop` runs the latency timer when `latency` is set.
@@ -77,6 +78,18 @@ public final class LocalBroker: SocketsManager {
             metrics.messagesDelivered.increment(by: Int64(channels.deliver(channel: channel, event: event, rawData: raw)))
         }
         return eventLoop.makeSucceededVoidFuture()
+    }
+
+    public func publishState(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        guard accepts(channel), isReady else {
+            return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
+        }
+        states.withLock { $0[channel] = ChannelState(event: event, rawData: rawData.bytes) }
+        return publish(channel: channel, event: event, rawData: rawData, on: eventLoop)
+    }
+
+    public func state(of channel: String) async throws -> ChannelState? {
+        states.withLock { $0[channel] }
     }
 
     public func subscribe(channel: String) async throws {

@@ -1,3 +1,4 @@
+public import Logging
 public import NIOCore
 
 /// The seam between the RPC layer and a message broker: the connected sockets, the channel
@@ -25,6 +26,15 @@ public protocol SocketsManager: AnyObject, Sendable {
     /// without waiting.
     func publish(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
 
+    /// Publishes like `publish` and keeps the message as the channel's state, which every later
+    /// subscriber, on any node, is sent at once (aiohttp-json-rpc's `notify(…, state=True)`).
+    /// Storing and publishing happen together: no subscriber sees one without the other.
+    func publishState(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
+
+    /// The channel's state: the last message published with `publishState`, or `nil`. Throws
+    /// `BrokerError.cannotSubscribe` when the broker cannot be read.
+    func state(of channel: String) async throws -> ChannelState?
+
     /// Subscribes the node to `channel` at the broker (called once per node when a channel gets
     /// its first local subscriber). Returns once the subscription is active; throws
     /// `BrokerError.cannotSubscribe` when it cannot be made.
@@ -44,6 +54,19 @@ public protocol SocketsManager: AnyObject, Sendable {
 
     /// Closes every socket (1001, going away) and stops the broker.
     func close() async
+}
+
+/// The last message published to a channel with `publishState`.
+public struct ChannelState: Sendable, Equatable {
+    /// Its event.
+    public var event: String?
+    /// Its data's JSON text.
+    public var rawData: ByteBuffer
+
+    public init(event: String?, rawData: ByteBuffer) {
+        self.event = event
+        self.rawData = rawData
+    }
 }
 
 extension SocketsManager {
@@ -140,6 +163,17 @@ extension SocketsManager {
         case .left(let map, let release):
             if release { await unsubscribe(channel: channel) }
             return map
+        }
+    }
+
+    /// Sends `socket` the channel's state, if it has one whose event `pattern` matches. A state
+    /// that cannot be read (the broker is down) is logged and skipped: the subscription stands.
+    public func sendState(of channel: String, matching pattern: String, to socket: RPCSocket, logger: Logger) async {
+        do {
+            guard let state = try await state(of: channel), GlobPattern(pattern).matches(state.event ?? "") else { return }
+            socket.send(channel: channel, event: state.event, rawData: state.rawData)
+        } catch {
+            logger.warning("cannot read the channel's state", metadata: ["channel": "\(channel)", "error": "\(error)"])
         }
     }
 

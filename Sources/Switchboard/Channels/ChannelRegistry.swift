@@ -52,13 +52,37 @@ public final class ChannelRegistry: Sendable {
     struct LoopGroup {
         let loop: any EventLoop
         var sockets: [any SocketHandle]
-        var deflate: Bool
+    }
+
+    /// Which frames a message needs: the formats its recipients speak, plain or compressed.
+    struct FrameNeeds {
+        var stream = false
+        var streamDeflated = false
+        var jsonRPC = false
+        var jsonRPCDeflated = false
+
+        mutating func add(_ socket: any SocketHandle) {
+            switch socket.messageFormat {
+            case .stream:
+                stream = true
+                streamDeflated = streamDeflated || socket.acceptsDeflatedFrames
+            case .jsonRPC:
+                jsonRPC = true
+                jsonRPCDeflated = jsonRPCDeflated || socket.acceptsDeflatedFrames
+            }
+        }
+    }
+
+    /// The sockets a message goes to, grouped by event loop, and the frames they need.
+    struct Recipients {
+        var groups: [LoopGroup]
+        var needs: FrameNeeds
     }
 
     private struct PatternEntry {
         let pattern: GlobPattern
         var sockets: [SocketID: any SocketHandle] = [:]
-        var groups: [LoopGroup]? = nil
+        var recipients: Recipients? = nil
     }
 
     private enum BrokerState {
@@ -71,13 +95,13 @@ public final class ChannelRegistry: Sendable {
         var patterns: [PatternEntry] = []
         var broker: BrokerState
         var joining = 0
-        var allGroups: [LoopGroup]? = nil
+        var allRecipients: Recipients? = nil
 
         var isEmpty: Bool { patterns.isEmpty && joining == 0 }
         var hasGlobs: Bool { patterns.contains { !$0.pattern.matchesEverything } }
 
         mutating func invalidate() {
-            allGroups = nil
+            allRecipients = nil
         }
     }
 
@@ -231,7 +255,7 @@ public final class ChannelRegistry: Sendable {
                 socket.count += 1
                 if let index = entry.patterns.firstIndex(where: { $0.pattern.source == pattern }) {
                     entry.patterns[index].sockets[id] = socket.handle
-                    entry.patterns[index].groups = nil
+                    entry.patterns[index].recipients = nil
                 } else {
                     var patternEntry = PatternEntry(pattern: GlobPattern(pattern))
                     patternEntry.sockets[id] = socket.handle
@@ -291,7 +315,7 @@ public final class ChannelRegistry: Sendable {
     private static func removeSocket(_ id: SocketID, pattern: String, from entry: inout ChannelEntry) {
         guard let index = entry.patterns.firstIndex(where: { $0.pattern.source == pattern }) else { return }
         entry.patterns[index].sockets[id] = nil
-        entry.patterns[index].groups = nil
+        entry.patterns[index].recipients = nil
         if entry.patterns[index].sockets.isEmpty {
             entry.patterns.remove(at: index)
         }
@@ -371,19 +395,25 @@ public final class ChannelRegistry: Sendable {
     /// messages cost one hop per event loop; call `batch.dispatch()` after the last one.
     @discardableResult
     public func deliver(channel: String, event: String?, rawData: ByteBuffer, into batch: inout DeliveryBatch) -> Int {
-        guard let (groups, encoder) = recipients(channel: channel, event: event ?? "") else { return 0 }
-        let json = ChannelMessageText.make(channel: channel, event: event, rawData: rawData)
-        let message = encoder.encode(json: json, deflate: groups.contains { $0.deflate })
+        guard let (recipients, encoder) = recipients(channel: channel, event: event ?? "") else { return 0 }
+        let needs = recipients.needs
+        let stream = needs.stream
+            ? encoder.encode(json: ChannelMessageText.make(format: .stream, channel: channel, event: event, rawData: rawData), deflate: needs.streamDeflated)
+            : nil
+        let jsonRPC = needs.jsonRPC
+            ? encoder.encode(json: ChannelMessageText.make(format: .jsonRPC, channel: channel, event: event, rawData: rawData), deflate: needs.jsonRPCDeflated)
+            : nil
+        let message = OutboundMessage(stream: stream, jsonRPC: jsonRPC)
         var count = 0
-        for group in groups {
+        for group in recipients.groups {
             count += group.sockets.count
             batch.add(group.sockets, message: message, loop: group.loop)
         }
         return count
     }
 
-    private func recipients(channel: String, event: String) -> ([LoopGroup], any OutboundMessageEncoder)? {
-        state.withLock { state -> ([LoopGroup], any OutboundMessageEncoder)? in
+    private func recipients(channel: String, event: String) -> (Recipients, any OutboundMessageEncoder)? {
+        state.withLock { state -> (Recipients, any OutboundMessageEncoder)? in
             guard var entry = state.channels[channel], !entry.patterns.isEmpty else { return nil }
             let scalars: [Unicode.Scalar] = entry.hasGlobs ? Array(event.unicodeScalars) : []
             // Counted, not collected: the common cases (every pattern, or one) need no list.
@@ -393,41 +423,42 @@ public final class ChannelRegistry: Sendable {
                 if matchCount == 0 { firstMatch = index }
                 matchCount += 1
             }
-            let groups: [LoopGroup]
+            let recipients: Recipients
             if matchCount == 0 {
                 return nil
             } else if matchCount == entry.patterns.count {
-                if let cached = entry.allGroups { return (cached, state.encoder) }
-                groups = Self.group(entry.patterns.lazy.flatMap { $0.sockets.values })
-                entry.allGroups = groups
+                if let cached = entry.allRecipients { return (cached, state.encoder) }
+                recipients = Self.group(entry.patterns.lazy.flatMap { $0.sockets.values })
+                entry.allRecipients = recipients
             } else if matchCount == 1 {
-                if let cached = entry.patterns[firstMatch].groups { return (cached, state.encoder) }
-                groups = Self.group(entry.patterns[firstMatch].sockets.values)
-                entry.patterns[firstMatch].groups = groups
+                if let cached = entry.patterns[firstMatch].recipients { return (cached, state.encoder) }
+                recipients = Self.group(entry.patterns[firstMatch].sockets.values)
+                entry.patterns[firstMatch].recipients = recipients
             } else {
                 let matching = entry.patterns.lazy.filter { $0.pattern.matches(scalars: scalars) }
                 return (Self.group(matching.flatMap { $0.sockets.values }), state.encoder)
             }
             state.channels[channel] = entry
-            return (groups, state.encoder)
+            return (recipients, state.encoder)
         }
     }
 
-    /// Groups sockets by event loop, once each.
-    private static func group<S: Sequence<any SocketHandle>>(_ sockets: S) -> [LoopGroup] {
+    /// Groups sockets by event loop, once each, and notes the frames they need.
+    private static func group<S: Sequence<any SocketHandle>>(_ sockets: S) -> Recipients {
         var seen = Set<SocketID>()
         var index: [ObjectIdentifier: Int] = [:]
         var groups: [LoopGroup] = []
+        var needs = FrameNeeds()
         for socket in sockets where seen.insert(socket.id).inserted {
+            needs.add(socket)
             let key = ObjectIdentifier(socket.eventLoop)
             if let i = index[key] {
                 groups[i].sockets.append(socket)
-                groups[i].deflate = groups[i].deflate || socket.acceptsDeflatedFrames
             } else {
                 index[key] = groups.count
-                groups.append(LoopGroup(loop: socket.eventLoop, sockets: [socket], deflate: socket.acceptsDeflatedFrames))
+                groups.append(LoopGroup(loop: socket.eventLoop, sockets: [socket]))
             }
         }
-        return groups
+        return Recipients(groups: groups, needs: needs)
     }
 }

@@ -1,56 +1,60 @@
 public import NIOCore
 
-/// One message for sockets, encoded once per node and shared by every socket that gets it.
+/// One message for sockets, encoded once per node and format and shared by every socket that
+/// gets it: the frames of each format some recipient speaks.
 public struct OutboundMessage: Sendable {
-    /// The message as it goes on the wire (a complete frame, for WebSocket transports).
-    public let frame: ByteBuffer
-    /// The compressed variant of `frame`, when some recipient takes one.
-    public let deflatedFrame: ByteBuffer?
+    /// A message's frames in one format.
+    public struct Frames: Sendable {
+        /// The message as it goes on the wire (a complete frame, for WebSocket transports).
+        public let frame: ByteBuffer
+        /// The compressed variant of `frame`, when some recipient takes one.
+        public let deflatedFrame: ByteBuffer?
 
-    public init(frame: ByteBuffer, deflatedFrame: ByteBuffer? = nil) {
-        self.frame = frame
-        self.deflatedFrame = deflatedFrame
+        public init(frame: ByteBuffer, deflatedFrame: ByteBuffer? = nil) {
+            self.frame = frame
+            self.deflatedFrame = deflatedFrame
+        }
     }
+
+    /// The frames of `/stream` and wsrpc sockets (`{"channel", "event", "data"}`).
+    public let stream: Frames?
+    /// The frames of JSON-RPC sockets (`{"jsonrpc", "method", "params"}`).
+    public let jsonRPC: Frames?
+
+    public init(stream: Frames?, jsonRPC: Frames? = nil) {
+        self.stream = stream
+        self.jsonRPC = jsonRPC
+    }
+
+    /// A message in the `/stream` format only.
+    public init(frame: ByteBuffer, deflatedFrame: ByteBuffer? = nil) {
+        self.init(stream: Frames(frame: frame, deflatedFrame: deflatedFrame))
+    }
+
+    /// The frame for a socket of `format`: the compressed one when it takes one and there is one.
+    @inlinable
+    public func frame(for format: ChannelMessageFormat, deflated: Bool) -> ByteBuffer? {
+        let frames = format == .stream ? stream : jsonRPC
+        guard let frames else { return nil }
+        return deflated ? (frames.deflatedFrame ?? frames.frame) : frames.frame
+    }
+
+    /// The first frame there is (tests and plain sinks).
+    public var frame: ByteBuffer { (stream ?? jsonRPC)?.frame ?? ByteBuffer() }
 }
 
 /// Turns the JSON text of a message into what sockets send: the WebSocket transport builds a
-/// frame (and a compressed frame) once per message here.
+/// frame (and a compressed frame) once per message and format here.
 public protocol OutboundMessageEncoder: Sendable {
     /// Encodes `json`; `deflate` says whether any recipient takes a compressed frame.
-    func encode(json: ByteBuffer, deflate: Bool) -> OutboundMessage
+    func encode(json: ByteBuffer, deflate: Bool) -> OutboundMessage.Frames
 }
 
 /// An encoder that sends the JSON text as it is (for tests and non-WebSocket sinks).
 public struct PlainTextEncoder: OutboundMessageEncoder {
     public init() {}
 
-    public func encode(json: ByteBuffer, deflate: Bool) -> OutboundMessage {
-        OutboundMessage(frame: json)
-    }
-}
-
-/// The JSON of a delivered message: `{"channel": <channel>, "event": <event or "">, "data": <data>}`.
-public enum ChannelMessageText {
-    /// Bytes left free in front of the text, so a transport can add its frame header in place.
-    public static let headroom = 10
-
-    /// Writes the message with `data` given as raw JSON text (already validated).
-    public static func make(channel: String, event: String?, rawData: ByteBuffer) -> ByteBuffer {
-        var head: [UInt8] = []
-        head.reserveCapacity(channel.utf8.count + (event?.utf8.count ?? 0) + 40)
-        head.append(contentsOf: #"{"channel":"#.utf8)
-        JSONWriter.append(channel, to: &head)
-        head.append(contentsOf: #","event":"#.utf8)
-        JSONWriter.append(event ?? "", to: &head)
-        head.append(contentsOf: #","data":"#.utf8)
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(headroom + head.count + rawData.readableBytes + 1)
-        buffer.moveWriterIndex(forwardBy: headroom)
-        buffer.moveReaderIndex(forwardBy: headroom)
-        buffer.writeBytes(head)
-        var data = rawData
-        buffer.writeBuffer(&data)
-        buffer.writeInteger(UInt8(ascii: "}"))
-        return buffer
+    public func encode(json: ByteBuffer, deflate: Bool) -> OutboundMessage.Frames {
+        OutboundMessage.Frames(frame: json)
     }
 }

@@ -25,9 +25,15 @@ public protocol SocketHandle: AnyObject, Sendable {
     var eventLoop: any EventLoop { get }
     /// `true` when the socket takes the compressed variant of shared frames.
     var acceptsDeflatedFrames: Bool { get }
+    /// How the socket's protocol receives channel messages (`.stream` by default).
+    var messageFormat: ChannelMessageFormat { get }
     /// Queues one outgoing message (called on `eventLoop`) and sees that it is sent soon (the
     /// WebSocket transport flushes each socket once per event-loop tick). Must never block or wait.
     func enqueue(_ message: OutboundMessage)
     /// Closes the socket with a WebSocket close code (callable from any thread).
     func close(code: UInt16, reason: String)
+}
+
+extension SocketHandle {
+    public var messageFormat: ChannelMessageFormat { .stream }
 }

@@ -1,6 +1,7 @@
 public import NIOCore
 
-/// `publish {channel, data, event?}` → `{"channel", "event", "data"}`.
+/// `publish {channel, data, event?, state?}` → `{"channel", "event", "data"}`. With
+/// `state: true` the message is also kept as the channel's state, sent to every later subscriber.
 ///
 /// Publishes of one socket are pipelined: the broker keeps them in order, so the next request
 /// need not wait for this one. On the socket path the payload is taken as raw JSON: the data's
@@ -9,6 +10,8 @@ public struct PublishMethod: RawRPCMethod {
     public init() {}
 
     public var pipelined: Bool { true }
+
+    public var parameterNames: [String] { ["channel", "data", "event", "state"] }
 
     public func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue> {
         callRaw(payload: JSONValue.object(payload).jsonBytes, context: context).map(\.value)
@@ -21,30 +24,34 @@ public struct PublishMethod: RawRPCMethod {
         } catch {
             return context.eventLoop.makeFailedFuture(error)
         }
-        return context.manager.publish(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
-            .map { _ in request.response }
+        let published = request.keepsState
+            ? context.manager.publishState(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
+            : context.manager.publish(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
+        return published.map { _ in request.response }
     }
 }
 
 /// A publish payload read from raw JSON text, with the same validation as `PublishRequest`:
-/// every failing field at once, in the order data, channel, event.
+/// every failing field at once, in the order data, channel, event, state.
 struct RawPublishRequest {
     let channel: String
     let event: String?
     let data: RawJSON
+    let keepsState: Bool
     private let channelText: ByteBuffer
     private let eventText: ByteBuffer?
 
     init(_ payload: ByteBuffer) throws(RPCError) {
-        typealias Parts = (data: Range<Int>?, channel: Range<Int>?, event: Range<Int>?)
+        typealias Parts = (data: Range<Int>?, channel: Range<Int>?, event: Range<Int>?, state: Range<Int>?)
         let members: Parts? = payload.withUnsafeReadableBytes { bytes -> Parts? in
             guard let members = try? JSONParser.objectMembers(in: bytes) else { return nil }
-            var parts: Parts = (nil, nil, nil)
+            var parts: Parts = (nil, nil, nil, nil)
             for member in members {
                 switch member.key {
                 case "data": parts.data = member.value
                 case "channel": parts.channel = member.value
                 case "event": parts.event = member.value
+                case "state": parts.state = member.value
                 default: continue
                 }
             }
@@ -93,7 +100,17 @@ struct RawPublishRequest {
                 problems.append(("event", FieldProblem.notValidType))
             }
         }
+        // state: absent, null or a boolean.
+        var keepsState = false
+        if let range = members.state {
+            switch first(range) {
+            case UInt8(ascii: "t"): keepsState = true
+            case UInt8(ascii: "f"), UInt8(ascii: "n"): break
+            default: problems.append(("state", FieldProblem.notValidType))
+            }
+        }
         guard problems.isEmpty else { throw RPCError.invalidParameters(problems) }
+        self.keepsState = keepsState
         self.channel = channel
         self.event = event
         self.data = data

@@ -3,9 +3,13 @@ public import NIOCore
 /// `subscribe {channel, event?}` → `{"subscribed": {channel: [patterns]}}` for this socket.
 ///
 /// The reply is sent once the node's broker subscription is active, so a publish made after
-/// the reply is delivered, from any node. Subscribing twice is harmless.
+/// the reply is delivered, from any node. Subscribing twice is harmless. When the channel has a
+/// state (a message published with `state: true`) that the pattern matches, the socket gets it
+/// as a message before the reply.
 public struct SubscribeMethod: RPCMethod {
     public init() {}
+
+    public var parameterNames: [String] { ["channel", "event"] }
 
     public func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue> {
         let request: SubscriptionPayload
@@ -19,6 +23,7 @@ public struct SubscribeMethod: RPCMethod {
         }
         return context.eventLoop.makeFutureWithTask {
             let map = try await context.manager.join(context.socketID, channel: request.channel, pattern: request.pattern)
+            await context.manager.sendState(of: request.channel, matching: request.pattern, to: context.socket, logger: context.logger)
             return .object(["subscribed": .object(map)])
         }
     }
@@ -28,6 +33,8 @@ public struct SubscribeMethod: RPCMethod {
 /// default). "Invalid channel" when this node holds no subscription to the channel.
 public struct UnsubscribeMethod: RPCMethod {
     public init() {}
+
+    public var parameterNames: [String] { ["channel", "event"] }
 
     public func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue> {
         let request: SubscriptionPayload

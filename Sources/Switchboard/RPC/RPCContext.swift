@@ -3,20 +3,27 @@ public import NIOCore
 
 /// What an RPC method knows about the request it serves.
 public struct RPCContext: Sendable {
-    /// The socket that sent the request.
+    /// The socket that sent the request (its number on this node).
     public let socketID: SocketID
+    /// The socket that sent the request: its cluster-wide id, calls and messages to its client.
+    public let socket: RPCSocket
     /// The node's sockets manager (broker, channels, sockets).
     public let manager: any SocketsManager
     /// The socket's event loop; futures returned by methods may complete anywhere.
     public let eventLoop: any EventLoop
     /// The socket's logger (the request's metadata is added by `logger`, only when used).
     public let socketLogger: Logger
-    /// The request id's JSON text as sent.
-    public let rawRequestID: ByteBuffer
+    /// What the reply echoes: the id's JSON text (`nil` for a notification) and the method.
+    public let address: RPCReplyAddress
     /// The method name as sent.
     public let method: String
+    /// The methods this socket's protocol serves (for `get_methods`).
+    public let router: RPCRouter
 
-    /// The request id as sent (a string or `null`).
+    /// The request id's JSON text as sent (`null` for a JSON-RPC notification).
+    public var rawRequestID: ByteBuffer { address.rawID ?? ByteBuffer(staticString: "null") }
+
+    /// The request id as sent.
     public var requestID: JSONValue { RawJSON(unchecked: rawRequestID).value }
 
     /// A logger carrying the socket id, the request id and the method.
@@ -29,17 +36,40 @@ public struct RPCContext: Sendable {
 
     public init(
         socketID: SocketID,
+        socket: RPCSocket? = nil,
+        manager: any SocketsManager,
+        eventLoop: any EventLoop,
+        logger: Logger,
+        address: RPCReplyAddress,
+        method: String,
+        router: RPCRouter = RPCRouter()
+    ) {
+        self.socketID = socketID
+        self.socket = socket ?? RPCSocket(id: "\(socketID)")
+        self.manager = manager
+        self.eventLoop = eventLoop
+        self.socketLogger = logger
+        self.address = address
+        self.method = method
+        self.router = router
+    }
+
+    /// A context for a request with a `/stream` id (`rawRequestID` is the id's JSON text).
+    public init(
+        socketID: SocketID,
         manager: any SocketsManager,
         eventLoop: any EventLoop,
         logger: Logger,
         rawRequestID: ByteBuffer,
         method: String
     ) {
-        self.socketID = socketID
-        self.manager = manager
-        self.eventLoop = eventLoop
-        self.socketLogger = logger
-        self.rawRequestID = rawRequestID
-        self.method = method
+        self.init(
+            socketID: socketID,
+            manager: manager,
+            eventLoop: eventLoop,
+            logger: logger,
+            address: RPCReplyAddress(rawID: rawRequestID, method: method),
+            method: method
+        )
     }
 }

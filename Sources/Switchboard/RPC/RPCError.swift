@@ -1,21 +1,59 @@
-/// The `error` object of an error reply: `{"message": ..., "errors": {...}}`.
+/// An RPC error, as every protocol reports it: `/stream` sends `{"message", "errors"?}` (DESIGN
+/// §1), JSON-RPC `{"code", "message", "data"?}`, wsrpc `{"type", "message"}`.
 ///
 /// Throw it from an RPC method to send exactly this error to the caller. Any other error a
 /// method throws is logged and answered with "Internal server error".
+///
+/// ```swift
+/// throw RPCError(code: -32050, message: "Computer says no.")
+/// ```
 public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The human-readable message (clients match on the exact strings of DESIGN §1).
+    /// The JSON-RPC 2.0 error code: one of `Code`'s standard codes, or a server-defined code
+    /// from -32000 to -32099.
+    public var code: Int
+    /// The human-readable message (`/stream` clients match on the exact strings of DESIGN §1).
     public var message: String
     /// Field → problem, only for validation errors.
     public var errors: JSONObject?
+    /// More about the error, for JSON-RPC's `data` (the field problems when absent).
+    public var data: JSONValue?
 
+    /// The JSON-RPC 2.0 error codes.
+    public enum Code {
+        /// The text is not JSON.
+        public static let parseError = -32700
+        /// The JSON is not a valid request.
+        public static let invalidRequest = -32600
+        /// No such method (or one this connection may not call).
+        public static let methodNotFound = -32601
+        /// The parameters do not fit the method.
+        public static let invalidParams = -32602
+        /// The method failed.
+        public static let internalError = -32603
+        /// The first server-defined code: refusals and limits.
+        public static let serverError = -32000
+        /// Server-defined codes.
+        public static let serverDefined = -32099 ... -32000
+    }
+
+    /// An error with a message and, for validation errors, the failing fields (code
+    /// `invalidParams` when there are fields, else `serverError`).
     public init(message: String, errors: JSONObject? = nil) {
+        self.init(code: errors == nil ? Code.serverError : Code.invalidParams, message: message, errors: errors)
+    }
+
+    /// An error with a JSON-RPC code; `data` goes to JSON-RPC's `data`.
+    public init(code: Int, message: String, errors: JSONObject? = nil, data: JSONValue? = nil) {
+        self.code = code
         self.message = message
         self.errors = errors
+        self.data = data
     }
 
     /// "Invalid RPC parameters" with the given field errors, in order.
     public static func invalidParameters(_ errors: [(field: String, problem: String)]) -> RPCError {
         RPCError(
+            code: Code.invalidParams,
             message: invalidParametersMessage,
             errors: JSONObject(errors.map { JSONObject.Member(key: $0.field, value: .string($0.problem)) })
         )
@@ -29,20 +67,22 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The message of every validation error.
     public static let invalidParametersMessage = "Invalid RPC parameters"
     /// Text that is not JSON.
-    public static let notJSON = RPCError(message: "JSON string expected")
+    public static let notJSON = RPCError(code: Code.parseError, message: "JSON string expected")
     /// Binary frames are refused.
-    public static let binaryNotSupported = RPCError(message: "Binary messages are not supported")
+    public static let binaryNotSupported = RPCError(code: Code.invalidRequest, message: "Binary messages are not supported")
     /// A method failed for a reason the caller should not see.
-    public static let internalError = RPCError(message: "Internal server error")
+    public static let internalError = RPCError(code: Code.internalError, message: "Internal server error")
 
     /// JSON that is not an object.
     public static func notAnObject(_ value: JSONValue) -> RPCError {
-        RPCError(message: "Malformed message; expected dictionary, got \(value.typeName)")
+        RPCError(code: Code.invalidRequest, message: "Malformed message; expected dictionary, got \(value.typeName)")
     }
 
-    /// A method name no one registered.
+    /// A method name no one registered (or one this connection may not call).
     public static func unknownMethod(_ name: String) -> RPCError {
-        invalidParameter("method", "\(name) method not available")
+        var error = invalidParameter("method", "\(name) method not available")
+        error.code = Code.methodNotFound
+        return error
     }
 
     /// The socket holds as many subscriptions as it may.
@@ -50,7 +90,8 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         invalidParameter("channel", "Too many subscriptions (at most \(limit) per socket)")
     }
 
-    /// The protocol's reply for a broker refusal.
+    /// The protocol's reply for a broker refusal (a parameter error on the channel, as DESIGN §1
+    /// has it).
     public init(_ error: BrokerError) {
         switch error {
         case .cannotPublish: self = .invalidParameter("channel", "Cannot publish to channel")
@@ -63,7 +104,14 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         return message
     }
 
-    /// The `error` object as JSON.
+    /// One line for protocols without a field map: the field problems for validation errors
+    /// (`channel: Cannot publish to channel`), else the message.
+    public var summary: String {
+        guard let errors, !errors.isEmpty, message == Self.invalidParametersMessage else { return message }
+        return errors.map { member in "\(member.key): \(member.value.stringValue ?? member.value.jsonString)" }.joined(separator: "; ")
+    }
+
+    /// The `/stream` error object: `{"message", "errors"?}`.
     public var json: JSONObject {
         var object: JSONObject = ["message": .string(message)]
         if let errors { object.append("errors", .object(errors)) }

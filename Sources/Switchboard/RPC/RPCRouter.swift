@@ -1,12 +1,31 @@
-/// The RPC methods a node serves, by name. Method names are case-sensitive.
+import NIOCore
+
+/// The RPC methods a node serves, by name, for every protocol. Method names are case-sensitive.
 ///
 /// ```swift
 /// struct Echo: Codable, Sendable { var message: String }
 /// var router = RPCRouter.standard()
-/// router.register("echo") { (payload: Echo, context) in payload }
+/// router.register("echo", parameters: ["message"]) { (payload: Echo, context) in payload }
 /// ```
+///
+/// `parameters` names the parameters in order, so that JSON-RPC clients may send them by
+/// position (`"params": ["hello"]`) as well as by name.
 public struct RPCRouter: Sendable {
-    private var methods: [String: any RPCMethod] = [:]
+    /// A method with what the session needs to know of it, worked out once at registration
+    /// (a class: a queued request holds one reference, not three existentials).
+    final class Entry: Sendable {
+        let method: any RPCMethod
+        let raw: (any RawRPCMethod)?
+        let takesParams: (any ParamsRPCMethod)?
+
+        init(_ method: any RPCMethod) {
+            self.method = method
+            self.raw = method as? any RawRPCMethod
+            self.takesParams = method as? any ParamsRPCMethod
+        }
+    }
+
+    private var entries: [String: Entry] = [:]
 
     /// A router with no methods.
     public init() {}
@@ -26,35 +45,48 @@ public struct RPCRouter: Sendable {
 
     /// Adds (or replaces) a method.
     public mutating func register(_ name: String, _ method: any RPCMethod) {
-        methods[name] = method
+        entries[name] = Entry(method)
     }
 
-    /// Adds a method written as an `async` closure over the raw payload.
+    /// Adds a method written as an `async` closure over the payload (by name).
     public mutating func register(
         _ name: String,
+        parameters: [String] = [],
         handler: @escaping @Sendable (JSONObject, RPCContext) async throws -> JSONValue
     ) {
-        register(name, AsyncRPCMethod(handler))
+        register(name, AsyncRPCMethod(parameters: parameters, handler))
     }
 
     /// Adds a method with a typed (`Decodable`) payload and an `Encodable` result.
     public mutating func register<Payload: Decodable & Sendable, Result: Encodable & Sendable>(
         _ name: String,
+        parameters: [String] = [],
         handler: @escaping @Sendable (Payload, RPCContext) async throws -> Result
     ) {
-        register(name, CodableRPCMethod(handler))
+        register(name, CodableRPCMethod(parameters: parameters, handler))
     }
 
     /// Adds every method of `other`, replacing methods with the same name.
     public mutating func merge(_ other: RPCRouter) {
-        methods.merge(other.methods) { _, new in new }
+        entries.merge(other.entries) { _, new in new }
+    }
+
+    /// This router with `other`'s methods added (`other` wins on equal names).
+    public func merging(_ other: RPCRouter) -> RPCRouter {
+        var router = self
+        router.merge(other)
+        return router
     }
 
     /// The method registered under `name`.
     public func method(named name: String) -> (any RPCMethod)? {
-        methods[name]
+        entries[name]?.method
+    }
+
+    func entry(named name: String) -> Entry? {
+        entries[name]
     }
 
     /// Every registered name, sorted.
-    public var methodNames: [String] { methods.keys.sorted() }
+    public var methodNames: [String] { entries.keys.sorted() }
 }

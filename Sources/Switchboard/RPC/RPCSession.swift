@@ -2,34 +2,67 @@ import CoreMetrics
 public import Logging
 public import NIOCore
 
-/// The RPC side of one socket: decodes each incoming text message, runs its method, and sends
-/// the replies in the order the requests came.
+/// The RPC side of one socket, whatever its protocol: the codec reads each text frame into
+/// requests, replies and events; the session runs the requests' methods and sends the replies
+/// in the order the requests came, and carries the node's calls to the client.
 ///
 /// Requests run one after another, except that a run of pipelined methods (`publish`) may be
 /// in flight together, since the broker keeps their order. Bad requests are answered in their
-/// turn too. A session lives on its socket's event loop and is touched only there.
+/// turn too; a JSON-RPC batch is answered with one array once all its requests are done, and a
+/// notification with nothing. A method that calls its client (`RPCSocket.call`) leaves the order
+/// at that moment, so the socket goes on while it waits. Answers to the node's calls are taken
+/// as they come, never queued behind requests.
+///
+/// A session lives on its socket's event loop and is touched only there.
 public final class RPCSession {
     /// Bounds for one socket.
     public struct Configuration: Sendable {
         /// Requests that may wait or run at once; past it the transport should stop reading.
         public var maxPendingRequests: Int
+        /// Calls to the client that may wait for an answer at once; past it a call fails.
+        public var maxPendingCalls: Int
 
-        public init(maxPendingRequests: Int = 512) {
+        public init(maxPendingRequests: Int = 512, maxPendingCalls: Int = 64) {
             self.maxPendingRequests = maxPendingRequests
+            self.maxPendingCalls = maxPendingCalls
         }
     }
 
     private enum SlotState {
-        case waiting(RPCEnvelope, any RPCMethod)
+        case waiting(RPCIncomingRequest, RPCRouter.Entry)
         case running
-        case ready(ByteBuffer)
+        /// Done: the reply to send (`nil`: nothing, for a notification).
+        case ready(ByteBuffer?)
+        /// Its method called the client: its reply goes out on its own when it comes.
+        case detached
     }
 
     private struct Slot {
         var sequential: Bool
         var state: SlotState
+        var batch: BatchReplies?
     }
 
+    /// The replies of one batch, collected in order.
+    private final class BatchReplies {
+        var replies: [ByteBuffer] = []
+        var remaining: Int
+
+        init(remaining: Int) {
+            self.remaining = remaining
+        }
+    }
+
+    private struct PendingCall {
+        let method: String
+        let promise: EventLoopPromise<JSONValue>
+        let timer: Scheduled<Void>
+    }
+
+    /// The socket's id, unique in the cluster (`<node-id>.<n>`).
+    public let socketName: String
+    /// The socket's protocol.
+    public let codec: any RPCCodec
     private let router: RPCRouter
     private let manager: any SocketsManager
     private let socketID: SocketID
@@ -40,29 +73,40 @@ public final class RPCSession {
     private let makeBuffer: () -> ByteBuffer
     private let send: (ByteBuffer) -> Void
     private let flush: () -> Void
+    private let link: RPCSessionLink
 
     private var slots = CircularBuffer<Slot>()
     private var firstSequence: UInt64 = 0
     private var started = 0
     private var running = 0
     private var runningSequential = 0
+    private var detached = Set<UInt64>()
     private var pumping = false
     private var pumpAgain = false
     private var closed = false
 
+    private var calls: [Int: PendingCall] = [:]
+    private var nextSerial: Int
+
     /// Called (on the loop) when the session had been full and can take requests again.
     public var onCapacityAvailable: (() -> Void)?
+    /// Called (on the loop) with each event the client sends (wsrpc messages without an id).
+    public var onEvent: ((JSONValue) -> Void)?
 
     /// Creates a session.
     /// - Parameters:
+    ///   - codec: the socket's protocol (`StreamCodec` by default).
+    ///   - socketName: the socket's cluster-wide id (`socketID`'s description by default).
     ///   - makeBuffer: returns an empty buffer to write a reply into (the transport may leave
     ///     headroom for its frame header).
-    ///   - send: writes one reply (without flushing).
+    ///   - send: writes one message (without flushing).
     ///   - flush: flushes what `send` wrote.
     public init(
+        codec: any RPCCodec = StreamCodec(),
         router: RPCRouter,
         manager: any SocketsManager,
         socketID: SocketID,
+        socketName: String? = nil,
         eventLoop: any EventLoop,
         logger: Logger,
         configuration: Configuration = Configuration(),
@@ -71,9 +115,11 @@ public final class RPCSession {
         send: @escaping (ByteBuffer) -> Void,
         flush: @escaping () -> Void = {}
     ) {
+        self.codec = codec
         self.router = router
         self.manager = manager
         self.socketID = socketID
+        self.socketName = socketName ?? "\(socketID)"
         self.eventLoop = eventLoop
         self.logger = logger
         self.configuration = configuration
@@ -81,6 +127,9 @@ public final class RPCSession {
         self.makeBuffer = makeBuffer
         self.send = send
         self.flush = flush
+        self.nextSerial = codec.firstCallSerial ?? 0
+        self.link = RPCSessionLink(eventLoop: eventLoop)
+        link.bind(self)
     }
 
     /// `true` while the session can take more requests.
@@ -89,43 +138,84 @@ public final class RPCSession {
     /// Number of requests waiting, running, or with a reply not yet sent.
     public var pendingCount: Int { slots.count }
 
+    /// Number of calls to the client waiting for an answer.
+    public var pendingCallCount: Int { calls.count }
+
+    /// This socket as its methods see it.
+    public var socket: RPCSocket { RPCSocket(id: socketName, protocolName: codec.name, link: link, request: nil) }
+
+    // MARK: - Receiving
+
     /// Handles one text message.
     public func receive(text: ByteBuffer) {
         eventLoop.preconditionInEventLoop()
         guard !closed else { return }
-        switch RPCEnvelope.decode(text) {
-        case .failure(let rejection):
-            logger.debug("rejected request", metadata: ["error": "\(rejection.error)"])
-            metrics.rpcError(rejection.error == .notJSON ? .notJSON : (rejection.error.errors == nil ? .malformed : .validation))
-            append(Slot(sequential: false, state: .ready(encodeFailure(rejection.error, rawID: rejection.id?.jsonBytes, method: rejection.method))))
-        case .success(let request):
-            if let method = router.method(named: request.method) {
-                append(Slot(sequential: !method.pipelined, state: .waiting(request, method)))
-            } else {
-                metrics.rpcError(.unknownMethod)
-                let reply = encodeFailure(.unknownMethod(request.method), rawID: request.rawID, method: request.method)
-                append(Slot(sequential: false, state: .ready(reply)))
+        switch codec.decode(text) {
+        case .single(let message):
+            accept(message, batch: nil)
+        case .batch(let messages):
+            let answered = messages.count { message in
+                switch message {
+                case .request, .invalid: true
+                case .reply, .event, .ignored: false
+                }
             }
+            let batch = answered > 0 ? BatchReplies(remaining: answered) : nil
+            for message in messages { accept(message, batch: batch) }
         }
+        pump()
     }
 
     /// Answers a binary message with an error, in turn.
     public func receiveBinary() {
         guard !closed else { return }
         metrics.rpcError(.binary)
-        append(Slot(sequential: false, state: .ready(encodeFailure(.binaryNotSupported, rawID: nil, method: nil))))
-    }
-
-    /// Drops every pending request; late results are ignored.
-    public func close() {
-        closed = true
-        slots.removeAll()
-    }
-
-    private func append(_ slot: Slot) {
-        slots.append(slot)
+        slots.append(Slot(sequential: false, state: .ready(encodeError(codec.binaryFrameError, for: nil)), batch: nil))
         pump()
     }
+
+    private func accept(_ message: RPCInboundMessage, batch: BatchReplies?) {
+        switch message {
+        case .request(let request):
+            if let entry = router.entry(named: request.method) {
+                slots.append(Slot(sequential: !entry.method.pipelined, state: .waiting(request, entry), batch: batch))
+            } else {
+                metrics.rpcError(.unknownMethod)
+                let reply = request.isNotification ? nil : encodeError(.unknownMethod(request.method), for: request.address)
+                slots.append(Slot(sequential: false, state: .ready(reply), batch: batch))
+            }
+        case .invalid(let error, let address):
+            logger.debug("rejected request", metadata: ["error": "\(error)"])
+            metrics.rpcError(Self.kind(ofRejection: error))
+            slots.append(Slot(sequential: false, state: .ready(encodeError(error, for: address)), batch: batch))
+        case .reply(let serial, let outcome):
+            answered(serial: serial, outcome: outcome)
+        case .event(let event):
+            if let onEvent {
+                onEvent(event)
+            } else {
+                logger.debug("event from the client ignored", metadata: ["event": "\(event)"])
+            }
+        case .ignored:
+            break
+        }
+    }
+
+    /// Drops every pending request and fails every pending call; late results are ignored.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        slots.removeAll()
+        detached.removeAll()
+        let pending = calls
+        calls.removeAll()
+        for call in pending.values {
+            call.timer.cancel()
+            call.promise.fail(RPCError.connectionClosed)
+        }
+    }
+
+    // MARK: - Running requests in order
 
     private func pump() {
         if pumping {
@@ -146,7 +236,7 @@ public final class RPCSession {
     private func startRunnable() {
         while started < slots.count, !closed {
             let index = slots.index(slots.startIndex, offsetBy: started)
-            guard case .waiting(let request, let method) = slots[index].state else {
+            guard case .waiting(let request, let entry) = slots[index].state else {
                 started += 1
                 continue
             }
@@ -157,39 +247,53 @@ public final class RPCSession {
             if sequential { runningSequential += 1 }
             let sequence = firstSequence + UInt64(started)
             started += 1
-            run(request, method, sequence: sequence, sequential: sequential)
+            run(request, entry, sequence: sequence, sequential: sequential)
         }
     }
 
     private func sendReady() {
         var wrote = false
-        while let first = slots.first, case .ready(let reply) = first.state {
+        loop: while let first = slots.first {
+            switch first.state {
+            case .ready(let reply):
+                if let batch = first.batch {
+                    if let reply { batch.replies.append(reply) }
+                    batch.remaining -= 1
+                    if batch.remaining == 0, !batch.replies.isEmpty {
+                        var buffer = makeBuffer()
+                        codec.encodeBatch(batch.replies, into: &buffer)
+                        send(buffer)
+                        wrote = true
+                    }
+                } else if let reply {
+                    send(reply)
+                    wrote = true
+                }
+            case .detached:
+                break
+            case .waiting, .running:
+                break loop
+            }
             slots.removeFirst()
             firstSequence += 1
             started -= 1
-            send(reply)
-            wrote = true
         }
         if wrote { flush() }
     }
 
-    private func run(_ request: RPCEnvelope, _ method: any RPCMethod, sequence: UInt64, sequential: Bool) {
+    private func run(_ request: RPCIncomingRequest, _ entry: RPCRouter.Entry, sequence: UInt64, sequential: Bool) {
         let context = RPCContext(
             socketID: socketID,
+            socket: RPCSocket(id: socketName, protocolName: codec.name, link: link, request: sequence),
             manager: manager,
             eventLoop: eventLoop,
             logger: logger,
-            rawRequestID: request.rawID,
-            method: request.method
+            address: request.address,
+            method: request.method,
+            router: router
         )
         let startedAt = NIODeadline.now()
-        let response: EventLoopFuture<RawJSON>
-        if let raw = method as? any RawRPCMethod {
-            response = raw.callRaw(payload: request.payload ?? ByteBuffer(staticString: "{}"), context: context)
-        } else {
-            response = method.call(payload: request.payloadObject, context: context).map { RawJSON($0) }
-        }
-        response
+        invoke(entry, params: request.params, context: context)
             .hop(to: eventLoop)
             .assumeIsolated()
             .whenComplete { result in
@@ -198,28 +302,169 @@ public final class RPCSession {
             }
     }
 
+    /// Calls the method with its parameters in the form it takes.
+    private func invoke(_ entry: RPCRouter.Entry, params: RPCParams, context: RPCContext) -> EventLoopFuture<RawJSON> {
+        if let method = entry.takesParams {
+            return method.call(params: params, context: context).map { RawJSON($0) }
+        }
+        if let raw = entry.raw {
+            switch params {
+            case .object(let text): return raw.callRaw(payload: text, context: context)
+            case .none: return raw.callRaw(payload: ByteBuffer(staticString: "{}"), context: context)
+            case .array, .value: break
+            }
+        }
+        do {
+            let payload = try params.byName(entry.method.parameterNames)
+            return entry.method.call(payload: payload, context: context).map { RawJSON($0) }
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+    }
+
     private func complete(sequence: UInt64, sequential: Bool, result: Result<RawJSON, any Error>, context: RPCContext) {
         guard !closed else { return }
+        let reply = encodeReply(result, context: context)
+        if !detached.isEmpty, detached.remove(sequence) != nil {
+            if let reply {
+                send(reply)
+                flush()
+            }
+            return
+        }
         running -= 1
         if sequential { runningSequential -= 1 }
-        var buffer = makeBuffer()
-        switch result {
-        case .success(let response):
-            RPCReply.success(rawID: context.rawRequestID, method: context.method, response: response, into: &buffer)
-        case .failure(let error):
-            let rpcError = Self.rpcError(for: error, logger: context.logger)
-            metrics.rpcError(Self.kind(of: error))
-            RPCReply.failure(rpcError, rawID: context.rawRequestID, method: context.method, into: &buffer)
-        }
         let index = slots.index(slots.startIndex, offsetBy: Int(sequence - firstSequence))
-        slots[index].state = .ready(buffer)
+        slots[index].state = .ready(reply)
         pump()
     }
 
-    private func encodeFailure(_ error: RPCError, rawID: ByteBuffer?, method: String?) -> ByteBuffer {
+    private func encodeReply(_ result: Result<RawJSON, any Error>, context: RPCContext) -> ByteBuffer? {
+        switch result {
+        case .success(let response):
+            guard context.address.rawID != nil else { return nil }
+            var buffer = makeBuffer()
+            codec.encodeResult(response, for: context.address, into: &buffer)
+            return buffer
+        case .failure(let error):
+            let rpcError = Self.rpcError(for: error, logger: context.logger)
+            metrics.rpcError(Self.kind(of: error))
+            guard context.address.rawID != nil else { return nil }
+            return encodeError(rpcError, for: context.address)
+        }
+    }
+
+    /// Takes the request at `sequence` out of the order, if it is running (a method that calls
+    /// its client); its reply is then sent as soon as it is ready. Requests of a batch stay.
+    private func detach(_ sequence: UInt64) {
+        guard sequence >= firstSequence else { return }
+        let offset = Int(sequence - firstSequence)
+        guard offset < slots.count else { return }
+        let index = slots.index(slots.startIndex, offsetBy: offset)
+        guard case .running = slots[index].state, slots[index].batch == nil else { return }
+        slots[index].state = .detached
+        detached.insert(sequence)
+        running -= 1
+        if slots[index].sequential { runningSequential -= 1 }
+        pump()
+    }
+
+    private func encodeError(_ error: RPCError, for address: RPCReplyAddress?) -> ByteBuffer {
         var buffer = makeBuffer()
-        RPCReply.failure(error, rawID: rawID, method: method, into: &buffer)
+        codec.encodeError(error, for: address, into: &buffer)
         return buffer
+    }
+
+    // MARK: - Calls to the client
+
+    /// Calls `method` on the client; `request` is the sequence of the request whose method
+    /// calls, which leaves the order. The future fails with an `RPCError` when the client
+    /// answers with an error, not within `timeout`, or the connection closes.
+    func startCall(_ method: String, params: JSONValue, timeout: TimeAmount, from request: UInt64?) -> EventLoopFuture<JSONValue> {
+        eventLoop.preconditionInEventLoop()
+        guard !closed else { return eventLoop.makeFailedFuture(RPCError.connectionClosed) }
+        guard codec.firstCallSerial != nil else {
+            return eventLoop.makeFailedFuture(RPCError(code: RPCError.Code.serverError, message: "the \(codec.name) protocol has no calls to the client"))
+        }
+        guard calls.count < configuration.maxPendingCalls else {
+            return eventLoop.makeFailedFuture(RPCError(
+                code: RPCError.Code.serverError,
+                message: "too many calls to the client in flight (at most \(configuration.maxPendingCalls) per socket)"
+            ))
+        }
+        let serial = nextSerial
+        nextSerial += codec.callSerialStep
+        let promise = eventLoop.makePromise(of: JSONValue.self)
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        let timer = eventLoop.scheduleTask(in: timeout) { bound.value.callTimedOut(serial: serial, after: timeout) }
+        calls[serial] = PendingCall(method: method, promise: promise, timer: timer)
+        var buffer = makeBuffer()
+        codec.encodeCall(serial: serial, method: method, params: params, into: &buffer)
+        send(buffer)
+        flush()
+        if let request { detach(request) }
+        return promise.futureResult
+    }
+
+    private func callTimedOut(serial: Int, after timeout: TimeAmount) {
+        guard let call = calls.removeValue(forKey: serial) else { return }
+        logger.info("the client did not answer a call in time", metadata: ["method": "\(call.method)", "serial": "\(serial)"])
+        call.promise.fail(RPCError(
+            code: RPCError.Code.serverError,
+            message: "the client did not answer \(call.method) within \(Double(timeout.nanoseconds) / 1e9) s"
+        ))
+    }
+
+    private func answered(serial: Int, outcome: Result<JSONValue, RPCError>) {
+        guard let call = calls.removeValue(forKey: serial) else {
+            logger.debug("answer to no pending call ignored", metadata: ["serial": "\(serial)"])
+            return
+        }
+        call.timer.cancel()
+        switch outcome {
+        case .success(let value): call.promise.succeed(value)
+        case .failure(let error): call.promise.fail(error)
+        }
+    }
+
+    // MARK: - Messages outside replies
+
+    /// Sends a notification (see `RPCSocket.notify`).
+    func sendNotification(method: String, params: JSONValue) {
+        guard !closed else { return }
+        var buffer = makeBuffer()
+        codec.encodeNotification(method: method, params: params, into: &buffer)
+        send(buffer)
+        flush()
+    }
+
+    /// Sends an event object (see `RPCSocket.emit`).
+    func sendEvent(_ event: JSONObject) {
+        guard !closed else { return }
+        var buffer = makeBuffer()
+        codec.encodeEvent(event, into: &buffer)
+        send(buffer)
+        flush()
+    }
+
+    /// Sends one channel message in the protocol's format.
+    func sendChannelMessage(channel: String, event: String?, rawData: ByteBuffer) {
+        guard !closed else { return }
+        var buffer = makeBuffer()
+        ChannelMessageText.write(format: codec.messageFormat, channel: channel, event: event, rawData: rawData, into: &buffer)
+        send(buffer)
+        flush()
+    }
+
+    // MARK: - Errors
+
+    private static func kind(ofRejection error: RPCError) -> SwitchboardMetrics.RPCErrorKind {
+        switch error.code {
+        case RPCError.Code.parseError: .notJSON
+        case RPCError.Code.invalidRequest: .malformed
+        case RPCError.Code.methodNotFound: .unknownMethod
+        default: .validation
+        }
     }
 
     private static func kind(of error: any Error) -> SwitchboardMetrics.RPCErrorKind {

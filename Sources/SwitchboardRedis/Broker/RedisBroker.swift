@@ -104,6 +104,11 @@ public final class RedisBroker: SocketsManager {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
         let command = RESPEncoder.publish(prefix: configuration.channelPrefix, channel: channel, payload: BrokerPayload.encodeBytes(event: event, rawData: rawData))
+        return send(publish: command, channel: channel, on: publisher, replyOn: eventLoop)
+    }
+
+    /// Sends a command that publishes to `channel`; the future fails with `cannotPublish`.
+    private func send(publish command: ByteBuffer, channel: String, on publisher: RedisConnection, replyOn eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         metrics.messagesPublished.increment()
         let promise = eventLoop.makePromise(of: Void.self)
         let logger = self.logger
@@ -117,6 +122,49 @@ public final class RedisBroker: SocketsManager {
             }
         })
         return promise.futureResult
+    }
+
+    // MARK: - Channel state
+
+    /// Stores the state and publishes the message in one step on the Redis server.
+    private static let publishStateScript = "redis.call('SET', KEYS[1], ARGV[2]) return redis.call('PUBLISH', ARGV[1], ARGV[2])"
+
+    /// The key of a channel's state; the channel is its hash tag, so that on Redis Cluster it
+    /// lives on the shard of the channel's other keys.
+    func stateKey(_ channel: String) -> String {
+        "\(configuration.channelPrefix)state:{\(channel)}"
+    }
+
+    public func publishState(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        guard ChannelName.isValid(channel), let publisher = state.withLock({ $0.ready ? $0.publisher : nil }) else {
+            return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
+        }
+        let payload = ByteBuffer(bytes: BrokerPayload.encodeBytes(event: event, rawData: rawData))
+        var command = ByteBuffer()
+        RESPEncoder.write(
+            [
+                ByteBuffer(string: "EVAL"), ByteBuffer(string: Self.publishStateScript), ByteBuffer(string: "1"),
+                ByteBuffer(string: stateKey(channel)), ByteBuffer(string: configuration.channelPrefix + channel), payload,
+            ],
+            into: &command
+        )
+        return send(publish: command, channel: channel, on: publisher, replyOn: eventLoop)
+    }
+
+    public func state(of channel: String) async throws -> ChannelState? {
+        guard let publisher = state.withLock({ $0.ready ? $0.publisher : nil }) else { throw BrokerError.cannotSubscribe }
+        let reply: RESPValue
+        do {
+            reply = try await publisher.send(["GET", stateKey(channel)]).get()
+        } catch {
+            throw BrokerError.cannotSubscribe
+        }
+        guard let payload = reply.bytes else { return nil }
+        guard let message = try? BrokerPayload.decode(payload) else {
+            logger.warning("ignored a malformed channel state", metadata: ["key": "\(stateKey(channel))"])
+            return nil
+        }
+        return ChannelState(event: message.event, rawData: message.rawData)
     }
 
     // MARK: - Subscribing

@@ -5,15 +5,17 @@ import Hummingbird
 import NIOCore
 import Switchboard
 
-/// The node's plain HTTP routes: `GET /stream` without an upgrade, `/healthz`, `/readyz`,
-/// `/metrics` and `POST /publish`.
+/// The node's plain HTTP routes: `GET` on a WebSocket route without an upgrade, `/healthz`,
+/// `/readyz`, `/metrics` and `POST /publish`.
 struct NodeRoutes {
     let node: SwitchboardNode
 
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        router.get("/stream") { _, _ in
-            Self.json(["message": "Unable to open websocket connection"], status: .badRequest)
+        for path in node.configuration.paths.all {
+            router.get(RouterPath(path)) { _, _ in
+                Self.json(["message": "Unable to open websocket connection"], status: .badRequest)
+            }
         }
         router.get("/healthz") { _, _ in
             Self.json(["status": "ok"])

@@ -1,14 +1,38 @@
 public import NIOCore
 public import NIOPosix
+public import Switchboard
 
-/// How a node serves: address, `/stream` settings and shutdown timing.
+/// The paths of the WebSocket RPC routes; `nil` turns a protocol off.
+public struct RPCPaths: Sendable, Equatable {
+    /// aio-openapi's protocol (DESIGN §1). Default `/stream`.
+    public var stream: String?
+    /// JSON-RPC 2.0 as aiohttp-json-rpc speaks it. Default `/jsonrpc`.
+    public var jsonRPC: String?
+    /// wsrpc as wsrpc-aiohttp speaks it. Default `/wsrpc`.
+    public var wsrpc: String?
+
+    public init(stream: String? = "/stream", jsonRPC: String? = "/jsonrpc", wsrpc: String? = "/wsrpc") {
+        self.stream = stream
+        self.jsonRPC = jsonRPC
+        self.wsrpc = wsrpc
+    }
+
+    /// Every path served, in the order stream, JSON-RPC, wsrpc.
+    public var all: [String] { [stream, jsonRPC, wsrpc].compactMap { $0 } }
+}
+
+/// How a node serves: address, routes, socket settings and shutdown timing.
 public struct NodeConfiguration: Sendable {
     /// Address to listen on.
     public var host: String
     /// Port to listen on (`0` picks a free one; see `SwitchboardNode.port`).
     public var port: Int
-    /// Per-socket settings of `/stream`.
+    /// Per-socket settings of every WebSocket route.
     public var stream: StreamConfiguration
+    /// The WebSocket RPC routes.
+    public var paths: RPCPaths
+    /// The topics JSON-RPC clients may subscribe to (empty: every channel).
+    public var topics: TopicCatalog
     /// On SIGTERM, how long `/readyz` fails before sockets are told to go away (lets a load
     /// balancer stop routing here first).
     public var drainPeriod: Duration
@@ -23,6 +47,8 @@ public struct NodeConfiguration: Sendable {
         host: String = "127.0.0.1",
         port: Int = 8080,
         stream: StreamConfiguration = StreamConfiguration(),
+        paths: RPCPaths = RPCPaths(),
+        topics: TopicCatalog = TopicCatalog(),
         drainPeriod: Duration = .zero,
         shutdownGracePeriod: Duration = .seconds(10),
         nodeID: String = NodeConfiguration.defaultNodeID(),
@@ -31,6 +57,8 @@ public struct NodeConfiguration: Sendable {
         self.host = host
         self.port = port
         self.stream = stream
+        self.paths = paths
+        self.topics = topics
         self.drainPeriod = drainPeriod
         self.shutdownGracePeriod = shutdownGracePeriod
         self.nodeID = nodeID

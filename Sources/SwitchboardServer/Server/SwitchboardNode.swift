@@ -8,8 +8,9 @@ public import ServiceLifecycle
 public import Switchboard
 import Synchronization
 
-/// A Switchboard node: `/stream` (WebSocket JSON-RPC and pub/sub), `/healthz`, `/readyz`,
-/// `/metrics` and `POST /publish`, over a `SocketsManager` (in-process or Redis).
+/// A Switchboard node: the WebSocket RPC routes `/stream`, `/jsonrpc` and `/wsrpc` (three
+/// protocols over one set of methods and channels), `/healthz`, `/readyz`, `/metrics` and
+/// `POST /publish`, over a `SocketsManager` (in-process or Redis).
 ///
 /// ```swift
 /// let metrics = NodeMetrics()
@@ -29,7 +30,7 @@ public final class SwitchboardNode: Sendable {
     let logger: Logger
     let router: RPCRouter
     let startedAt = ContinuousClock.now
-    private let endpoint = Mutex<StreamEndpoint?>(nil)
+    private let sockets = Mutex<NodeSockets?>(nil)
     private let draining = Atomic(false)
     private let boundPort = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
 
@@ -94,20 +95,20 @@ public final class SwitchboardNode: Sendable {
     public func services() -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let codecs = configuration.stream.compression ? DeflateCodecs() : nil
         manager.channels.use(encoder: WebSocketMessageEncoder(codecs: codecs))
-        let endpoint = StreamEndpoint(
+        let sockets = NodeSockets(
             manager: manager,
-            router: router,
             configuration: configuration.stream,
             codecs: codecs,
             metrics: metrics.switchboard,
+            nodeID: configuration.nodeID,
             logger: logger
         )
-        self.endpoint.withLock { $0 = endpoint }
-        let upgrader = StreamUpgrader(path: "/stream", endpoint: endpoint)
+        self.sockets.withLock { $0 = sockets }
+        let upgrader = WebSocketUpgrader(endpoints: endpoints(sharing: sockets), node: sockets)
         let application = Application(
             router: NodeRoutes(node: self).makeRouter(),
             server: HTTPServerBuilder { responder in
-                StreamServerChannel(responder: responder, upgrader: upgrader)
+                NodeServerChannel(responder: responder, upgrader: upgrader)
             },
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port),
@@ -132,6 +133,22 @@ public final class SwitchboardNode: Sendable {
         ]
     }
 
+    /// One endpoint per configured protocol, each with the node's methods and its own built-ins.
+    private func endpoints(sharing sockets: NodeSockets) -> [RPCEndpoint] {
+        var endpoints: [RPCEndpoint] = []
+        if let path = configuration.paths.stream {
+            endpoints.append(RPCEndpoint(path: path, codec: StreamCodec(), router: router, node: sockets))
+        }
+        if let path = configuration.paths.jsonRPC {
+            let methods = router.merging(.jsonRPC(topics: configuration.topics))
+            endpoints.append(RPCEndpoint(path: path, codec: JSONRPCCodec(), router: methods, node: sockets))
+        }
+        if let path = configuration.paths.wsrpc {
+            endpoints.append(RPCEndpoint(path: path, codec: WSRPCCodec(), router: router, node: sockets))
+        }
+        return endpoints
+    }
+
     /// Runs the node until SIGTERM or SIGINT, then drains and stops within the grace period.
     public func run() async throws {
         var group = ServiceGroupConfiguration(
@@ -152,9 +169,9 @@ public final class SwitchboardNode: Sendable {
     /// has `closeTimeout` to answer), so clients reconnect elsewhere before the server stops.
     func closeSockets() async {
         manager.closeSockets(code: 1001, reason: "going away")
-        guard let endpoint = endpoint.withLock({ $0 }) else { return }
+        guard let sockets = sockets.withLock({ $0 }) else { return }
         let timeout = configuration.stream.closeTimeout
-        await endpoint.connections.waitUntilAllClosed(timeout: .nanoseconds(timeout.nanoseconds) + .milliseconds(500))
+        await sockets.connections.waitUntilAllClosed(timeout: .nanoseconds(timeout.nanoseconds) + .milliseconds(500))
     }
 }
 

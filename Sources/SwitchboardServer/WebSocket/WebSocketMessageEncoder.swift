@@ -7,13 +7,13 @@ import SwitchboardWebSocket
 struct WebSocketMessageEncoder: OutboundMessageEncoder {
     let codecs: DeflateCodecs?
 
-    func encode(json: ByteBuffer, deflate: Bool) -> OutboundMessage {
+    func encode(json: ByteBuffer, deflate: Bool) -> OutboundMessage.Frames {
         var deflated: ByteBuffer? = nil
         if deflate, let codecs, json.readableBytes >= codecs.minimumSize {
             deflated = codecs.withDeflater { $0.compress(json) }.map {
                 WebSocketFrameWriter.frame($0, opcode: .text, compressed: true)
             }
         }
-        return OutboundMessage(frame: WebSocketFrameWriter.frame(json, opcode: .text), deflatedFrame: deflated)
+        return OutboundMessage.Frames(frame: WebSocketFrameWriter.frame(json, opcode: .text), deflatedFrame: deflated)
     }
 }

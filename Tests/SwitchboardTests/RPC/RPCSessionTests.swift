@@ -14,17 +14,18 @@ final class SessionHarness: Sendable {
     let session: NIOLoopBound<RPCSession>
     let socket: RecordingSocket
 
-    init(router: RPCRouter = .standard(), manager: LocalBroker? = nil, id: UInt64 = 1) async throws {
+    init(router: RPCRouter = .standard(), manager: LocalBroker? = nil, id: UInt64 = 1, codec: any RPCCodec = StreamCodec()) async throws {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         self.loop = loop
         let manager = manager ?? LocalBroker(eventLoop: loop)
         self.manager = manager
         let replies = self.replies
-        let socket = RecordingSocket(id, eventLoop: loop)
+        let socket = RecordingSocket(id, eventLoop: loop, format: codec.messageFormat)
         self.socket = socket
         session = try await loop.submit {
             manager.connect(socket)
             let session = RPCSession(
+                codec: codec,
                 router: router,
                 manager: manager,
                 socketID: socket.id,
@@ -43,6 +44,12 @@ final class SessionHarness: Sendable {
 
     func reply() async throws -> JSONValue {
         try #require(await replies.take(timeout: .seconds(5)))
+    }
+
+    /// Runs `body` with the session on its loop.
+    func withSession<T: Sendable>(_ body: @escaping @Sendable (RPCSession) -> T) async throws -> T {
+        let session = self.session
+        return try await loop.submit { body(session.value) }.get()
     }
 }
 

@@ -5,25 +5,26 @@ import NIOWebSocket
 import Switchboard
 import SwitchboardWebSocket
 
-/// Upgrades `GET /stream` to a WebSocket: NIO's upgrader checks the handshake and builds the
-/// accept header; this type negotiates per-message deflate and installs the frame decoder and
-/// `StreamConnectionHandler` (no `NIOAsyncChannel`, no task per socket).
-final class StreamUpgrader: NIOTypedHTTPServerProtocolUpgrader, Sendable {
-    typealias UpgradeResult = StreamChannelResult
+/// Upgrades `GET` on a WebSocket RPC path (`/stream`, `/jsonrpc`, `/wsrpc`) to a WebSocket: NIO's
+/// upgrader checks the handshake and builds the accept header; this type negotiates per-message
+/// deflate and installs the frame decoder and a `WebSocketConnectionHandler` with the path's
+/// endpoint (no `NIOAsyncChannel`, no task per socket).
+final class WebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader, Sendable {
+    typealias UpgradeResult = NodeChannelResult
 
     let supportedProtocol = "websocket"
     let requiredUpgradeHeaders: [String] = []
 
-    private let path: String
-    private let endpoint: StreamEndpoint
-    private let handshake: NIOTypedWebSocketServerUpgrader<StreamChannelResult>
+    private let endpoints: [String: RPCEndpoint]
+    private let node: NodeSockets
+    private let handshake: NIOTypedWebSocketServerUpgrader<NodeChannelResult>
 
-    init(path: String, endpoint: StreamEndpoint) {
-        self.path = path
-        self.endpoint = endpoint
-        let compression = endpoint.configuration.compression
+    init(endpoints: [RPCEndpoint], node: NodeSockets) {
+        self.endpoints = Dictionary(endpoints.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        self.node = node
+        let compression = node.configuration.compression
         self.handshake = NIOTypedWebSocketServerUpgrader(
-            maxFrameSize: endpoint.configuration.maxMessageSize,
+            maxFrameSize: node.configuration.maxMessageSize,
             shouldUpgrade: { channel, head in
                 var headers = HTTPHeaders()
                 if compression, let deflate = PerMessageDeflate.negotiate(offers: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init)) {
@@ -42,28 +43,33 @@ final class StreamUpgrader: NIOTypedHTTPServerProtocolUpgrader, Sendable {
         uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
     }
 
+    /// The paths served.
+    var paths: [String] { endpoints.keys.sorted() }
+
     func buildUpgradeResponse(channel: any Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders) -> EventLoopFuture<HTTPHeaders> {
-        guard Self.path(of: upgradeRequest.uri) == path[...] else {
+        guard endpoints[String(Self.path(of: upgradeRequest.uri))] != nil else {
             return channel.eventLoop.makeFailedFuture(NIOWebSocketUpgradeError.unsupportedWebSocketTarget)
         }
         return handshake.buildUpgradeResponse(channel: channel, upgradeRequest: upgradeRequest, initialResponseHeaders: initialResponseHeaders)
     }
 
-    func upgrade(channel: any Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<StreamChannelResult> {
+    func upgrade(channel: any Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<NodeChannelResult> {
+        guard let endpoint = endpoints[String(Self.path(of: upgradeRequest.uri))] else {
+            return channel.eventLoop.makeFailedFuture(NIOWebSocketUpgradeError.unsupportedWebSocketTarget)
+        }
         let deflate: PerMessageDeflate? =
             endpoint.configuration.compression
             ? PerMessageDeflate.negotiate(offers: upgradeRequest.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init))
             : nil
-        let endpoint = self.endpoint
         return channel.eventLoop.makeCompletedFuture {
-            let id = endpoint.makeSocketID()
-            var logger = endpoint.logger
-            logger[metadataKey: "socket"] = "\(id)"
+            let id = endpoint.node.makeSocketID()
+            var logger = endpoint.node.logger
+            logger[metadataKey: "socket"] = "\(endpoint.node.clusterName(of: id))"
             try channel.pipeline.syncOperations.addHandler(
                 ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: endpoint.configuration.maxMessageSize))
             )
             try channel.pipeline.syncOperations.addHandler(
-                StreamConnectionHandler(socketID: id, endpoint: endpoint, deflate: deflate, logger: logger)
+                WebSocketConnectionHandler(socketID: id, endpoint: endpoint, deflate: deflate, logger: logger)
             )
             return .webSocket
         }

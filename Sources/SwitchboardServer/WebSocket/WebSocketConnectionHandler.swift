@@ -5,14 +5,15 @@ import NIOWebSocket
 import Switchboard
 import SwitchboardWebSocket
 
-/// One `/stream` socket after the upgrade: reassembles and inflates messages, answers pings and
-/// close frames, feeds text to the socket's `RPCSession`, and writes replies and delivered
-/// messages as pre-encoded frames through one bounded outbound queue.
+/// One WebSocket RPC socket after the upgrade, whatever its protocol (`/stream`, `/jsonrpc`,
+/// `/wsrpc`): reassembles and inflates messages, answers pings and close frames, feeds text to the
+/// socket's `RPCSession` (which reads it with the endpoint's codec), and writes replies and
+/// delivered messages as pre-encoded frames through one bounded outbound queue.
 ///
 /// Everything here runs on the socket's event loop. There is no task or timer per socket: RPC
 /// methods run as futures, the keepalive pass is one timer per loop (`ConnectionKeeper`), and
 /// delivered messages arrive already encoded (`OutboundMessage`).
-final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, KeepaliveTarget, FlushTarget {
+final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, KeepaliveTarget, FlushTarget {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -30,7 +31,9 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     let socketID: SocketID
-    private let endpoint: StreamEndpoint
+    private let endpoint: RPCEndpoint
+    /// The endpoint's channel-message format, read once (it is on the delivery path).
+    private let messageFormat: ChannelMessageFormat
     private let deflate: PerMessageDeflate?
     private var logger: Logger
 
@@ -53,9 +56,10 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var closeTimer: Scheduled<Void>?
     private var registered = true
 
-    init(socketID: SocketID, endpoint: StreamEndpoint, deflate: PerMessageDeflate?, logger: Logger) {
+    init(socketID: SocketID, endpoint: RPCEndpoint, deflate: PerMessageDeflate?, logger: Logger) {
         self.socketID = socketID
         self.endpoint = endpoint
+        self.messageFormat = endpoint.codec.messageFormat
         self.deflate = deflate
         self.logger = logger
     }
@@ -68,9 +72,11 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         self.context = context
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         session = RPCSession(
+            codec: endpoint.codec,
             router: endpoint.router,
             manager: endpoint.manager,
             socketID: socketID,
+            socketName: endpoint.node.clusterName(of: socketID),
             eventLoop: context.eventLoop,
             logger: logger,
             configuration: .init(maxPendingRequests: endpoint.configuration.maxPendingRequests),
@@ -80,10 +86,11 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             flush: { loopBound.value.flushSoon() }
         )
         session?.onCapacityAvailable = { loopBound.value.updateReading() }
-        let socket = StreamSocket(
+        let socket = WebSocketHandle(
             id: socketID,
             eventLoop: context.eventLoop,
             acceptsDeflatedFrames: compressesOutgoing,
+            messageFormat: messageFormat,
             handler: self
         )
         endpoint.connections.opened()
@@ -99,6 +106,7 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             metadata: [
                 "remote": "\(context.channel.remoteAddress?.description ?? "?")",
                 "compression": "\(deflate != nil)",
+                "protocol": "\(endpoint.codec.name)",
             ]
         )
     }
@@ -335,11 +343,10 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         flushIfNeeded()
     }
 
-    /// Queues a delivered message (called on the loop by `StreamSocket`); it goes out with the
-    /// socket's flush at the end of this tick.
+    /// Queues a delivered message (called on the loop by `WebSocketHandle`); it goes out with
+    /// the socket's flush at the end of this tick.
     func deliver(_ message: OutboundMessage) {
-        guard state == .open else { return }
-        let frame = compressesOutgoing ? (message.deflatedFrame ?? message.frame) : message.frame
+        guard state == .open, let frame = message.frame(for: messageFormat, deflated: compressesOutgoing) else { return }
         writeOutbound(frame)
         flushSoon()
     }
@@ -414,21 +421,23 @@ final class StreamConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 }
 
-/// The `SocketHandle` the registries hold for a `/stream` socket: it forwards to the handler on
-/// the socket's loop. It holds the handler; the handler does not hold it, so nothing leaks once
-/// the registries let go.
-final class StreamSocket: SocketHandle, @unchecked Sendable {
+/// The `SocketHandle` the registries hold for a WebSocket RPC socket: it forwards to the handler
+/// on the socket's loop. It holds the handler; the handler does not hold it, so nothing leaks
+/// once the registries let go.
+final class WebSocketHandle: SocketHandle, @unchecked Sendable {
     let id: SocketID
     let eventLoop: any EventLoop
     let acceptsDeflatedFrames: Bool
+    let messageFormat: ChannelMessageFormat
     /// Only touched on `eventLoop`: the registry calls `enqueue` there (checked in debug builds;
     /// the per-delivery thread check of `NIOLoopBound` is measurable on the fan-out path).
-    private let handler: StreamConnectionHandler
+    private let handler: WebSocketConnectionHandler
 
-    init(id: SocketID, eventLoop: any EventLoop, acceptsDeflatedFrames: Bool, handler: StreamConnectionHandler) {
+    init(id: SocketID, eventLoop: any EventLoop, acceptsDeflatedFrames: Bool, messageFormat: ChannelMessageFormat, handler: WebSocketConnectionHandler) {
         self.id = id
         self.eventLoop = eventLoop
         self.acceptsDeflatedFrames = acceptsDeflatedFrames
+        self.messageFormat = messageFormat
         self.handler = handler
     }
 

@@ -6,28 +6,28 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
 /// What a connection became after its first request.
-enum StreamChannelResult: Sendable {
-    /// Upgraded to `/stream`: the pipeline serves it from now on, with no task attached.
+enum NodeChannelResult: Sendable {
+    /// Upgraded to a WebSocket RPC route: the pipeline serves it from now on, with no task attached.
     case webSocket
     /// Plain HTTP, served by the Hummingbird router.
     case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
 }
 
-/// Hummingbird child channel: HTTP/1.1 for the node's routes, and the WebSocket upgrade of
-/// `/stream` into `StreamConnectionHandler` (modelled on hummingbird-websocket's
+/// Hummingbird child channel: HTTP/1.1 for the node's routes, and the WebSocket upgrade of the RPC
+/// routes into `WebSocketConnectionHandler` (modelled on hummingbird-websocket's
 /// `HTTP1WebSocketUpgradeChannel`, but without an async channel per socket).
-struct StreamServerChannel: ServerChildChannel, HTTPChannelHandler {
+struct NodeServerChannel: ServerChildChannel, HTTPChannelHandler {
     struct Value: ServerChildChannelValue {
-        let result: EventLoopFuture<StreamChannelResult>
+        let result: EventLoopFuture<NodeChannelResult>
         let channel: any Channel
     }
 
     let responder: HTTPChannelHandler.Responder
-    let upgrader: StreamUpgrader
+    let upgrader: WebSocketUpgrader
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            let upgrade = NIOTypedHTTPServerUpgradeConfiguration<StreamChannelResult>(
+            let upgrade = NIOTypedHTTPServerUpgradeConfiguration<NodeChannelResult>(
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
                     channel.eventLoop.makeCompletedFuture {

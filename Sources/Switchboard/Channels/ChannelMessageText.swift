@@ -1,0 +1,54 @@
+public import NIOCore
+
+/// How a protocol's sockets receive channel messages (`shared/reference/dialects.md` §3).
+public enum ChannelMessageFormat: Sendable, Hashable {
+    /// `{"channel": C, "event": E, "data": D}`: `/stream`, and wsrpc (as an event).
+    case stream
+    /// `{"jsonrpc": "2.0", "method": C, "params": D}`: a JSON-RPC notification named by the topic.
+    case jsonRPC
+}
+
+/// The JSON of a delivered message, in each format.
+public enum ChannelMessageText {
+    /// Bytes left free in front of the text, so a transport can add its frame header in place.
+    public static let headroom = 10
+
+    /// Writes the `/stream` message with `data` given as raw JSON text (already validated), in a
+    /// new buffer with `headroom`.
+    public static func make(channel: String, event: String?, rawData: ByteBuffer) -> ByteBuffer {
+        make(format: .stream, channel: channel, event: event, rawData: rawData)
+    }
+
+    /// Writes the message in `format`, in a new buffer with `headroom`.
+    public static func make(format: ChannelMessageFormat, channel: String, event: String?, rawData: ByteBuffer) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(headroom + channel.utf8.count + (event?.utf8.count ?? 0) + rawData.readableBytes + 48)
+        buffer.moveWriterIndex(forwardBy: headroom)
+        buffer.moveReaderIndex(forwardBy: headroom)
+        write(format: format, channel: channel, event: event, rawData: rawData, into: &buffer)
+        return buffer
+    }
+
+    /// Appends the message in `format` to `buffer`.
+    public static func write(format: ChannelMessageFormat, channel: String, event: String?, rawData: ByteBuffer, into buffer: inout ByteBuffer) {
+        var head: [UInt8] = []
+        head.reserveCapacity(channel.utf8.count + (event?.utf8.count ?? 0) + 40)
+        switch format {
+        case .stream:
+            head.append(contentsOf: #"{"channel":"#.utf8)
+            JSONWriter.append(channel, to: &head)
+            head.append(contentsOf: #","event":"#.utf8)
+            JSONWriter.append(event ?? "", to: &head)
+            head.append(contentsOf: #","data":"#.utf8)
+        case .jsonRPC:
+            head.append(contentsOf: #"{"jsonrpc":"2.0","method":"#.utf8)
+            JSONWriter.append(channel, to: &head)
+            head.append(contentsOf: #","params":"#.utf8)
+        }
+        buffer.reserveCapacity(buffer.writerIndex + head.count + rawData.readableBytes + 1)
+        buffer.writeBytes(head)
+        var data = rawData
+        buffer.writeBuffer(&data)
+        buffer.writeInteger(UInt8(ascii: "}"))
+    }
+}

@@ -1,0 +1,68 @@
+import Logging
+import NIOCore
+import Switchboard
+import SwitchboardWebSocket
+import Synchronization
+
+/// What every WebSocket connection of a node shares, whatever its protocol: the sockets manager,
+/// the settings, the compressors, the keepalive timers, the connection count and socket numbers.
+final class NodeSockets: Sendable {
+    let manager: any SocketsManager
+    let configuration: StreamConfiguration
+    let codecs: DeflateCodecs?
+    let loops: LoopServicesRegistry
+    let metrics: SwitchboardMetrics
+    let connections = ConnectionTracker()
+    let logger: Logger
+    let nodeID: String
+    private let nextID = Atomic<UInt64>(0)
+
+    init(
+        manager: any SocketsManager,
+        configuration: StreamConfiguration,
+        codecs: DeflateCodecs?,
+        metrics: SwitchboardMetrics,
+        nodeID: String,
+        logger: Logger
+    ) {
+        self.manager = manager
+        self.configuration = configuration
+        self.codecs = codecs
+        self.loops = LoopServicesRegistry(pingInterval: configuration.pingInterval)
+        self.metrics = metrics
+        self.nodeID = nodeID
+        self.logger = logger
+    }
+
+    func makeSocketID() -> SocketID {
+        SocketID(rawValue: nextID.add(1, ordering: .relaxed).newValue)
+    }
+
+    /// The socket's id in the cluster: `<node-id>.<n>`.
+    func clusterName(of id: SocketID) -> String {
+        "\(nodeID).\(id.rawValue)"
+    }
+}
+
+/// One WebSocket RPC route (`/stream`, `/jsonrpc`, `/wsrpc`): its path, its protocol's codec and
+/// the methods it serves (the node's methods plus the protocol's built-ins).
+final class RPCEndpoint: Sendable {
+    let path: String
+    let codec: any RPCCodec
+    let router: RPCRouter
+    let node: NodeSockets
+
+    init(path: String, codec: any RPCCodec, router: RPCRouter, node: NodeSockets) {
+        self.path = path
+        self.codec = codec
+        self.router = router
+        self.node = node
+    }
+
+    var manager: any SocketsManager { node.manager }
+    var configuration: StreamConfiguration { node.configuration }
+    var codecs: DeflateCodecs? { node.codecs }
+    var loops: LoopServicesRegistry { node.loops }
+    var metrics: SwitchboardMetrics { node.metrics }
+    var connections: ConnectionTracker { node.connections }
+}
