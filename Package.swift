@@ -4,9 +4,6 @@ import PackageDescription
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
-    // The hot path touches class state on its own event loop only: skip the dynamic
-    // exclusivity checks in release builds (about 8% of a node's CPU in profiles).
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
 let package = Package(
@@ -18,6 +15,7 @@ let package = Package(
         .library(name: "SwitchboardServer", targets: ["SwitchboardServer"]),
         .library(name: "SwitchboardClient", targets: ["SwitchboardClient"]),
         .library(name: "SwitchboardTesting", targets: ["SwitchboardTesting"]),
+        .library(name: "SwitchboardProcesses", targets: ["SwitchboardProcesses"]),
         .executable(name: "switchboard", targets: ["switchboard"]),
     ],
     dependencies: [
@@ -97,10 +95,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Child processes stopped by PID (and by a lifeline if this process dies), free ports:
+        // what the bench and the tests share.
+        .target(name: "SwitchboardProcesses", swiftSettings: strict),
         .target(
             name: "SwitchboardTesting",
             dependencies: [
                 "Switchboard", "SwitchboardServer", "SwitchboardRedis", "SwitchboardClient", "SwitchboardWebSocket",
+                "SwitchboardProcesses",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -113,7 +115,7 @@ let package = Package(
             name: "switchboard",
             dependencies: [
                 "Switchboard", "SwitchboardServer", "SwitchboardRedis", "SwitchboardClient", "SwitchboardWebSocket",
-                "SwitchboardTesting",
+                "SwitchboardProcesses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -138,7 +140,7 @@ let package = Package(
         .testTarget(
             name: "SwitchboardRedisTests",
             dependencies: [
-                "SwitchboardRedis", "SwitchboardTesting", "SwitchboardServer",
+                "SwitchboardRedis", "SwitchboardTesting", "SwitchboardServer", "SwitchboardProcesses",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -156,7 +158,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardClusterTests",
-            dependencies: ["SwitchboardClient", "SwitchboardTesting"],
+            dependencies: ["SwitchboardClient", "SwitchboardTesting", "SwitchboardProcesses"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -166,7 +168,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardClientTests",
-            dependencies: ["SwitchboardClient", "SwitchboardTesting", "SwitchboardServer"],
+            dependencies: ["SwitchboardClient", "SwitchboardTesting", "SwitchboardServer", "SwitchboardProcesses"],
             swiftSettings: strict
         ),
     ]

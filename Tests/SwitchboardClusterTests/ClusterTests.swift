@@ -1,3 +1,4 @@
+import SwitchboardProcesses
 import Foundation
 import Switchboard
 import SwitchboardClient

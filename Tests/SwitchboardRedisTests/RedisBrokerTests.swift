@@ -1,3 +1,4 @@
+import SwitchboardProcesses
 import NIOCore
 import Switchboard
 import SwitchboardRedis

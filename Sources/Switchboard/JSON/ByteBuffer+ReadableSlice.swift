@@ -1,4 +1,4 @@
-public import NIOCore
+package import NIOCore
 
 extension ByteBuffer {
     /// The bytes at `range` of the readable bytes (offsets from `readerIndex`, as the JSON

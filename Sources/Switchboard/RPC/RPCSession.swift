@@ -75,18 +75,18 @@ public final class RPCSession {
     private let flush: () -> Void
     private let link: RPCSessionLink
 
-    private var slots = CircularBuffer<Slot>()
-    private var firstSequence: UInt64 = 0
-    private var started = 0
-    private var running = 0
-    private var runningSequential = 0
-    private var detached = Set<UInt64>()
-    private var pumping = false
-    private var pumpAgain = false
-    private var closed = false
+    @exclusivity(unchecked) private var slots = CircularBuffer<Slot>()
+    @exclusivity(unchecked) private var firstSequence: UInt64 = 0
+    @exclusivity(unchecked) private var started = 0
+    @exclusivity(unchecked) private var running = 0
+    @exclusivity(unchecked) private var runningSequential = 0
+    @exclusivity(unchecked) private var detached = Set<UInt64>()
+    @exclusivity(unchecked) private var pumping = false
+    @exclusivity(unchecked) private var pumpAgain = false
+    @exclusivity(unchecked) private var closed = false
 
-    private var calls: [Int: PendingCall] = [:]
-    private var nextSerial: Int
+    @exclusivity(unchecked) private var calls: [Int: PendingCall] = [:]
+    @exclusivity(unchecked) private var nextSerial: Int
 
     /// Called (on the loop) when the session had been full and can take requests again.
     public var onCapacityAvailable: (() -> Void)?

@@ -528,10 +528,10 @@ public final class RedisBroker: SocketsManager {
 /// State of the subscriber connection's read path; touched only on its event loop.
 private final class SubscriberInbox: @unchecked Sendable {
     private let eventLoop: any EventLoop
-    private var _batch = DeliveryBatch()
-    private var _lastActivity = NIODeadline.now()
-    private var _probeDeadline: NIODeadline?
-    private var _dropped = 0
+    @exclusivity(unchecked) private var _batch = DeliveryBatch()
+    @exclusivity(unchecked) private var _lastActivity = NIODeadline.now()
+    @exclusivity(unchecked) private var _probeDeadline: NIODeadline?
+    @exclusivity(unchecked) private var _dropped = 0
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -557,7 +557,7 @@ private final class SubscriberInbox: @unchecked Sendable {
         set { eventLoop.assertInEventLoop(); _dropped = newValue }
     }
 
-    private var lastChannel: (bytes: ByteBuffer, name: String)?
+    @exclusivity(unchecked) private var lastChannel: (bytes: ByteBuffer, name: String)?
 
     /// The Switchboard channel of a Redis channel (`nil` without the prefix); the last name is
     /// kept, since a burst of messages is often on one channel.

@@ -85,9 +85,9 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private let reader: HiredisReader
-    private var router = RedisReplyRouter<RedisReplyWaiter>()
-    private var completions = CrossLoopTasks()
-    private var active = true
+    @exclusivity(unchecked) private var router = RedisReplyRouter<RedisReplyWaiter>()
+    @exclusivity(unchecked) private var completions = CrossLoopTasks()
+    @exclusivity(unchecked) private var active = true
     private let callbacks: RedisConnectionCallbacks
     private let logger: Logger
     private var closeError: (any Error)?

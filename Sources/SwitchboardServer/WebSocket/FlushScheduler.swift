@@ -13,8 +13,8 @@ protocol FlushTarget: AnyObject {
 /// per tick however many messages it got.
 final class FlushScheduler {
     private let eventLoop: any EventLoop
-    private var pending: [any FlushTarget] = []
-    private var scheduled = false
+    @exclusivity(unchecked) private var pending: [any FlushTarget] = []
+    @exclusivity(unchecked) private var scheduled = false
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop

@@ -37,22 +37,22 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     private let deflate: PerMessageDeflate?
     private var logger: Logger
 
-    private var context: ChannelHandlerContext?
-    private var session: RPCSession?
+    @exclusivity(unchecked) private var context: ChannelHandlerContext?
+    @exclusivity(unchecked) private var session: RPCSession?
     private var keeper: ConnectionKeeper?
     private var flusher: FlushScheduler?
-    var flushQueued = false
-    private var state = State.open
-    private var fragments: Fragments?
+    @exclusivity(unchecked) var flushQueued = false
+    @exclusivity(unchecked) private var state = State.open
+    @exclusivity(unchecked) private var fragments: Fragments?
 
-    private var outbound = CircularBuffer<ByteBuffer>()
-    private var outboundBytes = 0
-    private var needsFlush = false
+    @exclusivity(unchecked) private var outbound = CircularBuffer<ByteBuffer>()
+    @exclusivity(unchecked) private var outboundBytes = 0
+    @exclusivity(unchecked) private var needsFlush = false
 
-    private var readPending = false
-    private var readingPaused = false
-    private var sawInbound = false
-    private var awaitingPong = false
+    @exclusivity(unchecked) private var readPending = false
+    @exclusivity(unchecked) private var readingPaused = false
+    @exclusivity(unchecked) private var sawInbound = false
+    @exclusivity(unchecked) private var awaitingPong = false
     private var closeTimer: Scheduled<Void>?
     private var registered = true
 

@@ -1,4 +1,4 @@
-import SwitchboardTesting
+import SwitchboardProcesses
 import ArgumentParser
 import Foundation
 import Histogram

@@ -1,5 +1,5 @@
 import Foundation
-import SwitchboardTesting
+import SwitchboardProcesses
 
 /// Nodes (and a Redis) the benchmark starts itself on free loopback ports, and stops by PID.
 final class SpawnedProcesses: @unchecked Sendable {

@@ -33,7 +33,7 @@ public final class PortReservation: @unchecked Sendable {
         }
         guard bound == 0 else {
             close(descriptor)
-            throw RedisServer.StartError(description: "cannot reserve a port: \(String(cString: strerror(errno)))")
+            throw NoFreePort(description: "cannot reserve a port: \(String(cString: strerror(errno)))")
         }
         self.descriptor = descriptor
         port = Int(UInt16(bigEndian: address.sin_port))
@@ -49,7 +49,7 @@ public final class PortReservation: @unchecked Sendable {
                 return candidate
             }
         }
-        throw RedisServer.StartError(description: "no free port between 20000 and 32000")
+        throw NoFreePort(description: "no free port between 20000 and 32000")
     }
 
     /// Frees the port (for a server about to start on it).
@@ -64,3 +64,9 @@ public final class PortReservation: @unchecked Sendable {
         release()
     }
 }
+
+/// No port could be reserved.
+public struct NoFreePort: Error, CustomStringConvertible {
+    public let description: String
+}
+
