@@ -163,7 +163,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardInteropTests",
-            dependencies: ["Switchboard", "SwitchboardServer", "SwitchboardTesting"],
+            dependencies: ["Switchboard", "SwitchboardServer", "SwitchboardTesting", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(

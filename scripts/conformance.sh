@@ -37,6 +37,8 @@ acceptance="${ACCEPTANCE_DIR:-$SWITCHBOARD_ROOT/../shared/acceptance}"
 if [[ -x "$acceptance/run.sh" ]]; then
     echo "== acceptance: jsonrpc (aiohttp-json-rpc's client), two nodes on one Redis"
     timeout 300 "$acceptance/run.sh" jsonrpc "ws://127.0.0.1:$a_port" "ws://127.0.0.1:$b_port"
+    echo "== acceptance: wsrpc (wsrpc-aiohttp's client), two nodes on one Redis"
+    timeout 300 "$acceptance/run.sh" wsrpc "ws://127.0.0.1:$a_port" "http://127.0.0.1:$a_port" "ws://127.0.0.1:$b_port"
 else
     echo "no acceptance checks at $acceptance: skipped"
 fi

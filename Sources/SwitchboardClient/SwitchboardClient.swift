@@ -299,7 +299,7 @@ public final class SwitchboardClient: Sendable {
     }
 
     private func receivedJSONRPC(_ object: JSONObject) {
-        let id = object["id"].flatMap { $0 == .null ? nil : $0 }
+        let id = object["id"]?.nonNull
         if case .string(let topic)? = object["method"] {
             if let id {
                 // The node calls this client, which serves no methods.

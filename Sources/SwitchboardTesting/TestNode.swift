@@ -85,7 +85,7 @@ public final class TestNode: Sendable {
         adjust: (inout RedisBroker.Configuration) -> Void = { _ in }
     ) async throws -> TestNode {
         let metrics = NodeMetrics()
-        var brokerConfiguration = RedisBroker.Configuration(url: try RedisURL(redisURL), nodeID: configuration.nodeID)
+        var brokerConfiguration = RedisBroker.Configuration(url: try RedisURL(redisURL))
         adjust(&brokerConfiguration)
         let broker = RedisBroker(
             configuration: brokerConfiguration,

@@ -78,9 +78,11 @@ package enum WebSocketClientConnection {
                             channel.eventLoop.makeSucceededFuture(false)
                         }
                     )
-                    let result = try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
-                        configuration: .init(upgradeConfiguration: configuration)
-                    )
+                    var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: configuration)
+                    // Frames the server sends right after its 101 (wsrpc's first ping, say) may come
+                    // in the same read as the response: hand them on, do not drop them.
+                    pipeline.leftOverBytesStrategy = .forwardBytes
+                    let result = try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: pipeline)
                     return (channel, result)
                 }
             }

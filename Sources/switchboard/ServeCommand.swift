@@ -118,11 +118,14 @@ struct ServeCommand: AsyncParsableCommand {
             topics: TopicCatalog(topicList),
             drainPeriod: .milliseconds(Int64(try Environment.resolve(drainPeriod, "SWITCHBOARD_DRAIN_PERIOD", 0) { Double($0) } * 1000)),
             shutdownGracePeriod: .milliseconds(Int64(try Environment.resolve(shutdownGrace, "SWITCHBOARD_SHUTDOWN_GRACE", 10) { Double($0) } * 1000)),
-            nodeID: Environment.resolve(nodeID, "SWITCHBOARD_NODE_ID") ?? NodeConfiguration.defaultNodeID(),
             eventLoopGroup: group
         )
         guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be between 0 and 65535") }
 
+        let node = Environment.resolve(nodeID, "SWITCHBOARD_NODE_ID") ?? NodeIdentity.random()
+        guard NodeIdentity.isValid(node) else {
+            throw ValidationError("--node-id must be 1-128 letters, digits, '-', '_' or '.'; got \(node)")
+        }
         let metrics = NodeMetrics()
         let manager: any SocketsManager
         if let url = Environment.resolve(redis, "SWITCHBOARD_REDIS_URL") {
@@ -136,7 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration: .init(
                     url: redisURL,
                     channelPrefix: Environment.resolve(channelPrefix, "SWITCHBOARD_CHANNEL_PREFIX", "switchboard:"),
-                    nodeID: configuration.nodeID
+                    nodeID: node
                 ),
                 metrics: metrics.switchboard,
                 eventLoopGroup: group,
@@ -145,13 +148,12 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             let latency = try Environment.resolve(localLatencyMs, "SWITCHBOARD_LOCAL_LATENCY_MS", 0) { Int($0) }
             manager = LocalBroker(
-                configuration: .init(latency: latency > 0 ? .milliseconds(Int64(latency)) : nil),
+                configuration: .init(latency: latency > 0 ? .milliseconds(Int64(latency)) : nil, nodeID: node),
                 metrics: metrics.switchboard,
                 eventLoop: group.next()
             )
         }
-        let node = SwitchboardNode(configuration: configuration, manager: manager, metrics: metrics, logger: logger)
-        try await node.run()
+        try await SwitchboardNode(configuration: configuration, manager: manager, metrics: metrics, logger: logger).run()
     }
 
     /// A route path from a flag or the environment: `off` turns the protocol off.

@@ -50,7 +50,7 @@ struct ApplicationMethodsTests {
         let node = try await TestNode.start(methods: Self.methods())
         let client = try await SwitchboardClient.connect(to: node.url)
         #expect(try await client.call("server_info")["connections"] == 1)
-        #expect(try await client.call("info")["node"]?["id"] == .string(node.node.configuration.nodeID))
+        #expect(try await client.call("info")["node"]?["id"] == .string(node.node.manager.nodeID))
         await client.close()
         await node.stop()
     }

@@ -14,10 +14,13 @@ public final class LocalBroker: SocketsManager {
         public var latency: TimeAmount?
         /// Extra rule a channel name must pass (after `ChannelName.isValid`).
         public var channelRule: (@Sendable (String) -> Bool)?
+        /// This node's id (its sockets are `<nodeID>.<n>`).
+        public var nodeID: String
 
-        public init(latency: TimeAmount? = nil, channelRule: (@Sendable (String) -> Bool)? = nil) {
+        public init(latency: TimeAmount? = nil, channelRule: (@Sendable (String) -> Bool)? = nil, nodeID: String = NodeIdentity.random()) {
             self.latency = latency
             self.channelRule = channelRule
+            self.nodeID = nodeID
         }
 
         /// aio-openapi's test broker rule: only lower-case channel names.
@@ -40,6 +43,8 @@ public final class LocalBroker: SocketsManager {
     public let channels: ChannelRegistry
     public let metrics: SwitchboardMetrics
     public let brokerName = "local"
+    public let calls = SocketCalls()
+    public var nodeID: String { configuration.nodeID }
     public var isReady: Bool { !closed.withLock { $0 } }
 
     private let configuration: Configuration
@@ -94,6 +99,13 @@ public final class LocalBroker: SocketsManager {
 
     public func subscribe(channel: String) async throws {
         guard accepts(channel), isReady else { throw BrokerError.cannotSubscribe }
+    }
+
+    /// Only this node exists: a message to it reaches its own inbox, to any other node nobody.
+    public func send(toNode nodeID: String, message: ByteBuffer) async throws -> Int {
+        guard nodeID == self.nodeID, isReady else { return 0 }
+        calls.receive(message, manager: self)
+        return 1
     }
 
     public func unsubscribe(channel: String) async {}

@@ -14,6 +14,11 @@ public protocol SocketsManager: AnyObject, Sendable {
     var channels: ChannelRegistry { get }
     /// The node's counters (messages published, received, delivered, dropped).
     var metrics: SwitchboardMetrics { get }
+    /// This node's id: its sockets are `<nodeID>.<n>` across the cluster, and other nodes reach
+    /// it through its inbox (`<prefix>node:<nodeID>`).
+    var nodeID: String { get }
+    /// Calls and events to sockets anywhere in the cluster (see `call(socket:…)`).
+    var calls: SocketCalls { get }
     /// Short name of the backend, for info and logs (`local`, `redis`).
     var brokerName: String { get }
     /// `true` while the node can publish and subscribe (the broker is reachable and every
@@ -34,6 +39,10 @@ public protocol SocketsManager: AnyObject, Sendable {
     /// The channel's state: the last message published with `publishState`, or `nil`. Throws
     /// `BrokerError.cannotSubscribe` when the broker cannot be read.
     func state(of channel: String) async throws -> ChannelState?
+
+    /// Sends `message` to the inbox of node `nodeID`, whose broker hands it to its `calls`.
+    /// Returns how many nodes took it: 0 when no node of that id is listening.
+    func send(toNode nodeID: String, message: ByteBuffer) async throws -> Int
 
     /// Subscribes the node to `channel` at the broker (called once per node when a channel gets
     /// its first local subscriber). Returns once the subscription is active; throws
@@ -175,6 +184,20 @@ extension SocketsManager {
         } catch {
             logger.warning("cannot read the channel's state", metadata: ["channel": "\(channel)", "error": "\(error)"])
         }
+    }
+
+    /// Calls `method` on the client of socket `socket` (a cluster-wide id, `<node-id>.<n>`),
+    /// whichever node holds it, and returns the client's result. Throws `SocketCalls.Failure`:
+    /// `noSuchSocket` (unknown, closed, or its node is gone: at once), `timedOut`, `client` (the
+    /// client's error), or `unavailable`.
+    public func call(socket: String, method: String, params: JSONValue = .object([:]), timeout: Duration = .seconds(10)) async throws(SocketCalls.Failure) -> JSONValue {
+        try await calls.call(socket: socket, method: method, params: params, timeout: timeout, manager: self)
+    }
+
+    /// Sends an event to the client of socket `socket`, whichever node holds it (wsrpc: the
+    /// object as it is; JSON-RPC: a notification; `/stream`: the object as a message).
+    public func emit(socket: String, event: JSONObject) async throws(SocketCalls.Failure) {
+        try await calls.emit(socket: socket, event: event, manager: self)
     }
 
     /// Closes every connected socket with `code`.

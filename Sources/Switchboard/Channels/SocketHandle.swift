@@ -27,6 +27,9 @@ public protocol SocketHandle: AnyObject, Sendable {
     var acceptsDeflatedFrames: Bool { get }
     /// How the socket's protocol receives channel messages (`.stream` by default).
     var messageFormat: ChannelMessageFormat { get }
+    /// The socket's RPC side, for calls and events from anywhere (`nil` by default: the socket
+    /// takes channel messages only).
+    var rpc: RPCSocket? { get }
     /// Queues one outgoing message (called on `eventLoop`) and sees that it is sent soon (the
     /// WebSocket transport flushes each socket once per event-loop tick). Must never block or wait.
     func enqueue(_ message: OutboundMessage)
@@ -36,4 +39,5 @@ public protocol SocketHandle: AnyObject, Sendable {
 
 extension SocketHandle {
     public var messageFormat: ChannelMessageFormat { .stream }
+    public var rpc: RPCSocket? { nil }
 }

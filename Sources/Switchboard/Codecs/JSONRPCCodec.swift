@@ -52,10 +52,7 @@ public struct JSONRPCCodec: RPCCodec {
             return .invalid(Self.invalidRequest("expected an object, got \(value.typeName)"), address: nil)
         }
         // An id that is null counts as none (a notification); any other value is echoed as sent.
-        let rawID: ByteBuffer? = switch object["id"] {
-        case nil, .null?: nil
-        case let id?: id.jsonBytes
-        }
+        let rawID = object["id"]?.nonNull?.jsonBytes
         let address = RPCReplyAddress(rawID: rawID)
         guard object["jsonrpc"] == .string("2.0") else {
             return .invalid(Self.invalidRequest("\"jsonrpc\" must be \"2.0\""), address: address)

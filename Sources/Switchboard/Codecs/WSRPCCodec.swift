@@ -11,6 +11,8 @@ public struct WSRPCCodec: RPCCodec {
     public var messageFormat: ChannelMessageFormat { .stream }
     public var firstCallSerial: Int? { 2 }
     public var callSerialStep: Int { 2 }
+    /// Both shipped clients register `ping`, which returns its params.
+    public var keepaliveMethod: String? { "ping" }
 
     /// The exception class name a Python or JS client sees in `error.type`.
     static func typeName(_ code: Int) -> String {
@@ -37,7 +39,7 @@ public struct WSRPCCodec: RPCCodec {
             return .single(.invalid(.notAnObject(value), address: RPCReplyAddress(rawID: ByteBuffer(staticString: "null"))))
         }
         // Without an id, a message is an event (the clients' rule too).
-        guard let id = object["id"], id != .null else { return .single(.event(value)) }
+        guard let id = object["id"]?.nonNull else { return .single(.event(value)) }
         let address = RPCReplyAddress(rawID: id.jsonBytes)
         if let method = object["method"] {
             guard case .string(let name) = method else {

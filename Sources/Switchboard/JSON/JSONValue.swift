@@ -71,6 +71,14 @@ extension JSONValue {
         return false
     }
 
+    /// The value, or `nil` for JSON `null` (an absent member and a `null` one read alike).
+    /// Mind that `nil` in a `JSONValue` context is `null`: write `value?.nonNull`, never
+    /// `value == .null ? nil : value`, which gives `.null`.
+    public var nonNull: JSONValue? {
+        if case .null = self { return Optional.none }
+        return self
+    }
+
     /// Member lookup for objects (`nil` for other types or a missing key).
     public subscript(key: String) -> JSONValue? {
         objectValue?[key]

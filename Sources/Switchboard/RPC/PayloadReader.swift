@@ -43,6 +43,20 @@ public struct PayloadReader {
         }
     }
 
+    /// An integer that may be absent or `null`; it must lie in `range`.
+    public mutating func optionalInteger(_ field: String, in range: ClosedRange<Int>) -> Int? {
+        switch payload[field] {
+        case nil, .null?: return nil
+        case .number(let number)? where number.intValue.map(range.contains) ?? false: return number.intValue
+        case .number?:
+            fail(field, "must be an integer from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        default:
+            fail(field, FieldProblem.notValidType)
+            return nil
+        }
+    }
+
     /// A value that must be present and pass `accepts` (else "not valid type").
     public mutating func required(_ field: String, accepts: (JSONValue) -> Bool) -> JSONValue {
         guard let value = payload[field] else {

@@ -15,6 +15,9 @@ public protocol RPCCodec: Sendable {
     var firstCallSerial: Int? { get }
     /// The step between two of the node's call serials.
     var callSerialStep: Int { get }
+    /// The client method the node calls as its keepalive (wsrpc's `ping`), or `nil` when the
+    /// protocol keeps alive with WebSocket pings only.
+    var keepaliveMethod: String? { get }
 
     /// Reads one text frame.
     func decode(_ text: ByteBuffer) -> RPCFrame
@@ -41,6 +44,7 @@ public protocol RPCCodec: Sendable {
 extension RPCCodec {
     public var firstCallSerial: Int? { nil }
     public var callSerialStep: Int { 1 }
+    public var keepaliveMethod: String? { nil }
     public var binaryFrameError: RPCError { .binaryNotSupported }
 
     public func encodeEvent(_ event: JSONObject, into buffer: inout ByteBuffer) {

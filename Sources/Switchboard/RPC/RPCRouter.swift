@@ -30,8 +30,9 @@ public struct RPCRouter: Sendable {
     /// A router with no methods.
     public init() {}
 
-    /// A router with the built-in methods: `publish`, `subscribe`, `unsubscribe`, `info` and
-    /// its alias `server_info`. `nodeInfo` adds facts about the node to `info` under `"node"`.
+    /// A router with the built-in methods: `publish`, `subscribe`, `unsubscribe`, `session`,
+    /// `info` and its alias `server_info`. `nodeInfo` adds facts about the node to `info` under
+    /// `"node"`.
     public static func standard(nodeInfo: (@Sendable () -> JSONObject)? = nil) -> RPCRouter {
         var router = RPCRouter()
         router.register("publish", PublishMethod())
@@ -40,6 +41,7 @@ public struct RPCRouter: Sendable {
         let info = InfoMethod(nodeInfo: nodeInfo)
         router.register("info", info)
         router.register("server_info", info)
+        router.register("session", SessionMethod())
         return router
     }
 

@@ -87,6 +87,8 @@ public final class RPCSession {
 
     @exclusivity(unchecked) private var calls: [Int: PendingCall] = [:]
     @exclusivity(unchecked) private var nextSerial: Int
+    /// The keepalive call waiting for its answer: its serial and when it was sent.
+    private var keepaliveCall: (serial: Int, sent: NIODeadline)?
 
     /// Called (on the loop) when the session had been full and can take requests again.
     public var onCapacityAvailable: (() -> Void)?
@@ -205,6 +207,7 @@ public final class RPCSession {
     public func close() {
         guard !closed else { return }
         closed = true
+        link.groups.close()
         slots.removeAll()
         detached.removeAll()
         let pending = calls
@@ -384,11 +387,11 @@ public final class RPCSession {
         eventLoop.preconditionInEventLoop()
         guard !closed else { return eventLoop.makeFailedFuture(RPCError.connectionClosed) }
         guard codec.firstCallSerial != nil else {
-            return eventLoop.makeFailedFuture(RPCError(code: RPCError.Code.serverError, message: "the \(codec.name) protocol has no calls to the client"))
+            return eventLoop.makeFailedFuture(RPCError(code: RPCError.Code.clientCannotBeCalled, message: "the \(codec.name) protocol has no calls to the client"))
         }
         guard calls.count < configuration.maxPendingCalls else {
             return eventLoop.makeFailedFuture(RPCError(
-                code: RPCError.Code.serverError,
+                code: RPCError.Code.tooManyClientCalls,
                 message: "too many calls to the client in flight (at most \(configuration.maxPendingCalls) per socket)"
             ))
         }
@@ -410,12 +413,36 @@ public final class RPCSession {
         guard let call = calls.removeValue(forKey: serial) else { return }
         logger.info("the client did not answer a call in time", metadata: ["method": "\(call.method)", "serial": "\(serial)"])
         call.promise.fail(RPCError(
-            code: RPCError.Code.serverError,
+            code: RPCError.Code.clientTimeout,
             message: "the client did not answer \(call.method) within \(Double(timeout.nanoseconds) / 1e9) s"
         ))
     }
 
+    /// One keepalive pass of a protocol whose keepalive is a call (wsrpc's `ping {"seq": <time>}`):
+    /// calls `method` unless the previous keepalive call is still waiting. Returns `false` when
+    /// that call has waited `timeout` or longer (the transport then drops the connection), so a
+    /// client always has at least `timeout` to answer. No timer: the passes are the clock.
+    public func keepalive(method: String, timeout: TimeAmount, now: NIODeadline = .now()) -> Bool {
+        eventLoop.preconditionInEventLoop()
+        guard !closed, codec.firstCallSerial != nil else { return true }
+        if let waiting = keepaliveCall { return now - waiting.sent < timeout }
+        let serial = nextSerial
+        nextSerial += codec.callSerialStep
+        keepaliveCall = (serial, now)
+        var buffer = makeBuffer()
+        let seconds = Double(now.uptimeNanoseconds) / 1e9
+        codec.encodeCall(serial: serial, method: method, params: ["seq": .number(JSONNumber(seconds))], into: &buffer)
+        send(buffer)
+        flush()
+        return true
+    }
+
     private func answered(serial: Int, outcome: Result<JSONValue, RPCError>) {
+        if serial == keepaliveCall?.serial {
+            keepaliveCall = nil
+            if case .failure(let error) = outcome { logger.debug("the client answered the keepalive with an error", metadata: ["error": "\(error)"]) }
+            return
+        }
         guard let call = calls.removeValue(forKey: serial) else {
             logger.debug("answer to no pending call ignored", metadata: ["serial": "\(serial)"])
             return

@@ -68,17 +68,30 @@ public struct RPCSocket: Sendable {
     }
 }
 
+extension RPCError.Code {
+    /// A call to a client got no answer in time.
+    public static let clientTimeout = -32001
+    /// The client's connection closed (or there is none) before it answered.
+    public static let clientGone = -32002
+    /// The client's protocol has no calls from the node (`/stream`).
+    public static let clientCannotBeCalled = -32003
+    /// Too many calls to one client are waiting for an answer.
+    public static let tooManyClientCalls = -32004
+}
+
 extension RPCError {
     /// The socket closed before the client answered.
-    public static let connectionClosed = RPCError(code: Code.serverError, message: "the connection closed")
+    public static let connectionClosed = RPCError(code: Code.clientGone, message: "the connection closed")
     /// There is no connection to call.
-    public static let notConnected = RPCError(code: Code.serverError, message: "no connection to call")
+    public static let notConnected = RPCError(code: Code.clientGone, message: "no connection to call")
 }
 
 /// How requests reach their session from other threads: the session is only touched on its
 /// event loop, and may be gone (the socket closed).
 final class RPCSessionLink: @unchecked Sendable {
     let eventLoop: any EventLoop
+    /// The socket's route-group instances.
+    let groups = RouteGroupStore()
     /// Touched only on `eventLoop`.
     private weak var _session: RPCSession?
 

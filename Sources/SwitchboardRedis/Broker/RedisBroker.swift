@@ -21,6 +21,8 @@ public final class RedisBroker: SocketsManager {
     public let channels: ChannelRegistry
     public let metrics: SwitchboardMetrics
     public let brokerName = "redis"
+    public let calls = SocketCalls()
+    public var nodeID: String { configuration.nodeID }
     /// The settings.
     public let configuration: Configuration
 
@@ -30,6 +32,7 @@ public final class RedisBroker: SocketsManager {
     private let inbox: SubscriberInbox
     private let prefixBytes: [UInt8]
     private let probeBytes: [UInt8]
+    private let inboxBytes: [UInt8]
     private let state = Mutex(State())
 
     private struct Waiter {
@@ -79,6 +82,7 @@ public final class RedisBroker: SocketsManager {
         self.inbox = SubscriberInbox(eventLoop: subscriberLoop)
         self.prefixBytes = Array(configuration.channelPrefix.utf8)
         self.probeBytes = Array(configuration.probeChannel.utf8)
+        self.inboxBytes = Array(configuration.inboxChannel(of: configuration.nodeID).utf8)
     }
 
     public var isReady: Bool {
@@ -122,6 +126,14 @@ public final class RedisBroker: SocketsManager {
             }
         })
         return promise.futureResult
+    }
+
+    // MARK: - Node inboxes
+
+    public func send(toNode nodeID: String, message: ByteBuffer) async throws -> Int {
+        guard let publisher = state.withLock({ $0.ready ? $0.publisher : nil }) else { throw BrokerError.cannotPublish }
+        let reply = try await publisher.send([ByteBuffer(string: "PUBLISH"), ByteBuffer(string: configuration.inboxChannel(of: nodeID)), message]).get()
+        return Int(reply.integer ?? 0)
     }
 
     // MARK: - Channel state
@@ -256,6 +268,10 @@ public final class RedisBroker: SocketsManager {
             inbox.probeDeadline = nil
             return
         }
+        if redisChannel.readableBytes == inboxBytes.count, redisChannel.readableBytesView.elementsEqual(inboxBytes) {
+            calls.receive(payload, manager: self)
+            return
+        }
         guard let channel = inbox.channelName(redisChannel, prefix: prefixBytes) else { return }
         metrics.messagesReceived.increment()
         let message: (event: String?, rawData: ByteBuffer)
@@ -281,7 +297,7 @@ public final class RedisBroker: SocketsManager {
     }
 
     private func confirmed(_ name: String) {
-        if name == configuration.probeChannel {
+        if name == configuration.probeChannel || name == configuration.inboxChannel(of: nodeID) {
             finishRestoring(name)
             return
         }
@@ -390,12 +406,12 @@ public final class RedisBroker: SocketsManager {
             state.subscriber = subscriber
             state.active = []
             state.requested = Set(state.desired)
-            state.restoring = Set(state.desired).union([configuration.probeChannel])
+            state.restoring = Set(state.desired).union([configuration.probeChannel, configuration.inboxChannel(of: configuration.nodeID)])
             return Array(state.desired)
         }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             state.withLock { $0.restored = continuation }
-            subscriber.sendSubscription(["SUBSCRIBE", configuration.probeChannel])
+            subscriber.sendSubscription(["SUBSCRIBE", configuration.probeChannel, configuration.inboxChannel(of: configuration.nodeID)])
             var index = 0
             while index < wanted.count {
                 let batch = wanted[index..<min(index + configuration.resubscribeBatchSize, wanted.count)]

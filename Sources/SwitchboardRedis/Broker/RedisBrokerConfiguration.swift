@@ -1,4 +1,5 @@
 public import NIOCore
+import Switchboard
 
 extension RedisBroker {
     /// How a node uses Redis.
@@ -7,7 +8,7 @@ extension RedisBroker {
         public var url: RedisURL
         /// Prefix of Redis channel names, so that several applications can share one Redis.
         public var channelPrefix: String
-        /// This node's name (for its probe channel).
+        /// This node's id: its sockets are `<nodeID>.<n>`; its inbox is `<prefix>node:<nodeID>`.
         public var nodeID: String
         /// Time allowed to connect (and authenticate).
         public var connectTimeout: TimeAmount
@@ -30,7 +31,7 @@ extension RedisBroker {
         public init(
             url: RedisURL,
             channelPrefix: String = "switchboard:",
-            nodeID: String = "node",
+            nodeID: String = NodeIdentity.random(),
             connectTimeout: TimeAmount = .seconds(5),
             subscribeTimeout: TimeAmount = .seconds(5),
             reconnectDelay: (initial: TimeAmount, maximum: TimeAmount) = (.milliseconds(100), .milliseconds(500)),
@@ -52,11 +53,14 @@ extension RedisBroker {
         }
 
         /// Parses `url` (`redis://[user:password@]host:port[/db]`).
-        public init(url: String, channelPrefix: String = "switchboard:", nodeID: String = "node") throws {
+        public init(url: String, channelPrefix: String = "switchboard:", nodeID: String = NodeIdentity.random()) throws {
             self.init(url: try RedisURL(url), channelPrefix: channelPrefix, nodeID: nodeID)
         }
 
         /// The node's probe channel: it contains a space, which no Switchboard channel can.
         var probeChannel: String { "switchboard probe \(channelPrefix) \(nodeID)" }
+
+        /// The Redis channel of node `nodeID`'s inbox (calls and events to its sockets).
+        func inboxChannel(of nodeID: String) -> String { "\(channelPrefix)\(ChannelName.reservedPrefix)\(nodeID)" }
     }
 }

@@ -6,7 +6,8 @@ import NIOCore
 import Switchboard
 
 /// The node's plain HTTP routes: `GET` on a WebSocket route without an upgrade, `/healthz`,
-/// `/readyz`, `/metrics` and `POST /publish`.
+/// `/readyz`, `/metrics`, `POST /publish`, and `POST /call` and `POST /emit` to reach one socket
+/// on whichever node holds it.
 struct NodeRoutes {
     let node: SwitchboardNode
 
@@ -43,19 +44,80 @@ struct NodeRoutes {
         router.post("/publish") { [node] request, _ in
             try await Self.publish(request, node: node)
         }
+        router.post("/call") { [node] request, _ in
+            try await Self.call(request, node: node)
+        }
+        router.post("/emit") { [node] request, _ in
+            try await Self.emit(request, node: node)
+        }
         return router
+    }
+
+    /// Reads the request's JSON object; throws the 400 to answer when the body is none.
+    private static func object(of request: Request, node: SwitchboardNode) async throws -> JSONObject {
+        let body = try await request.body.collect(upTo: node.configuration.stream.maxMessageSize)
+        switch body.withUnsafeReadableBytes({ bytes in Result { try JSONParser.parse(bytes) } }) {
+        case .success(.object(let object)): return object
+        case .success(let other): throw JSONErrorResponse(.notAnObject(other), status: .badRequest)
+        case .failure: throw JSONErrorResponse(.notJSON, status: .badRequest)
+        }
+    }
+
+    /// `POST /call {"socket", "method", "params"?, "timeout_ms"?}`: calls a method of the client of
+    /// one socket, on any node. 200 `{"result"}`; 404 unknown or gone socket; 504 no answer in
+    /// time; 502 the client answered with an error (`{"error": {"code", "message", "data"?}}`);
+    /// 400 a bad request or a socket whose protocol has no calls (`/stream`); 503 no broker.
+    private static func call(_ request: Request, node: SwitchboardNode) async throws -> Response {
+        let payload = try await object(of: request, node: node)
+        var reader = PayloadReader(payload)
+        let socket = reader.requiredString("socket")
+        let method = reader.requiredString("method")
+        let timeout = reader.optionalInteger("timeout_ms", in: 1...600_000) ?? 10_000
+        try reader.check(status: .badRequest)
+        do {
+            let result = try await node.manager.call(socket: socket, method: method, params: payload["params"] ?? .object([:]), timeout: .milliseconds(timeout))
+            return json(["result": result])
+        } catch {
+            return failure(error)
+        }
+    }
+
+    /// `POST /emit {"socket", "event"}`: sends an event object to the client of one socket, on any
+    /// node. 200 `{"emitted": true}`; 404 unknown or gone socket.
+    private static func emit(_ request: Request, node: SwitchboardNode) async throws -> Response {
+        let payload = try await object(of: request, node: node)
+        var reader = PayloadReader(payload)
+        let socket = reader.requiredString("socket")
+        let event = reader.required("event") { $0.objectValue != nil }
+        try reader.check(status: .badRequest)
+        do {
+            try await node.manager.emit(socket: socket, event: event.objectValue ?? JSONObject())
+            return json(["emitted": true])
+        } catch {
+            return failure(error)
+        }
+    }
+
+    private static func failure(_ failure: SocketCalls.Failure) -> Response {
+        switch failure {
+        case .noSuchSocket:
+            return json(["error": ["message": .string(failure.description)]], status: .notFound)
+        case .timedOut:
+            return json(["error": ["message": .string(failure.description)]], status: .gatewayTimeout)
+        case .unavailable:
+            return json(["error": ["message": .string(failure.description)]], status: .serviceUnavailable)
+        case .client(let error):
+            var object: JSONObject = ["code": .number(JSONNumber(error.code)), "message": .string(error.summary)]
+            if let data = error.data { object["data"] = data }
+            let status: HTTPResponse.Status = error.code == RPCError.Code.clientCannotBeCalled ? .badRequest : .badGateway
+            return json(["error": .object(object)], status: status)
+        }
     }
 
     /// `POST /publish` with `{"channel", "event"?, "data"}`: for backends that publish over HTTP.
     /// Answers like the `publish` RPC: the response object, or `{"error": {...}}`.
     private static func publish(_ request: Request, node: SwitchboardNode) async throws -> Response {
-        let body = try await request.body.collect(upTo: node.configuration.stream.maxMessageSize)
-        let payload: JSONObject
-        switch body.withUnsafeReadableBytes({ bytes in Result { try JSONParser.parse(bytes) } }) {
-        case .success(.object(let object)): payload = object
-        case .success(let other): return error(.notAnObject(other), status: .badRequest)
-        case .failure: return error(.notJSON, status: .badRequest)
-        }
+        let payload = try await object(of: request, node: node)
         let publish: PublishRequest
         do {
             publish = try PublishRequest(payload)
@@ -83,3 +145,26 @@ struct NodeRoutes {
         )
     }
 }
+
+/// An error answered with `{"error": {…}}` and a status: thrown from a route.
+struct JSONErrorResponse: HTTPResponseError {
+    let status: HTTPResponse.Status
+    let error: RPCError
+
+    init(_ error: RPCError, status: HTTPResponse.Status) {
+        self.error = error
+        self.status = status
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        NodeRoutes.json(["error": .object(error.json)], status: status)
+    }
+}
+
+extension PayloadReader {
+    /// Throws the `status` answer with every problem, if there is any.
+    func check(status: HTTPResponse.Status) throws(JSONErrorResponse) {
+        guard problems.isEmpty else { throw JSONErrorResponse(.invalidParameters(problems), status: status) }
+    }
+}
+

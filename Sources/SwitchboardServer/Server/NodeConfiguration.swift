@@ -38,8 +38,6 @@ public struct NodeConfiguration: Sendable {
     public var drainPeriod: Duration
     /// How long shutdown may take in all before the process stops waiting.
     public var shutdownGracePeriod: Duration
-    /// This node's name in `info`, logs and metrics.
-    public var nodeID: String
     /// The event loops serving sockets (and, when the broker was made with the same group, Redis).
     public var eventLoopGroup: any EventLoopGroup
 
@@ -51,7 +49,6 @@ public struct NodeConfiguration: Sendable {
         topics: TopicCatalog = TopicCatalog(),
         drainPeriod: Duration = .zero,
         shutdownGracePeriod: Duration = .seconds(10),
-        nodeID: String = NodeConfiguration.defaultNodeID(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.host = host
@@ -61,13 +58,6 @@ public struct NodeConfiguration: Sendable {
         self.topics = topics
         self.drainPeriod = drainPeriod
         self.shutdownGracePeriod = shutdownGracePeriod
-        self.nodeID = nodeID
         self.eventLoopGroup = eventLoopGroup
-    }
-
-    /// A short random id (the host name is often the same for every container of a deployment).
-    public static func defaultNodeID() -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-        return "node-" + String((0..<8).map { _ in alphabet.randomElement()! })
     }
 }

@@ -47,9 +47,9 @@ public final class SwitchboardNode: Sendable {
         self.manager = manager
         self.metrics = metrics
         var logger = logger
-        logger[metadataKey: "node"] = "\(configuration.nodeID)"
+        logger[metadataKey: "node"] = "\(manager.nodeID)"
         self.logger = logger
-        let nodeID = configuration.nodeID
+        let nodeID = manager.nodeID
         let startedAt = self.startedAt
         var router = RPCRouter.standard(nodeInfo: {
             let uptime = ContinuousClock.now - startedAt
@@ -100,7 +100,6 @@ public final class SwitchboardNode: Sendable {
             configuration: configuration.stream,
             codecs: codecs,
             metrics: metrics.switchboard,
-            nodeID: configuration.nodeID,
             logger: logger
         )
         self.sockets.withLock { $0 = sockets }

@@ -14,7 +14,6 @@ final class NodeSockets: Sendable {
     let metrics: SwitchboardMetrics
     let connections = ConnectionTracker()
     let logger: Logger
-    let nodeID: String
     private let nextID = Atomic<UInt64>(0)
 
     init(
@@ -22,7 +21,6 @@ final class NodeSockets: Sendable {
         configuration: StreamConfiguration,
         codecs: DeflateCodecs?,
         metrics: SwitchboardMetrics,
-        nodeID: String,
         logger: Logger
     ) {
         self.manager = manager
@@ -30,7 +28,6 @@ final class NodeSockets: Sendable {
         self.codecs = codecs
         self.loops = LoopServicesRegistry(pingInterval: configuration.pingInterval)
         self.metrics = metrics
-        self.nodeID = nodeID
         self.logger = logger
     }
 
@@ -40,7 +37,7 @@ final class NodeSockets: Sendable {
 
     /// The socket's id in the cluster: `<node-id>.<n>`.
     func clusterName(of id: SocketID) -> String {
-        "\(nodeID).\(id.rawValue)"
+        NodeIdentity.socketName(node: manager.nodeID, socket: id)
     }
 }
 

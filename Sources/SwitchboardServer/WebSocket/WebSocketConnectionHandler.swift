@@ -91,6 +91,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             eventLoop: context.eventLoop,
             acceptsDeflatedFrames: compressesOutgoing,
             messageFormat: messageFormat,
+            rpc: session?.socket,
             handler: self
         )
         endpoint.connections.opened()
@@ -101,6 +102,14 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         keeper = services.keeper
         flusher = services.flusher
         keeper?.add(self)
+        if keeper != nil, let method = endpoint.codec.keepaliveMethod {
+            // wsrpc: the node calls the client's ping right after the upgrade (once the upgrader
+            // has finished with the pipeline: on the next tick), then every pass.
+            context.eventLoop.execute {
+                guard loopBound.value.state == .open else { return }
+                _ = loopBound.value.session?.keepalive(method: method, timeout: loopBound.value.keepaliveTimeout)
+            }
+        }
         logger.info(
             "connection opened",
             metadata: [
@@ -404,8 +413,18 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     // MARK: - Keepalive
 
+    /// How long a client has to answer a keepalive call: one keepalive interval.
+    private var keepaliveTimeout: TimeAmount { endpoint.configuration.pingInterval ?? .seconds(30) }
+
     func keepaliveTick() {
         guard state == .open, let context else { return }
+        if let method = endpoint.codec.keepaliveMethod, let session {
+            if !session.keepalive(method: method, timeout: keepaliveTimeout) {
+                logger.info("no answer to the keepalive call: closing the connection", metadata: ["method": "\(method)"])
+                initiateClose(code: 1000, reason: "no answer to \(method)", keepQueued: false)
+            }
+            return
+        }
         if awaitingPong {
             logger.info("no answer to ping: dropping the connection")
             context.close(promise: nil)
@@ -429,15 +448,24 @@ final class WebSocketHandle: SocketHandle, @unchecked Sendable {
     let eventLoop: any EventLoop
     let acceptsDeflatedFrames: Bool
     let messageFormat: ChannelMessageFormat
+    let rpc: RPCSocket?
     /// Only touched on `eventLoop`: the registry calls `enqueue` there (checked in debug builds;
     /// the per-delivery thread check of `NIOLoopBound` is measurable on the fan-out path).
     private let handler: WebSocketConnectionHandler
 
-    init(id: SocketID, eventLoop: any EventLoop, acceptsDeflatedFrames: Bool, messageFormat: ChannelMessageFormat, handler: WebSocketConnectionHandler) {
+    init(
+        id: SocketID,
+        eventLoop: any EventLoop,
+        acceptsDeflatedFrames: Bool,
+        messageFormat: ChannelMessageFormat,
+        rpc: RPCSocket?,
+        handler: WebSocketConnectionHandler
+    ) {
         self.id = id
         self.eventLoop = eventLoop
         self.acceptsDeflatedFrames = acceptsDeflatedFrames
         self.messageFormat = messageFormat
+        self.rpc = rpc
         self.handler = handler
     }
 

@@ -60,12 +60,12 @@ struct GlobPatternTests {
         #expect(!pattern.matches(String(repeating: "a", count: 1000)))
     }
 
-    @Test("channel names: 1 to 256 bytes, no whitespace or control characters")
+    @Test("channel names: 1 to 256 bytes, no whitespace or control characters, not in the nodes' inbox namespace")
     func channelNames() {
-        for valid in ["a", "news", "user:42", "Test", "ü☃", String(repeating: "x", count: 256), "NULL"] {
+        for valid in ["a", "news", "user:42", "Test", "ü☃", String(repeating: "x", count: 256), "NULL", "nodes", "Node:1", "x:node:1"] {
             #expect(ChannelName.isValid(valid), "\(valid)")
         }
-        for invalid in ["", "bad channel", "tab\t", "nl\n", "nul\u{0}", "del\u{7F}", "nbsp\u{A0}", String(repeating: "x", count: 257), "zw\u{200B}"] {
+        for invalid in ["", "bad channel", "tab\t", "nl\n", "nul\u{0}", "del\u{7F}", "nbsp\u{A0}", String(repeating: "x", count: 257), "zw\u{200B}", "node:abc", "node:"] {
             #expect(!ChannelName.isValid(invalid), "\(invalid.debugDescription)")
         }
     }
