@@ -10,6 +10,9 @@ ensure_packages() {
         command -v redis-server >/dev/null || missing+=(redis-server)
         command -v curl >/dev/null || missing+=(curl)
         command -v haproxy >/dev/null || missing+=(haproxy)
+        # The browser tests: headless Chromium and its WebDriver.
+        command -v chromium >/dev/null || missing+=(chromium)
+        command -v chromedriver >/dev/null || missing+=(chromium-driver)
     fi
     (( ${#missing[@]} )) || return 0
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then

@@ -62,6 +62,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Topics JSON-RPC clients may subscribe to, comma-separated names or globs [SWITCHBOARD_TOPICS] (default: every channel).")
     var topics: String?
 
+    @Option(help: "Serve the demo page (a live channel view) at GET /: on or off [SWITCHBOARD_DEMO] (default on with the in-process broker, off with Redis).")
+    var demo: String?
+
     @Option(help: "Path of the /stream protocol, or off [SWITCHBOARD_STREAM_PATH] (default /stream).")
     var streamPath: String?
 
@@ -116,6 +119,7 @@ struct ServeCommand: AsyncParsableCommand {
             stream: stream,
             paths: paths,
             topics: TopicCatalog(topicList),
+            demo: try Self.onOff(demo, "--demo", "SWITCHBOARD_DEMO", default: Environment.resolve(redis, "SWITCHBOARD_REDIS_URL") == nil),
             drainPeriod: .milliseconds(Int64(try Environment.resolve(drainPeriod, "SWITCHBOARD_DRAIN_PERIOD", 0) { Double($0) } * 1000)),
             shutdownGracePeriod: .milliseconds(Int64(try Environment.resolve(shutdownGrace, "SWITCHBOARD_SHUTDOWN_GRACE", 10) { Double($0) } * 1000)),
             eventLoopGroup: group
@@ -154,6 +158,15 @@ struct ServeCommand: AsyncParsableCommand {
             )
         }
         try await SwitchboardNode(configuration: configuration, manager: manager, metrics: metrics, logger: logger).run()
+    }
+
+    /// An on/off setting from a flag or the environment.
+    private static func onOff(_ flag: String?, _ name: String, _ variable: String, default fallback: Bool) throws -> Bool {
+        switch Environment.resolve(flag, variable, fallback ? "on" : "off") {
+        case "on", "true", "1": return true
+        case "off", "false", "0": return false
+        case let other: throw ValidationError("\(name) (\(variable)) must be on or off; got \(other)")
+        }
     }
 
     /// A route path from a flag or the environment: `off` turns the protocol off.

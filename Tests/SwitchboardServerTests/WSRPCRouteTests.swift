@@ -45,7 +45,7 @@ struct WSRPCRouteTests {
 
     @Test("the node pings right after the upgrade; a socket that answers stays, one that does not is closed")
     func keepalive() async throws {
-        let node = try await Self.node(pingInterval: .seconds(1))
+        let node = try await Self.node(pingInterval: .seconds(2))
         let answering = try await RawWebSocket.connect(node.wsrpcURL)
         let silent = try await RawWebSocket.connect(node.wsrpcURL)
         var pings = 0

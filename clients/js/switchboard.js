@@ -1,12 +1,14 @@
 // Switchboard client for browsers (and Node.js 22+, or 20 with --experimental-websocket).
 //
-//   import { SwitchboardClient } from "./switchboard.js";
+//   import { SwitchboardClient } from "./switchboard.js";        // or /switchboard.js from a node
 //   const client = await SwitchboardClient.connect("ws://127.0.0.1:8080/stream");
 //   await client.subscribe("news", "created*", (message) => console.log(message.data));
 //   await client.publish("news", { id: 1 }, "created");
 //
+// A classic <script src="/switchboard.global.js"> defines the same names on `Switchboard`.
 // Replies are matched to calls by id. With `reconnect: true` (the default) the client reconnects
-// with capped exponential backoff after a node goes away (close 1001) and subscribes again.
+// with capped exponential backoff after a node goes away (close 1001) and subscribes again; given
+// several URLs, it moves on to the next one each time (nodes without a load balancer in front).
 
 /** The server answered a call with an error: `message` and, for validation errors, `errors`. */
 export class SwitchboardError extends Error {
@@ -61,29 +63,48 @@ export function globMatches(pattern, event) {
 }
 
 export class SwitchboardClient {
-  /** Connects to a node's `/stream` URL. */
+  /** Connects to a node's `/stream` URL (or the first of several that answers). */
   static async connect(url, options = {}) {
     const client = new SwitchboardClient(url, options);
-    await client.#open();
+    await client.#openAny();
     return client;
   }
 
-  #url; #options; #socket = null; #nextId = 0; #pending = new Map();
+  #urls; #index = 0; #options; #socket = null; #nextId = 0; #pending = new Map();
   #subscriptions = new Map(); // key "channel\u0000pattern" -> {channel, pattern, handlers:Set}
   #closing = false; #delay = 100;
 
   constructor(url, options = {}) {
-    this.#url = url;
+    this.#urls = Array.isArray(url) ? [...url] : [url];
+    if (!this.#urls.length) throw new Error("no URL to connect to");
     this.#options = { reconnect: true, maxReconnectDelay: 5000, WebSocket: globalThis.WebSocket, ...options };
     /** Called with `{code, reason}` when the connection closes for good. */
     this.onclose = null;
+    /** Called with `{url}` after each reconnection (subscriptions restored). */
+    this.onreconnect = null;
+  }
+
+  /** The URL of the current (or last) connection. */
+  get url() { return this.#urls[this.#index]; }
+
+  /** `true` while connected. */
+  get connected() { return this.#socket !== null; }
+
+  /** Tries each URL once, starting with the current one. */
+  async #openAny() {
+    let last;
+    for (let tries = 0; tries < this.#urls.length; tries++) {
+      try { return await this.#open(); } catch (error) { last = error; this.#index = (this.#index + 1) % this.#urls.length; }
+    }
+    throw last;
   }
 
   #open() {
+    const url = this.url;
     return new Promise((resolve, reject) => {
-      const socket = new this.#options.WebSocket(this.#url);
+      const socket = new this.#options.WebSocket(url);
       socket.onopen = () => { this.#socket = socket; this.#delay = 100; resolve(); };
-      socket.onerror = () => { if (this.#socket !== socket) reject(new Error(`cannot connect to ${this.#url}`)); };
+      socket.onerror = () => { if (this.#socket !== socket) reject(new Error(`cannot connect to ${url}`)); };
       socket.onmessage = (event) => this.#received(event.data);
       socket.onclose = (event) => { if (this.#socket === socket) this.#closed(event.code, event.reason); };
     });
@@ -112,14 +133,17 @@ export class SwitchboardClient {
     for (const pending of this.#pending.values()) pending.reject(new Error(`connection closed (${code})`));
     this.#pending.clear();
     if (this.#closing || !this.#options.reconnect) { this.onclose?.({ code, reason }); return; }
+    // The node went away: move on to the next URL (the same one when there is only one).
+    this.#index = (this.#index + 1) % this.#urls.length;
     while (!this.#closing) {
       await new Promise((r) => setTimeout(r, this.#delay * (0.5 + Math.random() / 2)));
       this.#delay = Math.min(this.#delay * 2, this.#options.maxReconnectDelay);
       try {
-        await this.#open();
+        await this.#openAny();
         for (const sub of this.#subscriptions.values()) {
           await this.call("subscribe", { channel: sub.channel, event: sub.pattern });
         }
+        this.onreconnect?.({ url: this.url });
         return;
       } catch { /* try again */ }
     }

@@ -18,6 +18,7 @@ struct NodeRoutes {
                 Self.json(["message": "Unable to open websocket connection"], status: .badRequest)
             }
         }
+        Self.addStaticFiles(to: router, demo: node.configuration.demo)
         router.get("/healthz") { _, _ in
             Self.json(["status": "ok"])
         }
@@ -51,6 +52,26 @@ struct NodeRoutes {
             try await Self.emit(request, node: node)
         }
         return router
+    }
+
+    /// The browser module (`/switchboard.js`, its classic build `/switchboard.global.js`, its types
+    /// `/switchboard.d.ts`) and, when enabled, the demo page at `/`.
+    private static func addStaticFiles(to router: Router<BasicRequestContext>, demo: Bool) {
+        let files: [(String, String, String)] = [
+            ("/switchboard.js", EmbeddedFiles.switchboardModule, "text/javascript; charset=utf-8"),
+            ("/switchboard.global.js", EmbeddedFiles.switchboardClassic, "text/javascript; charset=utf-8"),
+            ("/switchboard.d.ts", EmbeddedFiles.switchboardTypes, "application/typescript; charset=utf-8"),
+        ] + (demo ? [("/", EmbeddedFiles.demoPage, "text/html; charset=utf-8")] : [])
+        for (path, text, type) in files {
+            let body = ByteBuffer(string: text)
+            router.get(RouterPath(path)) { _, _ in
+                Response(
+                    status: .ok,
+                    headers: [.contentType: type, .cacheControl: "no-cache", .accessControlAllowOrigin: "*"],
+                    body: .init(byteBuffer: body)
+                )
+            }
+        }
     }
 
     /// Reads the request's JSON object; throws the 400 to answer when the body is none.

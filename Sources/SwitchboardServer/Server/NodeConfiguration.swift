@@ -33,6 +33,8 @@ public struct NodeConfiguration: Sendable {
     public var paths: RPCPaths
     /// The topics JSON-RPC clients may subscribe to (empty: every channel).
     public var topics: TopicCatalog
+    /// Serve the demo page (a live channel view) at `GET /`.
+    public var demo: Bool
     /// On SIGTERM, how long `/readyz` fails before sockets are told to go away (lets a load
     /// balancer stop routing here first).
     public var drainPeriod: Duration
@@ -47,6 +49,7 @@ public struct NodeConfiguration: Sendable {
         stream: StreamConfiguration = StreamConfiguration(),
         paths: RPCPaths = RPCPaths(),
         topics: TopicCatalog = TopicCatalog(),
+        demo: Bool = false,
         drainPeriod: Duration = .zero,
         shutdownGracePeriod: Duration = .seconds(10),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
@@ -56,6 +59,7 @@ public struct NodeConfiguration: Sendable {
         self.stream = stream
         self.paths = paths
         self.topics = topics
+        self.demo = demo
         self.drainPeriod = drainPeriod
         self.shutdownGracePeriod = shutdownGracePeriod
         self.eventLoopGroup = eventLoopGroup
