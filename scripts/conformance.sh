@@ -39,6 +39,11 @@ if [[ -x "$acceptance/run.sh" ]]; then
     timeout 300 "$acceptance/run.sh" jsonrpc "ws://127.0.0.1:$a_port" "ws://127.0.0.1:$b_port"
     echo "== acceptance: wsrpc (wsrpc-aiohttp's client), two nodes on one Redis"
     timeout 300 "$acceptance/run.sh" wsrpc "ws://127.0.0.1:$a_port" "http://127.0.0.1:$a_port" "ws://127.0.0.1:$b_port"
+    echo "== acceptance: auth, one node with --auth required"
+    secret="conformance-secret-$RANDOM$RANDOM"
+    read -r auth_pid auth_port < <(start_node "$work/auth.log" --auth required --jwt-secret "$secret" --api-key conformance-key)
+    pids+=("$auth_pid")
+    timeout 300 "$acceptance/run.sh" auth "ws://127.0.0.1:$auth_port" "$secret" conformance-key
 else
     echo "no acceptance checks at $acceptance: skipped"
 fi

@@ -59,7 +59,7 @@ public final class TestNode: Sendable {
         configuration.host = "127.0.0.1"
         let manager = manager ?? LocalBroker(metrics: metrics.switchboard, eventLoop: MultiThreadedEventLoopGroup.singleton.next())
         let node = SwitchboardNode(configuration: configuration, manager: manager, methods: methods, metrics: metrics, logger: logger)
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: node.services(), logger: logger))
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: try node.services(), logger: logger))
         let started = Mailbox<Result<Int, any Error>>()
         let task = Task {
             do {

@@ -17,6 +17,9 @@ struct ServeCommand: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup(title: "Access: tokens, keys, origins, limits, TLS")
+    var security: SecurityOptions
+
     @Option(help: "Address to listen on [SWITCHBOARD_HOST] (default 127.0.0.1).")
     var host: String?
 
@@ -113,13 +116,19 @@ struct ServeCommand: AsyncParsableCommand {
         let threadCount = try Environment.resolve(threads, "SWITCHBOARD_THREADS", System.coreCount) { Int($0) }
         guard threadCount >= 1, threadCount <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
         let group: MultiThreadedEventLoopGroup = threadCount == System.coreCount ? .singleton : MultiThreadedEventLoopGroup(numberOfThreads: threadCount)
+        let file = try security.file()
+        let listenHost = Environment.resolve(host, "SWITCHBOARD_HOST", "127.0.0.1")
+        let redisURL = Environment.resolve(redis, "SWITCHBOARD_REDIS_URL")
+        let loopback = ["127.0.0.1", "::1", "localhost"].contains(listenHost)
+        let securityConfiguration = try await security.resolve(file: file, developmentNode: loopback && redisURL == nil)
         let configuration = NodeConfiguration(
-            host: Environment.resolve(host, "SWITCHBOARD_HOST", "127.0.0.1"),
+            host: listenHost,
             port: try Environment.resolve(port, "SWITCHBOARD_PORT", 8080) { Int($0) },
             stream: stream,
             paths: paths,
-            topics: TopicCatalog(topicList),
-            demo: try Self.onOff(demo, "--demo", "SWITCHBOARD_DEMO", default: Environment.resolve(redis, "SWITCHBOARD_REDIS_URL") == nil),
+            topics: TopicCatalog(topicList.isEmpty ? file.topics : topicList),
+            demo: try Self.onOff(demo, "--demo", "SWITCHBOARD_DEMO", default: redisURL == nil),
+            security: securityConfiguration,
             drainPeriod: .milliseconds(Int64(try Environment.resolve(drainPeriod, "SWITCHBOARD_DRAIN_PERIOD", 0) { Double($0) } * 1000)),
             shutdownGracePeriod: .milliseconds(Int64(try Environment.resolve(shutdownGrace, "SWITCHBOARD_SHUTDOWN_GRACE", 10) { Double($0) } * 1000)),
             eventLoopGroup: group
@@ -132,7 +141,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let metrics = NodeMetrics()
         let manager: any SocketsManager
-        if let url = Environment.resolve(redis, "SWITCHBOARD_REDIS_URL") {
+        if let url = redisURL {
             let redisURL: RedisURL
             do {
                 redisURL = try RedisURL(url)
@@ -156,6 +165,9 @@ struct ServeCommand: AsyncParsableCommand {
                 metrics: metrics.switchboard,
                 eventLoop: group.next()
             )
+        }
+        for warning in SecurityOptions.warnings(securityConfiguration, secrets: security.secrets(file: file)) {
+            logger.warning("\(warning)")
         }
         try await SwitchboardNode(configuration: configuration, manager: manager, metrics: metrics, logger: logger).run()
     }

@@ -77,10 +77,14 @@ struct RouteGroupMethod: RPCMethod {
 extension RPCRouter {
     /// Adds a route group: `name` runs its `initialize`, `name.<method>` each of its methods, with
     /// one instance per socket, made by `make` on the socket's first call to the group.
-    public mutating func register<Group: RPCRouteGroup>(group name: String, _ make: @escaping @Sendable () -> Group) {
-        register(name, RouteGroupMethod(group: name, method: nil, make: make))
+    public mutating func register<Group: RPCRouteGroup>(
+        group name: String,
+        requires: MethodRequirement = .anyone,
+        _ make: @escaping @Sendable () -> Group
+    ) {
+        register(name, requires: requires, RouteGroupMethod(group: name, method: nil, make: make))
         for method in Group.methodNames {
-            register("\(name).\(method)", RouteGroupMethod(group: name, method: method, make: make))
+            register("\(name).\(method)", requires: requires, RouteGroupMethod(group: name, method: method, make: make))
         }
     }
 }

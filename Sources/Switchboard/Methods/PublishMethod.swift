@@ -21,6 +21,7 @@ public struct PublishMethod: RawRPCMethod {
         let request: RawPublishRequest
         do {
             request = try RawPublishRequest(payload)
+            try context.authorize(.publish, request.channel)
         } catch {
             return context.eventLoop.makeFailedFuture(error)
         }

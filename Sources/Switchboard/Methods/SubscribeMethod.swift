@@ -21,6 +21,11 @@ public struct SubscribeMethod: RPCMethod {
         guard ChannelName.isValid(request.channel) else {
             return context.eventLoop.makeFailedFuture(BrokerError.cannotSubscribe)
         }
+        do {
+            try context.authorize(.subscribe, request.channel)
+        } catch {
+            return context.eventLoop.makeFailedFuture(error)
+        }
         return context.eventLoop.makeFutureWithTask {
             let map = try await context.manager.join(context.socketID, channel: request.channel, pattern: request.pattern)
             await context.manager.sendState(of: request.channel, matching: request.pattern, to: context.socket, logger: context.logger)

@@ -39,6 +39,25 @@ public struct SwitchboardMetrics: Sendable {
     /// Time from request to reply, per method.
     public let rpcLatency: CoreMetrics.Timer
     private let rpcErrorCounters: [RPCErrorKind: Counter]
+    private let refusalCounters: [RefusalKind: Counter]
+
+    /// What the access model refused, for the `kind` dimension of refusals.
+    public enum RefusalKind: String, Sendable, CaseIterable {
+        /// A connection without a valid token where one is required, or with a bad one.
+        case connect
+        /// A connection from an origin not allowed.
+        case origin
+        /// A subscribe the identity does not allow.
+        case subscribe
+        /// A publish the identity does not allow.
+        case publish
+        /// An HTTP API call without a valid API key.
+        case apiKey = "api_key"
+        /// A connection over a limit (per node, per address).
+        case limit
+        /// A request over the socket's rate.
+        case rate
+    }
 
     /// Metrics made by `factory` (a no-op factory by default).
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
@@ -59,6 +78,16 @@ public struct SwitchboardMetrics: Sendable {
             errors[kind] = Counter(label: "switchboard_rpc_errors_total", dimensions: [("kind", kind.rawValue)], factory: factory)
         }
         rpcErrorCounters = errors
+        var refusals: [RefusalKind: Counter] = [:]
+        for kind in RefusalKind.allCases {
+            refusals[kind] = Counter(label: "switchboard_access_refusals_total", dimensions: [("kind", kind.rawValue)], factory: factory)
+        }
+        refusalCounters = refusals
+    }
+
+    /// Counts one refusal of `kind`.
+    public func refusal(_ kind: RefusalKind) {
+        refusalCounters[kind]?.increment()
     }
 
     /// Counts one RPC error of `kind`.

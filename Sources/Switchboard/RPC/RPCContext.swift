@@ -19,6 +19,10 @@ public struct RPCContext: Sendable {
     public let method: String
     /// The methods this socket's protocol serves (for `get_methods`).
     public let router: RPCRouter
+    /// Who is on the connection, as of this request.
+    public let identity: Identity
+    /// Who may do what on this node.
+    public let access: AccessPolicy
 
     /// The request id's JSON text as sent (`null` for a JSON-RPC notification).
     public var rawRequestID: ByteBuffer { address.rawID ?? ByteBuffer(staticString: "null") }
@@ -42,7 +46,9 @@ public struct RPCContext: Sendable {
         logger: Logger,
         address: RPCReplyAddress,
         method: String,
-        router: RPCRouter = RPCRouter()
+        router: RPCRouter = RPCRouter(),
+        identity: Identity = .anonymous,
+        access: AccessPolicy = .open
     ) {
         self.socketID = socketID
         self.socket = socket ?? RPCSocket(id: "\(socketID)")
@@ -52,6 +58,18 @@ public struct RPCContext: Sendable {
         self.address = address
         self.method = method
         self.router = router
+        self.identity = identity
+        self.access = access
+    }
+
+    /// Throws the protocol's refusal (and counts it) unless this connection may `action`
+    /// `channel`.
+    public func authorize(_ action: AccessPolicy.Action, _ channel: String) throws(RPCError) {
+        guard access.allows(identity, action, channel) else {
+            manager.metrics.refusal(action == .subscribe ? .subscribe : .publish)
+            logger.info("refused", metadata: ["action": "\(action.rawValue)", "channel": "\(channel)", "user": "\(identity.userID ?? "anonymous")"])
+            throw RPCError.permissionDenied(action)
+        }
     }
 
     /// A context for a request with a `/stream` id (`rawRequestID` is the id's JSON text).

@@ -32,6 +32,12 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let internalError = -32603
         /// The first server-defined code: refusals and limits.
         public static let serverError = -32000
+        /// The connection may not do this (a channel or method its identity does not allow).
+        public static let permissionDenied = -32010
+        /// The connection's token expired, or a token was refused.
+        public static let authenticationFailed = -32011
+        /// The connection sends requests faster than it may.
+        public static let rateLimited = -32012
         /// Server-defined codes.
         public static let serverDefined = -32099 ... -32000
     }
@@ -88,6 +94,13 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The socket holds as many subscriptions as it may.
     public static func tooManySubscriptions(limit: Int) -> RPCError {
         invalidParameter("channel", "Too many subscriptions (at most \(limit) per socket)")
+    }
+
+    /// The connection may not subscribe to, or publish on, the channel.
+    public static func permissionDenied(_ action: AccessPolicy.Action) -> RPCError {
+        var error = invalidParameter("channel", "Permission denied: this connection may not \(action.rawValue) here")
+        error.code = Code.permissionDenied
+        return error
     }
 
     /// The protocol's reply for a broker refusal (a parameter error on the channel, as DESIGN §1

@@ -17,11 +17,13 @@ public struct RPCRouter: Sendable {
         let method: any RPCMethod
         let raw: (any RawRPCMethod)?
         let takesParams: (any ParamsRPCMethod)?
+        let requirement: MethodRequirement
 
-        init(_ method: any RPCMethod) {
+        init(_ method: any RPCMethod, requirement: MethodRequirement) {
             self.method = method
             self.raw = method as? any RawRPCMethod
             self.takesParams = method as? any ParamsRPCMethod
+            self.requirement = requirement
         }
     }
 
@@ -31,7 +33,7 @@ public struct RPCRouter: Sendable {
     public init() {}
 
     /// A router with the built-in methods: `publish`, `subscribe`, `unsubscribe`, `session`,
-    /// `info` and its alias `server_info`. `nodeInfo` adds facts about the node to `info` under
+    /// `login`, `logout`, `info` and its alias `server_info`. `nodeInfo` adds facts about the node to `info` under
     /// `"node"`.
     public static func standard(nodeInfo: (@Sendable () -> JSONObject)? = nil) -> RPCRouter {
         var router = RPCRouter()
@@ -42,30 +44,34 @@ public struct RPCRouter: Sendable {
         router.register("info", info)
         router.register("server_info", info)
         router.register("session", SessionMethod())
+        router.register("login", LoginMethod())
+        router.register("logout", LogoutMethod())
         return router
     }
 
-    /// Adds (or replaces) a method.
-    public mutating func register(_ name: String, _ method: any RPCMethod) {
-        entries[name] = Entry(method)
+    /// Adds (or replaces) a method; `requires` says who may call it (others do not see it).
+    public mutating func register(_ name: String, requires: MethodRequirement = .anyone, _ method: any RPCMethod) {
+        entries[name] = Entry(method, requirement: requires)
     }
 
     /// Adds a method written as an `async` closure over the payload (by name).
     public mutating func register(
         _ name: String,
         parameters: [String] = [],
+        requires: MethodRequirement = .anyone,
         handler: @escaping @Sendable (JSONObject, RPCContext) async throws -> JSONValue
     ) {
-        register(name, AsyncRPCMethod(parameters: parameters, handler))
+        register(name, requires: requires, AsyncRPCMethod(parameters: parameters, handler))
     }
 
     /// Adds a method with a typed (`Decodable`) payload and an `Encodable` result.
     public mutating func register<Payload: Decodable & Sendable, Result: Encodable & Sendable>(
         _ name: String,
         parameters: [String] = [],
+        requires: MethodRequirement = .anyone,
         handler: @escaping @Sendable (Payload, RPCContext) async throws -> Result
     ) {
-        register(name, CodableRPCMethod(parameters: parameters, handler))
+        register(name, requires: requires, CodableRPCMethod(parameters: parameters, handler))
     }
 
     /// Adds every method of `other`, replacing methods with the same name.
@@ -85,10 +91,17 @@ public struct RPCRouter: Sendable {
         entries[name]?.method
     }
 
-    func entry(named name: String) -> Entry? {
-        entries[name]
+    /// The method `identity` may call under `name` (`nil` when there is none, or it is hidden).
+    func entry(named name: String, for identity: Identity) -> Entry? {
+        guard let entry = entries[name], entry.requirement.allows(identity) else { return nil }
+        return entry
     }
 
     /// Every registered name, sorted.
     public var methodNames: [String] { entries.keys.sorted() }
+
+    /// The names `identity` may call, sorted.
+    public func methodNames(for identity: Identity) -> [String] {
+        entries.filter { $0.value.requirement.allows(identity) }.keys.sorted()
+    }
 }

@@ -21,10 +21,15 @@ public final class RPCSession {
         public var maxPendingRequests: Int
         /// Calls to the client that may wait for an answer at once; past it a call fails.
         public var maxPendingCalls: Int
+        /// Requests the socket may make per second, on average (`nil`: no limit). Bursts of
+        /// twice that pass; a request over it is answered with an error (code -32012), and a
+        /// socket that goes on past another burst's worth of refusals is reported (`onAbuse`).
+        public var requestsPerSecond: Double?
 
-        public init(maxPendingRequests: Int = 512, maxPendingCalls: Int = 64) {
+        public init(maxPendingRequests: Int = 512, maxPendingCalls: Int = 64, requestsPerSecond: Double? = nil) {
             self.maxPendingRequests = maxPendingRequests
             self.maxPendingCalls = maxPendingCalls
+            self.requestsPerSecond = requestsPerSecond
         }
     }
 
@@ -61,6 +66,10 @@ public final class RPCSession {
 
     /// The socket's id, unique in the cluster (`<node-id>.<n>`).
     public let socketName: String
+    /// Who is on the connection (changed by `login`, `logout` and refreshed tokens).
+    public private(set) var identity: Identity
+    /// Who may do what on this node.
+    public let access: AccessPolicy
     /// The socket's protocol.
     public let codec: any RPCCodec
     private let router: RPCRouter
@@ -89,11 +98,19 @@ public final class RPCSession {
     @exclusivity(unchecked) private var nextSerial: Int
     /// The keepalive call waiting for its answer: its serial and when it was sent.
     private var keepaliveCall: (serial: Int, sent: NIODeadline)?
+    /// Since the token expired: when the connection is closed unless a new token comes.
+    private var refreshDeadline: NIODeadline?
 
     /// Called (on the loop) when the session had been full and can take requests again.
     public var onCapacityAvailable: (() -> Void)?
     /// Called (on the loop) with each event the client sends (wsrpc messages without an id).
     public var onEvent: ((JSONValue) -> Void)?
+    /// Called (on the loop) when the client abuses the connection (it keeps sending over its
+    /// request rate): the transport should close it (1008).
+    public var onAbuse: ((String) -> Void)?
+
+    /// The request-rate bucket: tokens left, when it was last filled, refusals in a row.
+    private var bucket: (tokens: Double, filled: NIODeadline, refusals: Int)
 
     /// Creates a session.
     /// - Parameters:
@@ -109,6 +126,8 @@ public final class RPCSession {
         manager: any SocketsManager,
         socketID: SocketID,
         socketName: String? = nil,
+        identity: Identity = .anonymous,
+        access: AccessPolicy = .open,
         eventLoop: any EventLoop,
         logger: Logger,
         configuration: Configuration = Configuration(),
@@ -122,6 +141,8 @@ public final class RPCSession {
         self.manager = manager
         self.socketID = socketID
         self.socketName = socketName ?? "\(socketID)"
+        self.identity = identity
+        self.access = access
         self.eventLoop = eventLoop
         self.logger = logger
         self.configuration = configuration
@@ -130,6 +151,7 @@ public final class RPCSession {
         self.send = send
         self.flush = flush
         self.nextSerial = codec.firstCallSerial ?? 0
+        self.bucket = (Self.burst(configuration.requestsPerSecond), .now(), 0)
         self.link = RPCSessionLink(eventLoop: eventLoop)
         link.bind(self)
     }
@@ -176,10 +198,42 @@ public final class RPCSession {
         pump()
     }
 
+    private static func burst(_ rate: Double?) -> Double {
+        guard let rate else { return 0 }
+        return max(1, rate * 2)
+    }
+
+    /// Takes one request's worth from the rate bucket; `false` when it is empty.
+    private func takeToken() -> Bool {
+        guard let rate = configuration.requestsPerSecond else { return true }
+        let now = NIODeadline.now()
+        let elapsed = Double((now - bucket.filled).nanoseconds) / 1e9
+        bucket.tokens = min(Self.burst(rate), bucket.tokens + elapsed * rate)
+        bucket.filled = now
+        if bucket.tokens >= 1 {
+            bucket.tokens -= 1
+            bucket.refusals = 0
+            return true
+        }
+        bucket.refusals += 1
+        metrics.refusal(.rate)
+        if Double(bucket.refusals) > Self.burst(rate) {
+            logger.warning("request rate exceeded again and again: closing", metadata: ["limit_per_s": "\(rate)"])
+            onAbuse?("request rate exceeded")
+        }
+        return false
+    }
+
     private func accept(_ message: RPCInboundMessage, batch: BatchReplies?) {
+        if case .request(let request) = message, !takeToken() {
+            let limit = configuration.requestsPerSecond ?? 0
+            let error = RPCError(code: RPCError.Code.rateLimited, message: "Too many requests: at most \(limit) per second on one connection")
+            slots.append(Slot(sequential: false, state: .ready(request.isNotification ? nil : encodeError(error, for: request.address)), batch: batch))
+            return
+        }
         switch message {
         case .request(let request):
-            if let entry = router.entry(named: request.method) {
+            if let entry = router.entry(named: request.method, for: identity) {
                 slots.append(Slot(sequential: !entry.method.pipelined, state: .waiting(request, entry), batch: batch))
             } else {
                 metrics.rpcError(.unknownMethod)
@@ -293,7 +347,9 @@ public final class RPCSession {
             logger: logger,
             address: request.address,
             method: request.method,
-            router: router
+            router: router,
+            identity: identity,
+            access: access
         )
         let startedAt = NIODeadline.now()
         invoke(entry, params: request.params, context: context)
@@ -452,6 +508,67 @@ public final class RPCSession {
         case .success(let value): call.promise.succeed(value)
         case .failure(let error): call.promise.fail(error)
         }
+    }
+
+    // MARK: - Identity
+
+    /// Sets who is on the connection (a `login`, a `logout`, a refreshed token), and leaves the
+    /// channels the new identity may not hold. Returns the channels left.
+    @discardableResult
+    func setIdentity(_ identity: Identity) -> [String] {
+        eventLoop.preconditionInEventLoop()
+        self.identity = identity
+        refreshDeadline = nil
+        var left: [String] = []
+        var released: [String] = []
+        for member in manager.channels.subscriptions(of: socketID) where !access.allows(identity, .subscribe, member.key) {
+            let channel = member.key
+            for pattern in (member.value.arrayValue ?? []).compactMap(\.stringValue) {
+                if case .left(_, release: true) = manager.channels.leave(socketID, channel: channel, pattern: pattern) {
+                    released.append(channel)
+                }
+            }
+            left.append(channel)
+        }
+        if !released.isEmpty {
+            // Channels left empty are released at the broker, as when a socket closes.
+            let manager = self.manager
+            Task {
+                for channel in released { await manager.unsubscribe(channel: channel) }
+            }
+        }
+        return left
+    }
+
+    /// One expiry pass (the transport runs it with the keepalive passes): once the token has
+    /// expired the client is asked for a new one — a `refresh` call it may answer with a token
+    /// (JSON-RPC, wsrpc), or a `refresh` event after which it calls `login` (`/stream`) — and
+    /// given `grace`. Returns `false` when the grace has passed without a new token: the
+    /// transport closes the connection with 4001 "token expired".
+    public func expiryPass(now: NIODeadline = .now(), wallClock: Double, grace: TimeAmount) -> Bool {
+        eventLoop.preconditionInEventLoop()
+        guard !closed, identity.isExpired(now: wallClock) else {
+            refreshDeadline = nil
+            return true
+        }
+        if let deadline = refreshDeadline { return now < deadline }
+        refreshDeadline = now + grace
+        logger.info("token expired: asking the client for a new one", metadata: ["user": "\(identity.userID ?? "?")"])
+        if codec.firstCallSerial != nil {
+            let bound = NIOLoopBound(self, eventLoop: eventLoop)
+            let verifier = access.verifier
+            startCall("refresh", params: ["expired_at": .number(JSONNumber(identity.expiresAt ?? wallClock))], timeout: grace, from: nil)
+                .whenSuccess { answer in
+                    guard let token = answer.stringValue ?? answer["token"]?.stringValue, let verifier else { return }
+                    Task {
+                        guard let identity = try? await verifier.identity(for: token) else { return }
+                        bound.value.eventLoop.execute { bound.value.setIdentity(identity) }
+                    }
+                }
+        } else {
+            sendNotification(method: "refresh", params: ["expired_at": .number(JSONNumber(identity.expiresAt ?? wallClock))])
+        }
+        return true
     }
 
     // MARK: - Messages outside replies

@@ -61,6 +61,17 @@ public struct RPCSocket: Sendable {
         link?.withSession { $0.sendEvent(event) }
     }
 
+    /// Sets who is on the connection (see `login`); the channels the new identity may not hold
+    /// are left. Returns the channels left.
+    @discardableResult
+    public func setIdentity(_ identity: Identity) async throws -> [String] {
+        guard let link else { throw RPCError.notConnected }
+        return try await link.eventLoop.submit {
+            guard let session = link.session else { throw RPCError.connectionClosed }
+            return session.setIdentity(identity)
+        }.get()
+    }
+
     /// Sends the client one channel message in its protocol's format, outside the channel's
     /// own delivery (a topic's state on subscribe, say).
     public func send(channel: String, event: String?, rawData: ByteBuffer) {

@@ -43,13 +43,16 @@ struct NodeRoutes {
             )
         }
         router.post("/publish") { [node] request, _ in
-            try await Self.publish(request, node: node)
+            try Self.checkAPIKey(request, node: node)
+            return try await Self.publish(request, node: node)
         }
         router.post("/call") { [node] request, _ in
-            try await Self.call(request, node: node)
+            try Self.checkAPIKey(request, node: node)
+            return try await Self.call(request, node: node)
         }
         router.post("/emit") { [node] request, _ in
-            try await Self.emit(request, node: node)
+            try Self.checkAPIKey(request, node: node)
+            return try await Self.emit(request, node: node)
         }
         return router
     }
@@ -71,6 +74,24 @@ struct NodeRoutes {
                     body: .init(byteBuffer: body)
                 )
             }
+        }
+    }
+
+    /// The server API (`/publish`, `/call`, `/emit`) takes `Authorization: apikey <key>` when keys
+    /// are configured, and is closed when authentication is in force (a mode other than `off`,
+    /// with a key to check tokens) but no API key is configured.
+    private static func checkAPIKey(_ request: Request, node: SwitchboardNode) throws(JSONErrorResponse) {
+        let security = node.configuration.security
+        if security.apiKeys.isEmpty {
+            guard security.policy.isOpen else {
+                node.metrics.switchboard.refusal(.apiKey)
+                throw JSONErrorResponse(RPCError(message: "the HTTP API needs an API key, and none is configured (--api-key)"), status: .unauthorized)
+            }
+            return
+        }
+        guard security.acceptsAPIKey(request.headers[.authorization]) else {
+            node.metrics.switchboard.refusal(.apiKey)
+            throw JSONErrorResponse(RPCError(message: "a valid API key is required: Authorization: apikey <key>"), status: .unauthorized)
         }
     }
 

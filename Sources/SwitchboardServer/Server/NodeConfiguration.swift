@@ -35,6 +35,8 @@ public struct NodeConfiguration: Sendable {
     public var topics: TopicCatalog
     /// Serve the demo page (a live channel view) at `GET /`.
     public var demo: Bool
+    /// Tokens, channel rules, API keys, origins, limits and TLS.
+    public var security: SecurityConfiguration
     /// On SIGTERM, how long `/readyz` fails before sockets are told to go away (lets a load
     /// balancer stop routing here first).
     public var drainPeriod: Duration
@@ -50,6 +52,7 @@ public struct NodeConfiguration: Sendable {
         paths: RPCPaths = RPCPaths(),
         topics: TopicCatalog = TopicCatalog(),
         demo: Bool = false,
+        security: SecurityConfiguration = SecurityConfiguration(),
         drainPeriod: Duration = .zero,
         shutdownGracePeriod: Duration = .seconds(10),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
@@ -60,6 +63,7 @@ public struct NodeConfiguration: Sendable {
         self.paths = paths
         self.topics = topics
         self.demo = demo
+        self.security = security
         self.drainPeriod = drainPeriod
         self.shutdownGracePeriod = shutdownGracePeriod
         self.eventLoopGroup = eventLoopGroup

@@ -13,9 +13,10 @@ enum NodeChannelResult: Sendable {
     case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
 }
 
-/// Hummingbird child channel: HTTP/1.1 for the node's routes, and the WebSocket upgrade of the RPC
-/// routes into `WebSocketConnectionHandler` (modelled on hummingbird-websocket's
-/// `HTTP1WebSocketUpgradeChannel`, but without an async channel per socket).
+/// Hummingbird child channel: on each connection, the HTTP/1.1 decoder and encoder, the parse
+/// error answerer, and the `WebSocketGate`, which on the first request either upgrades to a
+/// WebSocket RPC route (no async channel, no task per socket) or hands the connection to the
+/// Hummingbird router. With TLS, the TLS handler comes first.
 struct NodeServerChannel: ServerChildChannel, HTTPChannelHandler {
     struct Value: ServerChildChannelValue {
         let result: EventLoopFuture<NodeChannelResult>
@@ -23,30 +24,33 @@ struct NodeServerChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     let responder: HTTPChannelHandler.Responder
-    let upgrader: WebSocketUpgrader
+    let endpoints: [String: RPCEndpoint]
+    let node: NodeSockets
+    let security: SecurityConfiguration
+    let tls: TLSContextStore?
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            let upgrade = NIOTypedHTTPServerUpgradeConfiguration<NodeChannelResult>(
-                upgraders: [upgrader],
-                notUpgradingCompletionHandler: { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-                        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
-                        let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
-                            wrappingChannelSynchronously: channel,
-                            configuration: .init(isOutboundHalfClosureEnabled: true)
-                        )
-                        return .http(http)
-                    }
+            let pipeline = channel.pipeline.syncOperations
+            if let tls {
+                try pipeline.addHandler(tls.makeHandler())
+            }
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderFieldSize = 80 * 1024
+            limits.maxHeaderListSize = 80 * 1024
+            try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .drop, limitConfiguration: limits)))
+            try pipeline.addHandler(HTTPErrorResponder())
+            try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
+            let result = channel.eventLoop.makePromise(of: NodeChannelResult.self)
+            try pipeline.addHandler(
+                WebSocketGate(endpoints: endpoints, node: node, security: security, result: result, logger: logger) { channel in
+                    try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(isOutboundHalfClosureEnabled: true)
+                    )
                 }
             )
-            var configuration = NIOUpgradableHTTPServerPipelineConfiguration(upgradeConfiguration: upgrade)
-            configuration.enablePipelining = false
-            configuration.enableErrorHandling = false
-            configuration.enableResponseHeaderValidation = false
-            let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
-            return Value(result: result, channel: channel)
+            return Value(result: result.futureResult, channel: channel)
         }
     }
 

@@ -92,22 +92,25 @@ public final class SwitchboardNode: Sendable {
     /// The services that make up the node, in start order (broker, HTTP server, drain); a
     /// service group shuts them down in reverse: readiness fails and the drain period passes,
     /// then every socket gets 1001 and the server stops, then the broker closes.
-    public func services() -> [ServiceGroupConfiguration.ServiceConfiguration] {
+    public func services() throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let codecs = configuration.stream.compression ? DeflateCodecs() : nil
         manager.channels.use(encoder: WebSocketMessageEncoder(codecs: codecs))
         let sockets = NodeSockets(
             manager: manager,
             configuration: configuration.stream,
+            security: configuration.security,
             codecs: codecs,
             metrics: metrics.switchboard,
             logger: logger
         )
         self.sockets.withLock { $0 = sockets }
-        let upgrader = WebSocketUpgrader(endpoints: endpoints(sharing: sockets), node: sockets)
+        let endpoints = Dictionary(endpoints(sharing: sockets).map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        let tls = try configuration.security.tls.map(TLSContextStore.init(files:))
+        let security = configuration.security
         let application = Application(
             router: NodeRoutes(node: self).makeRouter(),
             server: HTTPServerBuilder { responder in
-                NodeServerChannel(responder: responder, upgrader: upgrader)
+                NodeServerChannel(responder: responder, endpoints: endpoints, node: sockets, security: security, tls: tls)
             },
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port),
@@ -115,13 +118,16 @@ public final class SwitchboardNode: Sendable {
             ),
             onServerRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? configuration.port
-                logger.info("listening", metadata: ["address": "\(configuration.host):\(port)", "broker": "\(manager.brokerName)"])
+                logger.info("listening", metadata: [
+                    "address": "\(configuration.host):\(port)", "broker": "\(manager.brokerName)",
+                    "tls": "\(tls != nil)", "auth": "\(security.policy.mode.rawValue)",
+                ])
                 listening(on: port)
             },
             eventLoopGroupProvider: .shared(configuration.eventLoopGroup),
             logger: logger
         )
-        return [
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: BrokerService(manager: manager, logger: logger), serviceName: "broker"),
             .init(service: application, serviceName: "http"),
             .init(
@@ -130,6 +136,10 @@ public final class SwitchboardNode: Sendable {
                 serviceName: "drain"
             ),
         ]
+        if let tls {
+            services.append(.init(service: CertificateReloadService(store: tls, logger: logger), serviceName: "tls-reload"))
+        }
+        return services
     }
 
     /// One endpoint per configured protocol, each with the node's methods and its own built-ins.
@@ -151,7 +161,7 @@ public final class SwitchboardNode: Sendable {
     /// Runs the node until SIGTERM or SIGINT, then drains and stops within the grace period.
     public func run() async throws {
         var group = ServiceGroupConfiguration(
-            services: services(),
+            services: try services(),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
@@ -203,3 +213,22 @@ struct DrainService: Service {
         await node.closeSockets()
     }
 }
+
+/// Reloads the TLS certificate and key on SIGHUP: new connections get the new certificate, open
+/// ones keep theirs.
+struct CertificateReloadService: Service {
+    let store: TLSContextStore
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            do {
+                try store.reload()
+                logger.info("TLS certificate reloaded (SIGHUP)")
+            } catch {
+                logger.error("TLS certificate not reloaded: the old one stays", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+

@@ -1,19 +1,36 @@
 import Synchronization
 
-/// Counts the node's open `/stream` connections (from upgrade to TCP close), so that shutdown
-/// can wait until every socket finished its close handshake.
+/// Counts the node's open WebSocket connections (from upgrade to TCP close), in all and per
+/// client address, so that shutdown can wait until every socket finished its close handshake and
+/// the per-address limit can be enforced.
 final class ConnectionTracker: Sendable {
-    private let state = Mutex<(open: Int, waiters: [CheckedContinuation<Void, Never>])>((0, []))
+    private struct State {
+        var open = 0
+        var byAddress: [String: Int] = [:]
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
 
     var openCount: Int { state.withLock { $0.open } }
 
-    func opened() {
-        state.withLock { $0.open += 1 }
+    /// Open connections from `address`.
+    func count(from address: String) -> Int {
+        state.withLock { $0.byAddress[address] ?? 0 }
     }
 
-    func closed() {
+    func opened(from address: String) {
+        state.withLock { state in
+            state.open += 1
+            state.byAddress[address, default: 0] += 1
+        }
+    }
+
+    func closed(from address: String) {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.open -= 1
+            let remaining = (state.byAddress[address] ?? 1) - 1
+            state.byAddress[address] = remaining > 0 ? remaining : nil
             guard state.open == 0 else { return [] }
             defer { state.waiters = [] }
             return state.waiters

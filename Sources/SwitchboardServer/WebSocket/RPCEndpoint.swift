@@ -9,6 +9,7 @@ import Synchronization
 final class NodeSockets: Sendable {
     let manager: any SocketsManager
     let configuration: StreamConfiguration
+    let security: SecurityConfiguration
     let codecs: DeflateCodecs?
     let loops: LoopServicesRegistry
     let metrics: SwitchboardMetrics
@@ -19,16 +20,23 @@ final class NodeSockets: Sendable {
     init(
         manager: any SocketsManager,
         configuration: StreamConfiguration,
+        security: SecurityConfiguration,
         codecs: DeflateCodecs?,
         metrics: SwitchboardMetrics,
         logger: Logger
     ) {
         self.manager = manager
         self.configuration = configuration
+        self.security = security
         self.codecs = codecs
         self.loops = LoopServicesRegistry(pingInterval: configuration.pingInterval)
         self.metrics = metrics
         self.logger = logger
+    }
+
+    /// Open WebSocket connections from `address`.
+    func connections(from address: String) -> Int {
+        connections.count(from: address)
     }
 
     func makeSocketID() -> SocketID {

@@ -1,4 +1,5 @@
 import CoreMetrics
+import Foundation
 import Logging
 import NIOCore
 import NIOWebSocket
@@ -56,9 +57,16 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     private var closeTimer: Scheduled<Void>?
     private var registered = true
 
-    init(socketID: SocketID, endpoint: RPCEndpoint, deflate: PerMessageDeflate?, logger: Logger) {
+    /// Who connected (from the token of the upgrade request).
+    private let identity: Identity
+    /// The client's IP address (for the per-address connection count).
+    private let address: String
+
+    init(socketID: SocketID, endpoint: RPCEndpoint, deflate: PerMessageDeflate?, identity: Identity, address: String, logger: Logger) {
         self.socketID = socketID
         self.endpoint = endpoint
+        self.identity = identity
+        self.address = address
         self.messageFormat = endpoint.codec.messageFormat
         self.deflate = deflate
         self.logger = logger
@@ -77,15 +85,21 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             manager: endpoint.manager,
             socketID: socketID,
             socketName: endpoint.node.clusterName(of: socketID),
+            identity: identity,
+            access: endpoint.node.security.policy,
             eventLoop: context.eventLoop,
             logger: logger,
-            configuration: .init(maxPendingRequests: endpoint.configuration.maxPendingRequests),
+            configuration: .init(
+                maxPendingRequests: endpoint.configuration.maxPendingRequests,
+                requestsPerSecond: endpoint.node.security.requestsPerSecond
+            ),
             metrics: endpoint.metrics,
             makeBuffer: { WebSocketFrameWriter.makePayloadBuffer() },
             send: { reply in loopBound.value.sendReply(reply) },
             flush: { loopBound.value.flushSoon() }
         )
         session?.onCapacityAvailable = { loopBound.value.updateReading() }
+        session?.onAbuse = { reason in loopBound.value.initiateClose(code: 1008, reason: reason, keepQueued: false) }
         let socket = WebSocketHandle(
             id: socketID,
             eventLoop: context.eventLoop,
@@ -94,7 +108,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             rpc: session?.socket,
             handler: self
         )
-        endpoint.connections.opened()
+        endpoint.connections.opened(from: address)
         endpoint.manager.connect(socket)
         endpoint.metrics.connections.increment()
         endpoint.metrics.connectionsOpened.increment()
@@ -143,7 +157,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         outboundBytes = 0
         fragments = nil
         unregister()
-        endpoint.connections.closed()
+        endpoint.connections.closed(from: address)
         logger.info("connection closed")
         context = nil
     }
@@ -418,6 +432,10 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     func keepaliveTick() {
         guard state == .open, let context else { return }
+        if let session, !session.expiryPass(wallClock: Date().timeIntervalSince1970, grace: keepaliveTimeout) {
+            logger.info("token expired and no new one came: closing")
+            return initiateClose(code: 4001, reason: "token expired", keepQueued: false)
+        }
         if let method = endpoint.codec.keepaliveMethod, let session {
             if !session.keepalive(method: method, timeout: keepaliveTimeout) {
                 logger.info("no answer to the keepalive call: closing the connection", metadata: ["method": "\(method)"])

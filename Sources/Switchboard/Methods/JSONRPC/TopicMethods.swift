@@ -19,16 +19,18 @@ extension RPCRouter {
 /// `get_methods` → the names of the methods this connection may call, sorted.
 struct GetMethodsMethod: RPCMethod {
     func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue> {
-        context.eventLoop.makeSucceededFuture(.array(context.router.methodNames.map(JSONValue.string)))
+        context.eventLoop.makeSucceededFuture(.array(context.router.methodNames(for: context.identity).map(JSONValue.string)))
     }
 }
 
-/// `get_topics` → the declared topics (empty when every channel is a topic).
+/// `get_topics` → the declared topics this connection may subscribe to (empty when every channel
+/// is a topic).
 struct GetTopicsMethod: RPCMethod {
     let catalog: TopicCatalog
 
     func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue> {
-        context.eventLoop.makeSucceededFuture(.array(catalog.topics.map(JSONValue.string)))
+        let allowed = catalog.topics.filter { context.access.allows(context.identity, .subscribe, $0) }
+        return context.eventLoop.makeSucceededFuture(.array(allowed.map(JSONValue.string)))
     }
 }
 
@@ -64,13 +66,14 @@ func topicNames(_ params: RPCParams) -> [String] {
 }
 
 /// `subscribe` (a topic or a list) → every topic the connection now holds. Topics it may not
-/// subscribe to are left out silently, as the reference does; a topic with a state sends it to
+/// subscribe to (undeclared, or refused by the access rules) are left out silently, as the
+/// reference does; a topic with a state sends it to
 /// the subscriber at once, as a notification, before the reply.
 struct TopicSubscribeMethod: ParamsRPCMethod {
     let catalog: TopicCatalog
 
     func call(params: RPCParams, context: RPCContext) -> EventLoopFuture<JSONValue> {
-        let topics = topicNames(params).filter(catalog.admits)
+        let topics = topicNames(params).filter { catalog.admits($0) && context.access.allows(context.identity, .subscribe, $0) }
         return context.eventLoop.makeFutureWithTask {
             for topic in topics {
                 _ = try await context.manager.join(context.socketID, channel: topic, pattern: "*")

@@ -1,0 +1,75 @@
+/// Who may do what on a node (DESIGN §8): the authentication mode, the channel rules, and the
+/// token verifier. Every protocol and the HTTP API ask it.
+///
+/// A channel's first matching rule decides; the token's own `channels` and `publish` claims add
+/// to what a rule allows (but never past `server`). A channel no rule matches is open under
+/// `off`, and takes a valid token (or a claim covering it) otherwise. A node with no key to check
+/// tokens with cannot have logged-in connections: under `optional` it is open, as under `off`
+/// (`required` without a key refuses to start).
+public struct AccessPolicy: Sendable {
+    /// Whether connections need a token.
+    public enum Mode: String, Sendable, CaseIterable {
+        /// No authentication: everyone is anonymous (tokens are still read when given).
+        case off
+        /// A token is read when given; connections without one are anonymous.
+        case optional
+        /// Every connection must present a valid token.
+        case required
+    }
+
+    /// What is being done to a channel.
+    public enum Action: String, Sendable {
+        case subscribe
+        case publish
+    }
+
+    public var mode: Mode
+    public var channels: [ChannelRule]
+    /// Checks tokens; `nil` when no key is configured (then no token can be valid).
+    public var verifier: (any TokenVerifier)?
+
+    public init(mode: Mode = .off, channels: [ChannelRule] = [], verifier: (any TokenVerifier)? = nil) {
+        self.mode = mode
+        self.channels = channels
+        self.verifier = verifier
+    }
+
+    /// Everyone may do everything (the default of a development node).
+    public static let open = AccessPolicy()
+
+    /// `true` when channels without a rule are open: authentication is off, or no token can be
+    /// checked.
+    public var isOpen: Bool { mode == .off || verifier == nil }
+
+    /// The first rule matching `channel`, and the channel's owner for a `{sub}` rule.
+    public func rule(for channel: String) -> (rule: ChannelRule, owner: String?)? {
+        for rule in channels {
+            let match = rule.match.match(channel)
+            if match.matches { return (rule, match.owner) }
+        }
+        return nil
+    }
+
+    /// `true` when a connection of `identity` may `action` `channel`.
+    public func allows(_ identity: Identity, _ action: Action, _ channel: String) -> Bool {
+        if isOpen, channels.isEmpty { return true }
+        let claimed = action == .subscribe ? identity.claimsSubscribe(to: channel) : identity.claimsPublish(to: channel)
+        guard let (rule, owner) = rule(for: channel) else {
+            return isOpen || identity.isAuthenticated || claimed
+        }
+        let word = (action == .subscribe ? rule.subscribe : rule.publish) ?? (isOpen ? .any : .login)
+        switch word {
+        case .any: return true
+        case .login: return identity.isAuthenticated || claimed
+        case .permission(let permission): return identity.permissions.contains(permission) || claimed
+        case .token: return claimed
+        case .owner: return (identity.isAuthenticated && owner != nil && owner == identity.userID) || claimed
+        case .server: return false
+        }
+    }
+
+    /// The channel options of `channel` (history, presence), from its first matching rule.
+    public func options(for channel: String) -> ChannelRule? {
+        rule(for: channel)?.rule
+    }
+}

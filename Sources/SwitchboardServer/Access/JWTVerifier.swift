@@ -1,0 +1,110 @@
+import Foundation
+import JWTKit
+public import Switchboard
+
+/// Verifies connection tokens (JWTs) with vapor/jwt-kit: HS256 secrets, RS256/ES256/ES384/EdDSA
+/// public keys in PEM files, and JWKS files, several at once so that keys can be rotated (a token
+/// is accepted when any key verifies it). Claims: `sub`, `exp`, `permissions`, `channels`,
+/// `publish`, `info` (see `Identity`).
+public final class JWTVerifier: TokenVerifier {
+    private let keys: JWTKeyCollection
+    /// How many keys were loaded.
+    public let keyCount: Int
+
+    private init(keys: JWTKeyCollection, keyCount: Int) {
+        self.keys = keys
+        self.keyCount = keyCount
+    }
+
+    /// Why the keys could not be loaded (names the file or the option).
+    public struct KeyError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// `true` when some HS256 secret is shorter than 32 bytes (RFC 7518 asks for at least the
+    /// hash's size); the node warns about it.
+    public static func hasWeakSecret(_ secrets: [String]) -> Bool {
+        secrets.contains { $0.utf8.count < 32 }
+    }
+
+    /// Loads the keys. Each key gets its own key id, so that tokens without a `kid` are tried
+    /// against every key; tokens of a JWKS keep their own ids.
+    public static func load(hs256Secrets: [String] = [], publicKeysPEM: [(name: String, pem: String)] = [], jwks: [(name: String, json: String)] = []) async throws -> JWTVerifier {
+        let keys = JWTKeyCollection()
+        var count = 0
+        for (index, secret) in hs256Secrets.enumerated() {
+            guard !secret.isEmpty else { throw KeyError(description: "an HS256 secret must not be empty") }
+            // HMAC pads a key shorter than its block with zeros: padding it to 32 bytes here signs
+            // and verifies alike, without jwt-kit's assertion on short keys.
+            var bytes = Array(secret.utf8)
+            if bytes.count < 32 { bytes += [UInt8](repeating: 0, count: 32 - bytes.count) }
+            await keys.add(hmac: HMACKey(from: bytes), digestAlgorithm: .sha256, kid: JWKIdentifier(string: "hs256-\(index)"))
+            count += 1
+        }
+        for (index, key) in publicKeysPEM.enumerated() {
+            let kid = JWKIdentifier(string: "pem-\(index)")
+            if let ecdsa = try? ES256PublicKey(pem: key.pem) {
+                await keys.add(ecdsa: ecdsa, kid: kid)
+            } else if let ecdsa = try? ES384PublicKey(pem: key.pem) {
+                await keys.add(ecdsa: ecdsa, kid: kid)
+            } else if let eddsa = try? EdDSA.PublicKey(pem: key.pem) {
+                await keys.add(eddsa: eddsa, kid: kid)
+            } else if let rsa = try? Insecure.RSA.PublicKey(pem: key.pem) {
+                await keys.add(rsa: rsa, digestAlgorithm: .sha256, kid: kid)
+            } else {
+                throw KeyError(description: "\(key.name): not a PEM public key of a kind this node reads (ES256, ES384, EdDSA/Ed25519, RS256)")
+            }
+            count += 1
+        }
+        for set in jwks {
+            do {
+                try await keys.add(jwksJSON: set.json)
+                count += (try? JSONValue(parsing: set.json))?["keys"]?.arrayValue?.count ?? 1
+            } catch {
+                throw KeyError(description: "\(set.name): not a JWKS (\(error))")
+            }
+        }
+        return JWTVerifier(keys: keys, keyCount: count)
+    }
+
+    public func identity(for token: String) async throws(TokenRejection) -> Identity {
+        let claims: Claims
+        do {
+            claims = try await keys.verify(token, as: Claims.self, iteratingKeys: true)
+        } catch let error as JWTError {
+            if error.errorType == .claimVerificationFailure, error.failedClaim is ExpirationClaim {
+                throw TokenRejection("token expired", expired: true)
+            }
+            switch error.errorType {
+            case .malformedToken: throw TokenRejection("malformed token")
+            case .signatureVerificationFailed, .unknownKID: throw TokenRejection("bad signature (no configured key verifies it)")
+            case .unsupportedAlgorithm: throw TokenRejection("unsupported algorithm")
+            default: throw TokenRejection("invalid token: \(error.reason ?? "\(error.errorType)")")
+            }
+        } catch {
+            throw TokenRejection("invalid token: \(error)")
+        }
+        return Identity(
+            userID: claims.sub?.value,
+            permissions: Set(claims.permissions ?? []),
+            channels: claims.channels ?? [],
+            publish: claims.publish ?? [],
+            info: claims.info,
+            expiresAt: claims.exp.map { $0.value.timeIntervalSince1970 }
+        )
+    }
+
+    /// The claims Switchboard reads.
+    struct Claims: JWTPayload {
+        var sub: SubjectClaim?
+        var exp: ExpirationClaim?
+        var permissions: [String]?
+        var channels: [String]?
+        var publish: [String]?
+        var info: JSONValue?
+
+        func verify(using algorithm: some JWTAlgorithm) throws {
+            try exp?.verifyNotExpired()
+        }
+    }
+}

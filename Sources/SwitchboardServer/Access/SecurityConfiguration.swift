@@ -1,0 +1,91 @@
+public import NIOCore
+public import Switchboard
+
+/// Who may connect and what connections may do: the access policy (tokens, channel rules), API
+/// keys of the HTTP API, allowed origins, connection and request limits, and TLS.
+public struct SecurityConfiguration: Sendable {
+    /// The authentication mode, channel rules and token verifier.
+    public var policy: AccessPolicy
+    /// Keys for `POST /publish`, `/call`, `/emit` (`Authorization: apikey <key>`); when empty,
+    /// those routes are open (allowed only with `--auth off`).
+    public var apiKeys: [String]
+    /// Origins a browser page may connect from: exact (`https://app.example.com`), a wildcard
+    /// host (`*.example.com`, any scheme), or `*`. Empty: any. Requests without `Origin`
+    /// (non-browser clients) are always allowed.
+    public var allowedOrigins: [String]
+    /// Most WebSocket connections the node holds at once (`nil`: no limit).
+    public var maxConnections: Int?
+    /// Most WebSocket connections from one IP address at once (`nil`: no limit).
+    public var maxConnectionsPerIP: Int?
+    /// Requests one socket may make per second, on average (`nil`: no limit); bursts of twice
+    /// that pass. Over it a request is refused with an error; a socket that keeps going is
+    /// closed with 1008.
+    public var requestsPerSecond: Double?
+    /// Time a client has to send its request's headers (slow clients are dropped).
+    public var handshakeTimeout: TimeAmount
+    /// Certificate and key files for `wss://` and `https://`, or `nil` for plain text.
+    public var tls: TLSFiles?
+
+    /// PEM files of the node's certificate (chain) and private key.
+    public struct TLSFiles: Sendable, Equatable {
+        public var certificatePath: String
+        public var privateKeyPath: String
+
+        public init(certificatePath: String, privateKeyPath: String) {
+            self.certificatePath = certificatePath
+            self.privateKeyPath = privateKeyPath
+        }
+    }
+
+    public init(
+        policy: AccessPolicy = .open,
+        apiKeys: [String] = [],
+        allowedOrigins: [String] = [],
+        maxConnections: Int? = nil,
+        maxConnectionsPerIP: Int? = nil,
+        requestsPerSecond: Double? = nil,
+        handshakeTimeout: TimeAmount = .seconds(10),
+        tls: TLSFiles? = nil
+    ) {
+        self.policy = policy
+        self.apiKeys = apiKeys
+        self.allowedOrigins = allowedOrigins
+        self.maxConnections = maxConnections
+        self.maxConnectionsPerIP = maxConnectionsPerIP
+        self.requestsPerSecond = requestsPerSecond
+        self.handshakeTimeout = handshakeTimeout
+        self.tls = tls
+    }
+
+    /// `true` when a page of `origin` may connect.
+    public func allows(origin: String) -> Bool {
+        guard !allowedOrigins.isEmpty else { return true }
+        let host = origin.split(separator: "://", maxSplits: 1).last.map { $0.split(separator: ":").first.map(String.init) ?? "" } ?? origin
+        for allowed in allowedOrigins {
+            if allowed == "*" || allowed == origin { return true }
+            if allowed.hasPrefix("*.") {
+                let suffix = allowed.dropFirst(1)  // ".example.com"
+                if host.hasSuffix(suffix), host.count > suffix.count { return true }
+            }
+        }
+        return false
+    }
+
+    /// `true` when `header` (an `Authorization` value) carries one of the API keys.
+    public func acceptsAPIKey(_ header: String?) -> Bool {
+        guard !apiKeys.isEmpty else { return true }
+        guard let header, header.lowercased().hasPrefix("apikey ") else { return false }
+        let key = header.dropFirst("apikey ".count).trimmingPrefix(" ")
+        return apiKeys.contains { constantTimeEqual($0, String(key)) }
+    }
+}
+
+/// Compares two strings in time that depends only on their lengths.
+func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8)
+    let y = Array(b.utf8)
+    guard x.count == y.count else { return false }
+    var difference: UInt8 = 0
+    for index in x.indices { difference |= x[index] ^ y[index] }
+    return difference == 0
+}
