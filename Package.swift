@@ -50,6 +50,7 @@ let package = Package(
             name: "SwitchboardWebSocket",
             dependencies: [
                 "Switchboard", "CZlib",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -94,6 +95,7 @@ let package = Package(
             name: "SwitchboardClient",
             dependencies: [
                 "Switchboard", "SwitchboardWebSocket",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

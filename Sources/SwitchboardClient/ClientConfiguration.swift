@@ -1,3 +1,5 @@
+public import NIOSSL
+
 /// The protocol a `SwitchboardClient` speaks.
 public enum ClientProtocol: Sendable, Equatable {
     /// `/stream` (DESIGN §1): event patterns, `{"channel", "event", "data"}` messages.
@@ -14,6 +16,13 @@ public enum ClientProtocol: Sendable, Equatable {
 
 /// How a `SwitchboardClient` connects.
 public struct ClientConfiguration: Sendable {
+    /// The token to connect with (sent as `Authorization: Bearer`), when the node wants one.
+    public var token: String?
+    /// Gives a fresh token when the node asks for one (its token expired) and on reconnection;
+    /// without it, a connection whose token expires is closed by the node (4001).
+    public var tokenProvider: (@Sendable () async -> String?)?
+    /// TLS settings for `wss://` URLs (trust roots, say); `nil`: the system's defaults.
+    public var tls: TLSConfiguration?
     /// Offer per-message deflate (the server compresses large messages once for everyone).
     public var compression: Bool
     /// Seconds to wait for the TCP connection and the upgrade.
@@ -34,7 +43,10 @@ public struct ClientConfiguration: Sendable {
         callTimeout: Duration? = .seconds(30),
         reconnect: Bool = false,
         maxReconnectDelay: Duration = .seconds(5),
-        wireProtocol: ClientProtocol? = nil
+        wireProtocol: ClientProtocol? = nil,
+        token: String? = nil,
+        tokenProvider: (@Sendable () async -> String?)? = nil,
+        tls: TLSConfiguration? = nil
     ) {
         self.compression = compression
         self.connectTimeout = connectTimeout
@@ -42,5 +54,8 @@ public struct ClientConfiguration: Sendable {
         self.reconnect = reconnect
         self.maxReconnectDelay = maxReconnectDelay
         self.wireProtocol = wireProtocol
+        self.token = token
+        self.tokenProvider = tokenProvider
+        self.tls = tls
     }
 }

@@ -86,11 +86,15 @@ public final class SwitchboardClient: Sendable {
     }
 
     private func openConnection() async throws -> any Channel {
-        try await WebSocketClientConnection.connect(
+        var token = configuration.token
+        if let provider = configuration.tokenProvider, let fresh = await provider() { token = fresh }
+        return try await WebSocketClientConnection.connect(
             to: target,
             eventLoopGroup: eventLoopGroup,
             compression: configuration.compression,
             connectTimeout: TimeAmount(configuration.connectTimeout),
+            headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [],
+            tls: configuration.tls,
             callbacks: WebSocketClientCallbacks(
                 onText: { [weak self] text, _ in self?.received(text) },
                 onClose: { [weak self] code, reason in self?.connectionClosed(code: code, reason: reason) }
@@ -282,7 +286,31 @@ public final class SwitchboardClient: Sendable {
         }
     }
 
+    /// The node says the token expired: get a new one and log in again (or let the node close).
+    private func refreshToken(answering id: JSONValue?) {
+        guard let provider = configuration.tokenProvider else {
+            logger.warning("the node asks for a new token and there is no tokenProvider: it will close the connection")
+            if let id { answerUnknownMethod(id: id) }
+            return
+        }
+        Task {
+            guard let token = await provider() else { return }
+            if let id, let channel = self.state.withLock({ $0.channel }) {
+                // JSON-RPC: the answer to the node's refresh call is the token.
+                var text = ByteBuffer()
+                JSONRPCCodec().encodeResult(RawJSON(.string(token)), for: RPCReplyAddress(rawID: id.jsonBytes), into: &text)
+                WebSocketClientConnection.send(text: text, on: channel).whenFailure { _ in }
+            } else {
+                _ = try? await self.call("login", payload: ["token": .string(token)])
+            }
+        }
+    }
+
     private func receivedStream(_ object: JSONObject) {
+        if object["event"] == "refresh", object["channel"] == nil, object["id"] == nil {
+            refreshToken(answering: nil)
+            return
+        }
         if object["response"] == nil, object["error"] == nil, case .string(let channel)? = object["channel"] {
             deliver(ChannelMessage(channel: channel, event: object["event"]?.stringValue ?? "", data: object["data"] ?? .null))
             return
@@ -302,8 +330,8 @@ public final class SwitchboardClient: Sendable {
         let id = object["id"]?.nonNull
         if case .string(let topic)? = object["method"] {
             if let id {
-                // The node calls this client, which serves no methods.
-                answerUnknownMethod(id: id)
+                // The node calls this client, which serves no methods but `refresh`.
+                if topic == "refresh" { refreshToken(answering: id) } else { answerUnknownMethod(id: id) }
             } else {
                 deliver(ChannelMessage(channel: topic, event: "", data: object["params"] ?? .null))
             }

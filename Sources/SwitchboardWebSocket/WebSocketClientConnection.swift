@@ -1,15 +1,20 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
+import Synchronization
 
 /// Why a client connection could not be opened.
 package enum WebSocketConnectError: Error, CustomStringConvertible {
-    case upgradeRefused(String)
+    /// The server answered the upgrade with another status: the URL, the status, and the body
+    /// (the node's JSON says why: no such path, a token required, a foreign origin…).
+    case upgradeRefused(url: String, status: Int, body: String)
 
     package var description: String {
         switch self {
-        case .upgradeRefused(let url): "the server refused the WebSocket upgrade at \(url)"
+        case .upgradeRefused(let url, let status, let body):
+            "no WebSocket at \(url): HTTP \(status)" + (body.isEmpty ? "" : " \(body)")
         }
     }
 }
@@ -48,13 +53,22 @@ package enum WebSocketClientConnection {
         compression: Bool = false,
         maxMessageSize: Int = 64 * 1024 * 1024,
         connectTimeout: TimeAmount = .seconds(10),
+        headers extraHeaders: [(String, String)] = [],
+        tls: TLSConfiguration? = nil,
         callbacks: WebSocketClientCallbacks
     ) async throws -> any Channel {
+        let sslContext = url.secure ? try NIOSSLContext(configuration: tls ?? .makeClientConfiguration()) : nil
+        let refusal = RefusalReader()
+        defer { refusal.complete() }
         let upgraded = try await ClientBootstrap(group: eventLoopGroup)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: url.host, port: url.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        let serverName = url.host.contains(":") || url.host.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : url.host
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
+                    }
                     let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(
                         maxFrameSize: min(maxMessageSize, Int(UInt32.max)),
                         upgradePipelineHandler: { channel, response in
@@ -70,12 +84,17 @@ package enum WebSocketClientConnection {
                     headers.add(name: "Host", value: url.hostHeader)
                     headers.add(name: "Content-Length", value: "0")
                     if compression { headers.add(name: "Sec-WebSocket-Extensions", value: PerMessageDeflate.clientOffer) }
+                    for (name, value) in extraHeaders { headers.add(name: name, value: value) }
                     let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: url.target, headers: headers)
                     let configuration = NIOTypedHTTPClientUpgradeConfiguration<Bool>(
                         upgradeRequestHead: head,
                         upgraders: [upgrader],
                         notUpgradingCompletionHandler: { channel in
-                            channel.eventLoop.makeSucceededFuture(false)
+                            // Keep the answer: its status and body say why.
+                            channel.eventLoop.makeCompletedFuture {
+                                try channel.pipeline.syncOperations.addHandler(refusal)
+                                return false
+                            }
                         }
                     )
                     var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: configuration)
@@ -87,8 +106,12 @@ package enum WebSocketClientConnection {
                 }
             }
         guard try await upgraded.1.get() else {
-            upgraded.0.close(promise: nil)
-            throw WebSocketConnectError.upgradeRefused(url.description)
+            let channel = upgraded.0
+            let deadline = channel.eventLoop.scheduleTask(in: .seconds(3)) { channel.close(promise: nil) }
+            let (status, body) = try await refusal.answer.get()
+            deadline.cancel()
+            channel.close(promise: nil)
+            throw WebSocketConnectError.upgradeRefused(url: url.description, status: status, body: body)
         }
         return upgraded.0
     }
@@ -111,6 +134,44 @@ package enum WebSocketClientConnection {
         channel.writeAndFlush(frame, promise: nil)
         let timeout = channel.eventLoop.scheduleTask(in: .seconds(3)) { channel.close(promise: nil) }
         return channel.closeFuture.always { _ in timeout.cancel() }
+    }
+}
+
+/// Reads the answer to a refused upgrade: its status and body.
+final class RefusalReader: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+
+    private let promise: EventLoopPromise<(Int, String)>
+    private let state = Mutex<(status: Int, body: String, done: Bool)>((0, "", false))
+
+    init() {
+        promise = MultiThreadedEventLoopGroup.singleton.any().makePromise()
+    }
+
+    /// The status and body, once the answer ended (or the connection did).
+    var answer: EventLoopFuture<(Int, String)> { promise.futureResult }
+
+    /// Gives the answer as it is so far (once; later calls do nothing).
+    func complete() {
+        let answer: (Int, String)? = state.withLock { state -> (Int, String)? in
+            guard !state.done else { return nil }
+            state.done = true
+            return (state.status, state.body)
+        }
+        if let answer { promise.succeed(answer) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): state.withLock { $0.status = Int(head.status.code) }
+        case .body(let part): state.withLock { if $0.body.utf8.count < 4096 { $0.body += String(buffer: part) } }
+        case .end: complete()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        complete()
+        context.fireChannelInactive()
     }
 }
 

@@ -5,36 +5,110 @@ import Darwin
 #endif
 import ArgumentParser
 import Logging
+import NIOSSL
 import Switchboard
 import SwitchboardClient
+import SwitchboardWebSocket
 
 /// Options every client command takes.
 struct ConnectionOptions: ParsableArguments {
-    @Option(help: "The node's /stream or /jsonrpc URL [SWITCHBOARD_URL] (default ws://127.0.0.1:8080/stream).")
+    @Option(help: "The node's /stream or /jsonrpc URL, ws:// or wss:// [SWITCHBOARD_URL] (default ws://127.0.0.1:8080/stream).")
     var url: String?
+
+    @Option(help: "Token to connect with, when the node wants one [SWITCHBOARD_TOKEN].")
+    var token: String?
+
+    @Option(help: "PEM file of the certificate authority to trust for wss:// [SWITCHBOARD_CA_FILE] (default: the system's).")
+    var caFile: String?
 
     var resolvedURL: String { Environment.resolve(url, "SWITCHBOARD_URL", "ws://127.0.0.1:8080/stream") }
 
     func connect(reconnect: Bool = false) async throws -> SwitchboardClient {
         var logger = Logger(label: "switchboard.client")
         logger.logLevel = .warning
-        return try await SwitchboardClient.connect(
-            to: resolvedURL,
-            configuration: ClientConfiguration(reconnect: reconnect),
-            logger: logger
-        )
+        var tls: TLSConfiguration? = nil
+        if let caFile = Environment.resolve(caFile, "SWITCHBOARD_CA_FILE") {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.trustRoots = .file(caFile)
+            tls = configuration
+        }
+        let url = resolvedURL
+        do {
+            return try await SwitchboardClient.connect(
+                to: url,
+                configuration: ClientConfiguration(reconnect: reconnect, token: Environment.resolve(token, "SWITCHBOARD_TOKEN"), tls: tls),
+                logger: logger
+            )
+        } catch {
+            throw CommandFailure(Self.explain(error, url: url), exitCode: CommandFailure.cannotConnect)
+        }
+    }
+
+    /// What went wrong connecting to `url`, and what to try.
+    static func explain(_ error: any Error, url: String) -> String {
+        switch error {
+        case SwitchboardClientError.invalidURL(let message):
+            return message
+        case WebSocketConnectError.upgradeRefused(_, let status, let body):
+            let reason = (try? JSONValue(parsing: body))?["reason"]?.stringValue ?? (try? JSONValue(parsing: body))?["message"]?.stringValue ?? body
+            switch status {
+            case 401: return "\(url) needs a valid token (\(reason)): give one with --token or SWITCHBOARD_TOKEN"
+            case 403: return "\(url) refused this client: \(reason)"
+            case 404: return "no WebSocket endpoint at \(url): HTTP 404 (\(reason)); the node serves \((try? JSONValue(parsing: body))?["paths"]?.jsonString ?? "/stream, /jsonrpc, /wsrpc")"
+            default: return "no WebSocket at \(url): HTTP \(status) \(reason)"
+            }
+        default:
+            let text = "\(error)"
+            if text.contains("Connection refused") || text.contains("errno: 111") {
+                return "cannot connect to \(url): connection refused — is a node running? (scripts/serve)"
+            }
+            if text.contains("connectTimeout") || text.contains("timed out") {
+                return "cannot connect to \(url): no answer in time — is the address right?"
+            }
+            if text.contains("NIOSSL") || text.contains("handshake") || text.contains("certificate") {
+                return "cannot connect to \(url): TLS failed (\(text)) — for a private certificate authority, give --ca-file"
+            }
+            return "cannot connect to \(url): \(text)"
+        }
     }
 }
 
-/// Writes lines to standard output unbuffered, so a pipe sees each message as it comes.
+/// A client command failed in a way the user can act on: the message goes to standard error,
+/// and the process exits with `exitCode`.
+struct CommandFailure: Error, CustomStringConvertible {
+    /// The node answered the call with an error.
+    static let rpcError: Int32 = 1
+    /// The command line is wrong (ArgumentParser's code for validation errors).
+    static let usage: Int32 = 64
+    /// No connection could be made to the node.
+    static let cannotConnect: Int32 = 69
+
+    let description: String
+    let exitCode: Int32
+
+    init(_ description: String, exitCode: Int32) {
+        self.description = description
+        self.exitCode = exitCode
+    }
+}
+
+/// Writes lines to standard output (or error) unbuffered, so a pipe sees each message as it comes.
 enum Output {
     static func line(_ text: String) {
+        write(text, to: 1)
+    }
+
+    static func error(_ text: String) {
+        write(text, to: 2)
+    }
+
+    private static func write(_ text: String, to descriptor: Int32) {
         var line = text
         line.append("\n")
         line.withUTF8 { bytes in
             var offset = 0
             while offset < bytes.count {
-                let written = write(1, bytes.baseAddress! + offset, bytes.count - offset)
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
                 if written <= 0 { return }
                 offset += written
             }

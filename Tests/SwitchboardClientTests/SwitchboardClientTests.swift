@@ -127,13 +127,13 @@ struct SwitchboardClientTests {
         await second.stop()
     }
 
-    @Test("bad URLs are refused with a clear error")
+    @Test("bad URLs are refused with a clear error; an http:// URL says to use ws://")
     func urls() async {
-        await #expect(throws: SwitchboardClientError.invalidURL("not a ws:// URL: ftp://x")) {
+        await #expect(throws: SwitchboardClientError.invalidURL("not a WebSocket URL (ws://host:port/path or wss://…): ftp://x")) {
             _ = try await SwitchboardClient.connect(to: "ftp://x")
         }
-        await #expect(throws: SwitchboardClientError.self) {
-            _ = try await SwitchboardClient.connect(to: "wss://example.com/stream")
+        await #expect(throws: SwitchboardClientError.invalidURL("http://127.0.0.1:1/stream is an HTTP URL: use ws:// (or wss:// for TLS), for example ws://127.0.0.1:8080/stream")) {
+            _ = try await SwitchboardClient.connect(to: "http://127.0.0.1:1/stream")
         }
     }
 }
