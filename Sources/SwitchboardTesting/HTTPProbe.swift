@@ -10,7 +10,8 @@ public enum HTTPProbe {
         public var body: String
     }
 
-    /// Sends `method path` with `body` to `host:port` and reads the whole response.
+    /// Sends `method path` with `body` to `host:port` and reads the whole response (for a 101,
+    /// the head only).
     public static func request(
         _ method: String = "GET",
         _ path: String,
@@ -19,22 +20,39 @@ public enum HTTPProbe {
         body: String = "",
         headers: [String: String] = [:]
     ) async throws -> Response {
-        var request = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n"
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
+        if headers.keys.contains(where: { $0.lowercased() == "connection" }) == false { request += "Connection: close\r\n" }
+        request += "Content-Length: \(body.utf8.count)\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
         request += "\r\n" + body
+        return try await raw(request, port: port, host: host)
+    }
+
+    /// Sends `text` as it is (a malformed or unfinished request, say) and reads the answer until
+    /// the server closes, the response is complete, or `timeout` passes.
+    public static func raw(_ text: String, port: Int, host: String = "127.0.0.1", timeout: Duration = .seconds(10)) async throws -> Response {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
+        let deadline = channel.channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) { channel.channel.close(promise: nil) }
+        defer { deadline.cancel() }
         var received = ByteBuffer()
-        try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(string: request))
-            for try await var chunk in inbound { received.writeBuffer(&chunk) }
+        try? await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: text))
+            for try await var chunk in inbound {
+                received.writeBuffer(&chunk)
+                if let response = parse(String(buffer: received)), response.complete { break }
+            }
         }
-        let text = String(buffer: received)
-        guard let split = text.firstRange(of: "\r\n\r\n") else { return Response(status: 0, headers: [:], body: text) }
+        return parse(String(buffer: received))?.response ?? Response(status: 0, headers: [:], body: String(buffer: received))
+    }
+
+    /// The response in `text`, and whether it is complete (a 101, or a body of its length).
+    private static func parse(_ text: String) -> (response: Response, complete: Bool)? {
+        guard let split = text.firstRange(of: "\r\n\r\n") else { return nil }
         let head = text[..<split.lowerBound].split(separator: "\r\n")
         let status = head.first.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
         var fields: [String: String] = [:]
@@ -43,8 +61,13 @@ public enum HTTPProbe {
             fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingPrefix(" ").description
         }
         var body = String(text[split.upperBound...])
-        if fields["transfer-encoding"] == "chunked" { body = dechunk(body) }
-        return Response(status: status, headers: fields, body: body)
+        var complete = status == 101
+        if let length = fields["content-length"].flatMap(Int.init) { complete = complete || body.utf8.count >= length }
+        if fields["transfer-encoding"] == "chunked" {
+            complete = body.hasSuffix("0\r\n\r\n")
+            body = dechunk(body)
+        }
+        return (Response(status: status, headers: fields, body: body), complete)
     }
 
     private static func dechunk(_ text: String) -> String {

@@ -1,4 +1,5 @@
 public import NIOCore
+public import NIOSSL
 import NIOPosix
 public import NIOWebSocket
 public import Switchboard
@@ -30,13 +31,21 @@ public final class RawWebSocket: Sendable {
         self.events = events
     }
 
-    /// Connects to `url` (`ws://...`), offering per-message deflate when `compression`.
-    public static func connect(_ url: String, compression: Bool = false) async throws -> RawWebSocket {
+    /// Connects to `url` (`ws://...` or `wss://...`), offering per-message deflate when
+    /// `compression`, with extra request `headers`.
+    public static func connect(
+        _ url: String,
+        compression: Bool = false,
+        headers: [(String, String)] = [],
+        tls: TLSConfiguration? = nil
+    ) async throws -> RawWebSocket {
         let events = Mailbox<Event>()
         let channel = try await WebSocketClientConnection.connect(
             to: WebSocketURL(url),
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             compression: compression,
+            headers: headers,
+            tls: tls,
             callbacks: WebSocketClientCallbacks(
                 onText: { text, compressed in events.put(.text(String(buffer: text), compressed: compressed)) },
                 onPong: { data in events.put(.pong(data)) },

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Switchboard
 import SwitchboardRedis
 import SwitchboardServer
@@ -28,6 +29,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Redis URL redis://[user:password@]host:port[/db] [SWITCHBOARD_REDIS_URL]; none: in-process broker.")
     var redis: String?
+
+    @Option(help: "For rediss:// URLs: PEM file of the certificate authority to trust [SWITCHBOARD_REDIS_CA_FILE] (default: the system's).")
+    var redisCaFile: String?
+
+    @Option(help: "For rediss:// URLs: PEM client certificate, when Redis asks for one [SWITCHBOARD_REDIS_CERT].")
+    var redisCert: String?
+
+    @Option(help: "For rediss:// URLs: PEM private key of --redis-cert [SWITCHBOARD_REDIS_KEY].")
+    var redisKey: String?
 
     @Option(help: "Prefix of Redis channel names [SWITCHBOARD_CHANNEL_PREFIX] (default switchboard:).")
     var channelPrefix: String?
@@ -152,7 +162,8 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration: .init(
                     url: redisURL,
                     channelPrefix: Environment.resolve(channelPrefix, "SWITCHBOARD_CHANNEL_PREFIX", "switchboard:"),
-                    nodeID: node
+                    nodeID: node,
+                    tls: try redisTLS()
                 ),
                 metrics: metrics.switchboard,
                 eventLoopGroup: group,
@@ -170,6 +181,28 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("\(warning)")
         }
         try await SwitchboardNode(configuration: configuration, manager: manager, metrics: metrics, logger: logger).run()
+    }
+
+    /// The TLS settings for a `rediss://` URL from --redis-ca-file, --redis-cert and --redis-key.
+    private func redisTLS() throws -> TLSConfiguration? {
+        let ca = Environment.resolve(redisCaFile, "SWITCHBOARD_REDIS_CA_FILE")
+        let certificate = Environment.resolve(redisCert, "SWITCHBOARD_REDIS_CERT")
+        let key = Environment.resolve(redisKey, "SWITCHBOARD_REDIS_KEY")
+        guard ca != nil || certificate != nil || key != nil else { return nil }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let ca { configuration.trustRoots = .file(ca) }
+        switch (certificate, key) {
+        case (let certificate?, let key?):
+            do {
+                configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+                configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+            } catch {
+                throw ValidationError("--redis-cert/--redis-key: cannot read them (\(error))")
+            }
+        case (nil, nil): break
+        default: throw ValidationError("--redis-cert and --redis-key go together")
+        }
+        return configuration
     }
 
     /// An on/off setting from a flag or the environment.

@@ -119,13 +119,44 @@ async def classic_build_from_a_file():
             driver.quit()
 
 
+async def token_in_the_browser():
+    import jwt, time
+    secret = "browser-test-secret-thirty-two-bytes"
+    node = Node(BINARY, "--auth", "required", "--jwt-secret", secret, "--log-level", "warning")
+    try:
+        token = jwt.encode({"sub": "ann", "exp": int(time.time()) + 600}, secret, algorithm="HS256")
+        with tempfile.TemporaryDirectory() as directory:
+            (pathlib.Path(directory) / "index.html").write_text(f"""<!doctype html><meta charset="utf-8">
+<script type="module">
+  import {{ SwitchboardClient }} from "{node.http}/switchboard.js";
+  try {{
+    await SwitchboardClient.connect("{node.stream}", {{ reconnect: false }});
+    window.anonymous = "connected";
+  }} catch (error) {{ window.anonymous = "refused"; }}
+  const client = await SwitchboardClient.connect("{node.stream}", {{ token: async () => "{token}" }});
+  window.session = await client.call("session");
+  window.who = await client.call("login", {{ token: "{token}" }});
+</script>""")
+            driver = chrome()
+            try:
+                with static_server(directory) as site:
+                    driver.get(site + "/index.html")
+                    who = wait_for(lambda: driver.execute_script("return window.who"))
+                    check("without a token the module cannot connect to --auth required", driver.execute_script("return window.anonymous") == "refused")
+                    check("with the token option it connects, as the token's user", who and who.get("user") == "ann", who)
+            finally:
+                driver.quit()
+    finally:
+        node.stop()
+
+
 async def main_steps():
     nodes.append(Node(BINARY, "--redis", REDIS, "--demo", "on", "--log-level", "warning"))
     nodes.append(Node(BINARY, "--redis", REDIS, "--demo", "on", "--log-level", "warning"))
 
 
 try:
-    asyncio.run(run(main_steps, demo_page, classic_build_from_a_file, module_across_nodes_with_reconnect))
+    asyncio.run(run(main_steps, demo_page, classic_build_from_a_file, token_in_the_browser, module_across_nodes_with_reconnect))
 finally:
     for node in nodes:
         node.stop()

@@ -139,6 +139,36 @@ struct CommandLineTests {
         #expect(positional.status != 0)
     }
 
+    @Test("serve refuses a bad configuration file, naming the key, and --auth required without a key")
+    func badConfiguration() throws {
+        let path = NSTemporaryDirectory() + "switchboard-bad-\(UUID().uuidString).json"
+        try #"{"auth": {"mode": "required", "jtw": {}}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let bad = try Self.runWithErrors(["serve", "--port", "0", "--config", path])
+        #expect(bad.status != 0)
+        #expect(bad.errors.contains("unknown key auth.jtw"))
+        let keyless = try Self.runWithErrors(["serve", "--port", "0", "--auth", "required"])
+        #expect(keyless.status != 0)
+        #expect(keyless.errors.contains("--auth required needs a key"))
+        let refused = try Self.runWithErrors(["call", "--url", "ws://127.0.0.1:1/stream", "info"])
+        #expect(refused.status == 69)
+        #expect(refused.errors.contains("connection refused — is a node running?"))
+    }
+
+    /// Runs the executable and returns its exit status and standard error.
+    static func runWithErrors(_ arguments: [String]) throws -> (status: Int32, errors: String) {
+        let process = Process()
+        let errors = Pipe()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.runWatched()
+        let data = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     @Test("serve reads its settings from the environment; a flag wins")
     func environment() throws {
         let process = Process()

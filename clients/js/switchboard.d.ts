@@ -18,6 +18,11 @@ export interface ClientOptions {
   maxReconnectDelay?: number;
   /** The WebSocket class to use (default: globalThis.WebSocket). */
   WebSocket?: typeof WebSocket;
+  /**
+   * A token to connect with (sent as a WebSocket subprotocol), or a function that returns one;
+   * a function is asked again when the node says the token expired, and on reconnection.
+   */
+  token?: string | (() => string | Promise<string>);
 }
 
 /** The server answered a call with an error. */

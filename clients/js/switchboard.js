@@ -9,6 +9,9 @@
 // Replies are matched to calls by id. With `reconnect: true` (the default) the client reconnects
 // with capped exponential backoff after a node goes away (close 1001) and subscribes again; given
 // several URLs, it moves on to the next one each time (nodes without a load balancer in front).
+// With `token` (a string, or a function that returns one, possibly async) the client connects
+// with it (as a WebSocket subprotocol: browsers cannot set headers) and, when the node says the
+// token expired, logs in again with a fresh one from the function.
 
 /** The server answered a call with an error: `message` and, for validation errors, `errors`. */
 export class SwitchboardError extends Error {
@@ -99,10 +102,16 @@ export class SwitchboardClient {
     throw last;
   }
 
-  #open() {
+  async #token() {
+    const { token } = this.#options;
+    return typeof token === "function" ? await token() : token;
+  }
+
+  async #open() {
     const url = this.url;
+    const token = await this.#token();
     return new Promise((resolve, reject) => {
-      const socket = new this.#options.WebSocket(url);
+      const socket = token ? new this.#options.WebSocket(url, ["switchboard", token]) : new this.#options.WebSocket(url);
       socket.onopen = () => { this.#socket = socket; this.#delay = 100; resolve(); };
       socket.onerror = () => { if (this.#socket !== socket) reject(new Error(`cannot connect to ${url}`)); };
       socket.onmessage = (event) => this.#received(event.data);
@@ -113,6 +122,11 @@ export class SwitchboardClient {
   #received(text) {
     let message;
     try { message = JSON.parse(text); } catch { return; }
+    if (message && message.event === "refresh" && !("channel" in message) && !("id" in message)) {
+      // The token expired: log in again with a fresh one, or the node closes the socket (4001).
+      this.#token().then((token) => token && this.call("login", { token })).catch(() => {});
+      return;
+    }
     if (message && typeof message === "object" && !("response" in message) && !("error" in message) && "channel" in message) {
       for (const sub of this.#subscriptions.values()) {
         if (sub.channel === message.channel && globMatches(sub.pattern, message.event ?? "")) {

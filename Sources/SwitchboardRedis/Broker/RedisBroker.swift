@@ -379,6 +379,7 @@ public final class RedisBroker: SocketsManager {
             on: publisherLoop,
             timeout: configuration.connectTimeout,
             keepReadBuffer: true,
+            tls: configuration.tls,
             callbacks: RedisConnectionCallbacks(onClose: lost),
             logger: logger
         )
@@ -389,6 +390,7 @@ public final class RedisBroker: SocketsManager {
                 on: subscriberLoop,
                 timeout: configuration.connectTimeout,
                 keepReadBuffer: true,
+                tls: configuration.tls,
                 callbacks: RedisConnectionCallbacks(
                     onPush: { [weak self] push in self?.received(push) },
                     onReadComplete: { [weak self] in self?.readComplete() },

@@ -1,4 +1,5 @@
 public import NIOCore
+public import NIOSSL
 import Switchboard
 
 extension RedisBroker {
@@ -27,6 +28,9 @@ extension RedisBroker {
         public var unsubscribeDelay: TimeAmount
         /// Channel names per SUBSCRIBE when restoring subscriptions after a reconnect.
         public var resubscribeBatchSize: Int
+        /// TLS settings for a `rediss://` URL (trust roots, a client certificate); `nil`: the
+        /// system's defaults.
+        public var tls: TLSConfiguration?
 
         public init(
             url: RedisURL,
@@ -38,7 +42,8 @@ extension RedisBroker {
             probeInterval: TimeAmount = .seconds(30),
             probeTimeout: TimeAmount = .seconds(5),
             unsubscribeDelay: TimeAmount = .seconds(1),
-            resubscribeBatchSize: Int = 200
+            resubscribeBatchSize: Int = 200,
+            tls: TLSConfiguration? = nil
         ) {
             self.url = url
             self.channelPrefix = channelPrefix
@@ -50,6 +55,7 @@ extension RedisBroker {
             self.probeTimeout = probeTimeout
             self.unsubscribeDelay = unsubscribeDelay
             self.resubscribeBatchSize = resubscribeBatchSize
+            self.tls = tls
         }
 
         /// Parses `url` (`redis://[user:password@]host:port[/db]`).

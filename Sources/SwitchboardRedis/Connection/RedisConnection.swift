@@ -1,5 +1,6 @@
 public import Logging
 public import NIOCore
+public import NIOSSL
 import NIOPosix
 import Synchronization
 
@@ -32,10 +33,12 @@ public final class RedisConnection: Sendable {
         on eventLoop: any EventLoop,
         timeout: TimeAmount = .seconds(5),
         keepReadBuffer: Bool = false,
+        tls: TLSConfiguration? = nil,
         callbacks: RedisConnectionCallbacks = RedisConnectionCallbacks(),
         logger: Logger = Logger(label: "switchboard.redis")
     ) async throws -> RedisConnection {
         let channel: any Channel
+        let sslContext = url.tls ? try NIOSSLContext(configuration: tls ?? .makeClientConfiguration()) : nil
         do {
             channel = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(timeout)
@@ -43,6 +46,10 @@ public final class RedisConnection: Sendable {
                 .channelOption(.socketOption(.so_keepalive), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let sslContext {
+                            let name = url.host.allSatisfy({ $0.isNumber || $0 == "." || $0 == ":" }) ? nil : url.host
+                            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: name))
+                        }
                         try channel.pipeline.syncOperations.addHandler(
                             RedisChannelHandler(callbacks: callbacks, keepReadBuffer: keepReadBuffer, logger: logger)
                         )

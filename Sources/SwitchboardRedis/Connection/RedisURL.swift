@@ -1,9 +1,12 @@
 import Switchboard
 
-/// `redis://[user:password@]host[:port][/db]` (also `redis://:password@host`).
+/// `redis://[user:password@]host[:port][/db]` (also `redis://:password@host`); `rediss://` for
+/// Redis over TLS.
 public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var port: Int
+    /// `true` for `rediss://`: the connection is TLS.
+    public var tls: Bool = false
     public var user: String?
     public var password: String?
     public var database: Int
@@ -18,8 +21,9 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses a URL; percent-escapes in the user and password are decoded.
     public init(_ string: String) throws(RedisError) {
-        guard string.hasPrefix("redis://") else { throw .invalidURL(string) }
-        var rest = Substring(string.dropFirst("redis://".count))
+        let tls = string.hasPrefix("rediss://")
+        guard tls || string.hasPrefix("redis://") else { throw .invalidURL(string) }
+        var rest = Substring(string.dropFirst(tls ? "rediss://".count : "redis://".count))
         var database = 0
         if let slash = rest.firstIndex(of: "/") {
             let path = rest[rest.index(after: slash)...]
@@ -44,6 +48,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         }
         guard let address = HostAndPort(rest, defaultPort: 6379) else { throw .invalidURL(string) }
         self.init(host: address.host, port: address.port, user: user, password: password, database: database)
+        self.tls = tls
     }
 
     private static func decode(_ text: Substring) -> String {
@@ -64,6 +69,6 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     /// The URL without the password.
     public var description: String {
         let credentials = password == nil ? "" : "\(user ?? ""):***@"
-        return "redis://\(credentials)\(HostAndPort.urlHost(host)):\(port)/\(database)"
+        return "\(tls ? "rediss" : "redis")://\(credentials)\(HostAndPort.urlHost(host)):\(port)/\(database)"
     }
 }
