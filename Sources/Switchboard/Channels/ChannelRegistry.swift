@@ -96,13 +96,28 @@ public final class ChannelRegistry: Sendable {
         var broker: BrokerState
         var joining = 0
         var allRecipients: Recipients? = nil
+        /// The patterns, for matching outside the lock; empty when every pattern is `*`.
+        var globs: [GlobPattern] = []
+        /// Changes with every change of the patterns or their sockets.
+        var version: UInt64 = 0
+        /// The last event matched and the patterns it matched (events often repeat).
+        var lastMatch: (event: String, matched: [Int])? = nil
 
         var isEmpty: Bool { patterns.isEmpty && joining == 0 }
-        var hasGlobs: Bool { patterns.contains { !$0.pattern.matchesEverything } }
 
         mutating func invalidate() {
             allRecipients = nil
+            version &+= 1
+            lastMatch = nil
+            globs = patterns.contains { !$0.pattern.matchesEverything } ? patterns.map(\.pattern) : []
         }
+    }
+
+    /// What the first look at a channel found: recipients, or patterns to match outside the lock.
+    private enum Lookup {
+        case none
+        case found(Recipients, any OutboundMessageEncoder)
+        case match([GlobPattern], version: UInt64)
     }
 
     private struct SocketEntry {
@@ -412,35 +427,65 @@ public final class ChannelRegistry: Sendable {
         return count
     }
 
+    /// The recipients of a message with `event` on `channel`. Patterns are matched outside the
+    /// registry's lock (a channel with costly patterns never holds up the others), and the last
+    /// event's match is kept: a burst of messages with one event matches once.
     private func recipients(channel: String, event: String) -> (Recipients, any OutboundMessageEncoder)? {
-        state.withLock { state -> (Recipients, any OutboundMessageEncoder)? in
-            guard var entry = state.channels[channel], !entry.patterns.isEmpty else { return nil }
-            let scalars: [Unicode.Scalar] = entry.hasGlobs ? Array(event.unicodeScalars) : []
-            // Counted, not collected: the common cases (every pattern, or one) need no list.
-            var matchCount = 0
-            var firstMatch = 0
-            for (index, pattern) in entry.patterns.enumerated() where pattern.pattern.matches(scalars: scalars) {
-                if matchCount == 0 { firstMatch = index }
-                matchCount += 1
-            }
-            let recipients: Recipients
-            if matchCount == 0 {
-                return nil
-            } else if matchCount == entry.patterns.count {
-                if let cached = entry.allRecipients { return (cached, state.encoder) }
-                recipients = Self.group(entry.patterns.lazy.flatMap { $0.sockets.values })
+        let lookup: Lookup = state.withLock { state in
+            guard var entry = state.channels[channel], !entry.patterns.isEmpty else { return .none }
+            if entry.globs.isEmpty {
+                if let cached = entry.allRecipients { return .found(cached, state.encoder) }
+                let recipients = Self.group(entry.patterns.lazy.flatMap { $0.sockets.values })
                 entry.allRecipients = recipients
-            } else if matchCount == 1 {
-                if let cached = entry.patterns[firstMatch].recipients { return (cached, state.encoder) }
-                recipients = Self.group(entry.patterns[firstMatch].sockets.values)
-                entry.patterns[firstMatch].recipients = recipients
-            } else {
-                let matching = entry.patterns.lazy.filter { $0.pattern.matches(scalars: scalars) }
-                return (Self.group(matching.flatMap { $0.sockets.values }), state.encoder)
+                state.channels[channel] = entry
+                return .found(recipients, state.encoder)
             }
-            state.channels[channel] = entry
-            return (recipients, state.encoder)
+            if let last = entry.lastMatch, last.event == event {
+                guard let recipients = Self.recipients(of: last.matched, in: &entry) else { return .none }
+                state.channels[channel] = entry
+                return .found(recipients, state.encoder)
+            }
+            return .match(entry.globs, version: entry.version)
         }
+        switch lookup {
+        case .none:
+            return nil
+        case .found(let recipients, let encoder):
+            return (recipients, encoder)
+        case .match(let globs, let version):
+            let scalars = Array(event.unicodeScalars)
+            let matched = globs.indices.filter { globs[$0].matches(scalars: scalars) }
+            return state.withLock { state -> (Recipients, any OutboundMessageEncoder)? in
+                guard var entry = state.channels[channel], !entry.patterns.isEmpty else { return nil }
+                // Patterns changed meanwhile (rare): match again, under the lock.
+                let indices = entry.version == version ? matched : entry.patterns.indices.filter { entry.patterns[$0].pattern.matches(scalars: scalars) }
+                entry.lastMatch = (event, indices)
+                let recipients = Self.recipients(of: indices, in: &entry)
+                state.channels[channel] = entry
+                return recipients.map { ($0, state.encoder) }
+            }
+        }
+    }
+
+    /// The recipients of the patterns at `matched`, from the caches when the match is all or one
+    /// pattern (and filling them).
+    private static func recipients(of matched: [Int], in entry: inout ChannelEntry) -> Recipients? {
+        if matched.isEmpty { return nil }
+        if matched.count == entry.patterns.count {
+            if let cached = entry.allRecipients { return cached }
+            let recipients = group(entry.patterns.lazy.flatMap { $0.sockets.values })
+            entry.allRecipients = recipients
+            return recipients
+        }
+        if matched.count == 1 {
+            let index = matched[0]
+            if let cached = entry.patterns[index].recipients { return cached }
+            let recipients = group(entry.patterns[index].sockets.values)
+            entry.patterns[index].recipients = recipients
+            return recipients
+        }
+        let patterns = entry.patterns
+        return group(matched.lazy.flatMap { patterns[$0].sockets.values })
     }
 
     /// Groups sockets by event loop, once each, and notes the frames they need.

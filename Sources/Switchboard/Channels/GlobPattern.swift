@@ -18,7 +18,27 @@ public struct GlobPattern: Sendable, Hashable, CustomStringConvertible {
     private enum Kind: Hashable {
         case anything  // "*": every event, also the empty one
         case literal(String)  // no special characters: plain equality
-        case glob
+        case glob(GlobMatcher)
+    }
+
+    /// Longest pattern a socket may subscribe with, in characters: matching costs at most a few
+    /// operations per character of the event and per 64 characters of the pattern.
+    public static let maxLength = 128
+    /// Most wildcards (`*`, `?`, `[…]`) in one pattern.
+    public static let maxWildcards = 16
+
+    /// Why `source` may not be subscribed with (too long, too many wildcards), or `nil`.
+    public static func problem(_ source: String) -> String? {
+        let scalars = Array(source.unicodeScalars)
+        if scalars.count > maxLength { return "pattern too long (at most \(maxLength) characters)" }
+        let wildcards = compile(scalars).count { token in
+            switch token {
+            case .literal: false
+            case .any, .star, .set: true
+            }
+        }
+        if wildcards > maxWildcards { return "pattern has too many wildcards (at most \(maxWildcards) of * ? [...])" }
+        return nil
     }
 
     enum Token: Hashable {
@@ -51,7 +71,7 @@ public struct GlobPattern: Sendable, Hashable, CustomStringConvertible {
             for case .literal(let scalar) in tokens { literal.append(scalar) }
             kind = .literal(String(literal))
         } else {
-            kind = .glob
+            kind = .glob(GlobMatcher(tokens))
         }
     }
 
@@ -69,50 +89,14 @@ public struct GlobPattern: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Whether the event given as Unicode scalars matches the whole pattern.
+    /// Whether the event given as Unicode scalars matches the whole pattern. Linear in the
+    /// event's length (see `GlobMatcher`): no pattern can make it backtrack.
     public func matches(scalars event: [Unicode.Scalar]) -> Bool {
         switch kind {
         case .anything: return true
         case .literal(let literal): return literal.unicodeScalars.elementsEqual(event)
-        case .glob: break
+        case .glob(let matcher): return matcher.matches(event)
         }
-        // Two cursors with one backtrack point: the last `*` seen. Linear in practice,
-        // O(pattern × event) at worst, and both are bounded by the caller.
-        var p = 0
-        var s = 0
-        var starP = -1
-        var starS = 0
-        while s < event.count {
-            if p < tokens.count {
-                switch tokens[p] {
-                case .star:
-                    starP = p
-                    starS = s
-                    p += 1
-                    continue
-                case .any:
-                    p += 1
-                    s += 1
-                    continue
-                case .literal(let scalar) where scalar == event[s]:
-                    p += 1
-                    s += 1
-                    continue
-                case .set(let set) where set.contains(event[s]):
-                    p += 1
-                    s += 1
-                    continue
-                default:
-                    break
-                }
-            }
-            guard starP >= 0 else { return false }
-            p = starP + 1
-            starS += 1
-            s = starS
-        }
-        while p < tokens.count, tokens[p] == .star { p += 1 }
-        return p == tokens.count
     }
 
     static func compile(_ pattern: [Unicode.Scalar]) -> [Token] {

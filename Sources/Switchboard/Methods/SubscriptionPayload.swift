@@ -11,5 +11,6 @@ struct SubscriptionPayload {
         if let event, event.utf8.count > EventName.maxBytes { reader.fail("event", EventName.tooLong) }
         try reader.check()
         pattern = EventName.pattern(event)
+        if let problem = GlobPattern.problem(pattern) { throw RPCError.invalidParameter("event", problem) }
     }
 }

@@ -230,6 +230,12 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         guard frame.maskKey != nil, !frame.rsv2, !frame.rsv3 else {
             return protocolError("unmasked frame or reserved bits set")
         }
+        if frame.opcode == .ping || frame.opcode == .pong || frame.opcode == .connectionClose {
+            // RFC 6455 §5.5: control frames are whole, short, and never compressed.
+            guard frame.fin, !frame.rsv1, frame.length <= 125 else {
+                return protocolError("fragmented, compressed or long control frame")
+            }
+        }
         switch frame.opcode {
         case .text, .binary:
             guard fragments == nil else { return protocolError("new message inside a fragmented one") }
@@ -287,6 +293,11 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             }
         }
         if opcode == .text {
+            // RFC 6455 §8.1: text that is not UTF-8 fails the connection (1007).
+            guard message.readableBytesView.withContiguousStorageIfAvailable({ String(validating: $0, as: UTF8.self) != nil }) ?? (String(validating: message.readableBytesView, as: UTF8.self) != nil) else {
+                logger.info("text message that is not UTF-8: closing")
+                return initiateClose(code: 1007, reason: "invalid UTF-8", keepQueued: false)
+            }
             session?.receive(text: message)
         } else {
             session?.receiveBinary()
@@ -308,6 +319,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         if payload.readableBytes >= 2, let received = payload.readInteger(as: UInt16.self) {
             let valid = (1000...1003).contains(received) || (1007...1011).contains(received) || (3000...4999).contains(received)
             code = valid ? received : 1002
+            // The reason must be UTF-8 (RFC 6455 §5.5.1).
+            if String(validating: payload.readableBytesView, as: UTF8.self) == nil { code = 1007 }
         } else if payload.readableBytes == 1 {
             code = 1002
         }

@@ -70,3 +70,53 @@ struct GlobPatternTests {
         }
     }
 }
+
+/// The linear matcher against a plain backtracking one, and its bounds.
+@Suite("Glob matching: linear, bounded")
+struct GlobMatcherTests {
+    /// The definition, by backtracking: slow on purpose, for small inputs only.
+    static func reference(_ pattern: [GlobPattern.Token], _ event: [Unicode.Scalar]) -> Bool {
+        guard let first = pattern.first else { return event.isEmpty }
+        let rest = Array(pattern.dropFirst())
+        if first == .star {
+            return (0...event.count).contains { reference(rest, Array(event.dropFirst($0))) }
+        }
+        guard let head = event.first, first.accepts(head) else { return false }
+        return reference(rest, Array(event.dropFirst()))
+    }
+
+    @Test("agrees with the definition on every small pattern and event over a two-letter alphabet")
+    func agrees() {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["a", "b", "*", "?", "[a]", "[^a]", "ab", "*a", "b*"]
+        for _ in 0..<4000 {
+            let pattern = (0..<Int.random(in: 0...5, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let event = String((0..<Int.random(in: 0...8, using: &generator)).map { _ in Bool.random(using: &generator) ? "a" : "b" })
+            let glob = GlobPattern(pattern)
+            let expected = Self.reference(GlobPattern.compile(Array(pattern.unicodeScalars)), Array(event.unicodeScalars))
+            #expect(glob.matches(event) == expected, "\(pattern) ~ \(event)")
+        }
+    }
+
+    @Test("patterns that make a backtracking matcher explode are answered at once, rightly")
+    func pathological() {
+        let event = String(repeating: "a", count: 1024)
+        let attack = GlobPattern("*" + String(repeating: "a", count: 100) + "b17")
+        #expect(!attack.matches(event))
+        let middles = GlobPattern("*" + String(repeating: "a", count: 60) + "b*" + String(repeating: "a", count: 60) + "*")
+        #expect(!middles.matches(event))
+        #expect(middles.matches(String(repeating: "a", count: 70) + "b" + String(repeating: "a", count: 70)))
+        let manyStars = GlobPattern("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b")
+        #expect(!manyStars.matches(event))
+        #expect(GlobPattern("é*ñ?[ü]").matches("ééñxü"))
+    }
+
+    @Test("subscribing is refused for patterns over 128 characters or 16 wildcards")
+    func bounds() {
+        #expect(GlobPattern.problem(String(repeating: "a", count: 128)) == nil)
+        #expect(GlobPattern.problem(String(repeating: "a", count: 129)) == "pattern too long (at most 128 characters)")
+        #expect(GlobPattern.problem(String(repeating: "*a", count: 16)) == nil)
+        #expect(GlobPattern.problem(String(repeating: "*a", count: 17)) == "pattern has too many wildcards (at most 16 of * ? [...])")
+        #expect(GlobPattern.problem("*" + String(repeating: "a", count: 512) + "b1") != nil)
+    }
+}
