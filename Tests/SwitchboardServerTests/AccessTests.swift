@@ -195,7 +195,7 @@ struct AccessTests {
             $0.maxConnections = 3
             $0.maxConnectionsPerIP = 2
             $0.requestsPerSecond = 5
-            $0.handshakeTimeout = .milliseconds(300)
+            $0.handshakeTimeout = .seconds(1)
         }
         let first = try await RawWebSocket.connect(node.url)
         let second = try await RawWebSocket.connect(node.url)
