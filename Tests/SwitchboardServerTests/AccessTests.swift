@@ -17,6 +17,7 @@ struct AccessTests {
         publicKeys: [String] = [],
         topics: [String] = [],
         pingInterval: TimeAmount? = .seconds(30),
+        refreshGrace: TimeAmount = .seconds(10),
         adjust: (inout SecurityConfiguration) -> Void = { _ in }
     ) async throws -> TestNode {
         let verifier = try await JWTVerifier.load(hs256Secrets: [secret], publicKeysPEM: publicKeys.map { (name: "test", pem: $0) })
@@ -24,7 +25,12 @@ struct AccessTests {
         adjust(&security)
         return try await TestNode.start(
             methods: methods,
-            configuration: NodeConfiguration(port: 0, stream: StreamConfiguration(pingInterval: pingInterval), topics: TopicCatalog(topics), security: security)
+            configuration: NodeConfiguration(
+                port: 0,
+                stream: StreamConfiguration(pingInterval: pingInterval, refreshGrace: refreshGrace),
+                topics: TopicCatalog(topics),
+                security: security
+            )
         )
     }
 
@@ -146,7 +152,7 @@ struct AccessTests {
 
     @Test("a token that expires: the client is asked for a new one, and closed with 4001 if none comes; login in time keeps it")
     func expiry() async throws {
-        let node = try await Self.node(mode: .required, pingInterval: .milliseconds(400))
+        let node = try await Self.node(mode: .required, pingInterval: .milliseconds(300), refreshGrace: .seconds(2))
         let rpc = try await RawWebSocket.connect("\(node.jsonRPCURL)?token=\(try await Self.token(expiresIn: 1))")
         var refresh: JSONValue = nil
         while refresh["method"] != "refresh" { refresh = try await rpc.nextJSON() }

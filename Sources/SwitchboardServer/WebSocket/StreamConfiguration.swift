@@ -16,6 +16,9 @@ public struct StreamConfiguration: Sendable {
     public var maxPendingRequests: Int
     /// Offer per-message deflate to clients that ask for it.
     public var compression: Bool
+    /// How long a client whose token expired has to send a new one (it is asked at the first
+    /// keepalive pass after the expiry; it is closed with 4001 at the first pass after this).
+    public var refreshGrace: TimeAmount
 
     public init(
         maxMessageSize: Int = 4 * 1024 * 1024,
@@ -23,7 +26,8 @@ public struct StreamConfiguration: Sendable {
         pingInterval: TimeAmount? = .seconds(30),
         closeTimeout: TimeAmount = .seconds(3),
         maxPendingRequests: Int = 512,
-        compression: Bool = true
+        compression: Bool = true,
+        refreshGrace: TimeAmount = .seconds(10)
     ) {
         self.maxMessageSize = maxMessageSize
         self.maxOutboundBytes = maxOutboundBytes
@@ -31,5 +35,6 @@ public struct StreamConfiguration: Sendable {
         self.closeTimeout = closeTimeout
         self.maxPendingRequests = maxPendingRequests
         self.compression = compression
+        self.refreshGrace = refreshGrace
     }
 }

@@ -445,7 +445,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     func keepaliveTick() {
         guard state == .open, let context else { return }
-        if let session, !session.expiryPass(wallClock: Date().timeIntervalSince1970, grace: keepaliveTimeout) {
+        if let session, !session.expiryPass(wallClock: Date().timeIntervalSince1970, grace: endpoint.configuration.refreshGrace) {
             logger.info("token expired and no new one came: closing")
             return initiateClose(code: 4001, reason: "token expired", keepQueued: false)
         }
