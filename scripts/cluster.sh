@@ -142,13 +142,16 @@ status() {
 }
 
 down() {
-    local pidfile
-    # Load balancer first, then nodes (they drain: sockets get 1001), then Redis.
-    for pidfile in "$state/haproxy.pid" "$state"/node*.pid "$state/redis.pid"; do
-        [[ -f "$pidfile" ]] || continue
-        stop_pid "$(cat "$pidfile")"
-        rm -f "$pidfile"
+    local pidfile pids=()
+    # Load balancer first; then every node at once (each drains its sockets with 1001 in
+    # parallel); then Redis, once no node needs it.
+    if [[ -f "$state/haproxy.pid" ]]; then stop_pid "$(cat "$state/haproxy.pid")"; rm -f "$state/haproxy.pid"; fi
+    for pidfile in "$state"/node*.pid; do
+        [[ -f "$pidfile" ]] && pids+=("$(cat "$pidfile")")
     done
+    [[ ${#pids[@]} -gt 0 ]] && stop_pid "${pids[@]}"
+    rm -f "$state"/node*.pid
+    if [[ -f "$state/redis.pid" ]]; then stop_pid "$(cat "$state/redis.pid")"; rm -f "$state/redis.pid"; fi
     rm -f "$state/ports"
     echo "cluster down"
 }

@@ -41,13 +41,21 @@ wait_ready() {
     return 1
 }
 
-# stop_pid PID...: SIGTERM, then SIGKILL after 15 s; waits for each.
+# stop_pid PID...: SIGTERM to all at once (nodes drain in parallel), then SIGKILL to any still
+# running after 15 s; waits for each.
 stop_pid() {
-    local pid
+    local pid pids=()
     for pid in "$@"; do
         [[ -n "$pid" ]] || continue
-        kill -TERM "$pid" 2>/dev/null || continue
-        for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+    done
+    for _ in $(seq 1 150); do
+        local alive=0
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [[ $alive == 1 ]] || break
+        sleep 0.1
+    done
+    for pid in "${pids[@]}"; do
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done

@@ -39,6 +39,7 @@ public final class RawWebSocket: Sendable {
         headers: [(String, String)] = [],
         tls: TLSConfiguration? = nil
     ) async throws -> RawWebSocket {
+        TestLog.bootstrap()
         let events = Mailbox<Event>()
         let channel = try await WebSocketClientConnection.connect(
             to: WebSocketURL(url),

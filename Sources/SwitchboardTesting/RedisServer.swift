@@ -34,6 +34,7 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Starts a server on `port`, or on a free port.
     public static func start(port: Int? = nil, arguments: [String] = []) async throws -> RedisServer {
+        TestLog.bootstrap()
         guard let executable = Self.executable() else {
             throw StartError(description: "redis-server is not installed (Debian: apt-get install -y redis-server); the Redis tests need it")
         }

@@ -40,10 +40,12 @@ public final class TestNode: Sendable {
         self.task = task
     }
 
-    /// A logger for tests: warnings and worse, unless `SWITCHBOARD_TEST_LOG_LEVEL` says otherwise.
+    /// A logger for tests, writing to the test log (`TestLog`): info and worse, unless
+    /// `SWITCHBOARD_TEST_LOG_LEVEL` says otherwise.
     public static func logger(_ label: String = "switchboard.test") -> Logger {
+        TestLog.bootstrap()
         var logger = Logger(label: label)
-        logger.logLevel = Logger.Level(rawValue: Environment.value("SWITCHBOARD_TEST_LOG_LEVEL") ?? "") ?? .warning
+        logger.logLevel = Logger.Level(rawValue: Environment.value("SWITCHBOARD_TEST_LOG_LEVEL") ?? "") ?? .info
         return logger
     }
 

@@ -4,10 +4,12 @@ import Glibc
 import Darwin
 #endif
 import ArgumentParser
+import Foundation
 import Logging
 import NIOSSL
 import Switchboard
 import SwitchboardClient
+import SwitchboardProcesses
 import SwitchboardWebSocket
 
 /// Options every client command takes.
@@ -40,8 +42,41 @@ struct ConnectionOptions: ParsableArguments {
                 logger: logger
             )
         } catch {
-            throw CommandFailure(Self.explain(error, url: url), exitCode: CommandFailure.cannotConnect)
+            var failure = CommandFailure(Self.explain(error, url: url), exitCode: CommandFailure.cannotConnect)
+            failure.retryable = Self.isUnreachable(error)
+            throw failure
         }
+    }
+
+    /// Connects with reconnection on, waiting for the node with backoff (0.25 s doubling to
+    /// 5 s) while none answers, and saying so on standard error. Refusals (a bad URL, a wrong
+    /// path, a token) fail at once: waiting would not change them.
+    func connectWaiting() async throws -> SwitchboardClient {
+        var delay = 0.25
+        var said = false
+        while true {
+            do {
+                let client = try await connect(reconnect: true)
+                if said { Output.error("connected to \(resolvedURL)") }
+                return client
+            } catch let failure as CommandFailure where failure.retryable {
+                if !said || delay >= 5 {
+                    Output.error("\(failure.description); retrying in \(delay < 1 ? "\(Int(delay * 1000)) ms" : "\(Int(delay)) s") (Ctrl-C to stop)")
+                    said = true
+                }
+                try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                delay = min(delay * 2, 5)
+            }
+        }
+    }
+
+    /// `true` when nothing answered at the address (as opposed to a refusal by a node).
+    static func isUnreachable(_ error: any Error) -> Bool {
+        if case WebSocketConnectError.upgradeRefused(_, let status, _) = error { return status == 503 }
+        if error is SwitchboardClientError { return false }
+        let text = "\(error)"
+        return text.contains("Connection refused") || text.contains("errno: 111") || text.contains("connectTimeout")
+            || text.contains("timed out") || text.contains("Connection reset") || text.contains("closed")
     }
 
     /// What went wrong connecting to `url`, and what to try.
@@ -82,9 +117,14 @@ struct CommandFailure: Error, CustomStringConvertible {
     static let usage: Int32 = 64
     /// No connection could be made to the node.
     static let cannotConnect: Int32 = 69
+    /// `serve` could not listen on its address (taken, or not this machine's).
+    static let cannotListen: Int32 = 71
 
     let description: String
     let exitCode: Int32
+    /// The node could not be reached (nothing listening, no answer, a node draining): trying
+    /// again later may work.
+    var retryable = false
 
     init(_ description: String, exitCode: Int32) {
         self.description = description
@@ -103,16 +143,7 @@ enum Output {
     }
 
     private static func write(_ text: String, to descriptor: Int32) {
-        var line = text
-        line.append("\n")
-        line.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written <= 0 { return }
-                offset += written
-            }
-        }
+        DescriptorOutput.write(text + "\n", to: descriptor)
     }
 }
 
@@ -120,8 +151,52 @@ func parseJSON(_ text: String, what: String) throws -> JSONValue {
     do {
         return try JSONValue(parsing: text)
     } catch {
-        throw ValidationError("\(what) is not valid JSON (\(error)): \(text)")
+        let shown = text.count > 200 ? "\(text.prefix(200))…" : text
+        throw ValidationError("\(what) is not valid JSON (\(error)): \(shown)\nA string needs quotes: '\"hello\"'. Give - to read standard input, @FILE to read a file.")
     }
+}
+
+/// What the node's refusal of `channel` means, for a person: the channel-name rules when the
+/// name breaks them, the broker's state when the node is not ready.
+func explainRefusal(_ error: RPCError, channel: String, url: String) -> String {
+    if let problem = ChannelName.problem(channel) {
+        return "the node refused the channel \"\(channel)\": \(problem)"
+    }
+    if let reason = error.reason {
+        return "the node refused the channel \"\(channel)\": \(reason)"
+    }
+    if error.errors?["channel"] != nil, error.code != RPCError.Code.permissionDenied {
+        return "the node refused the channel \"\(channel)\" although its name is valid: Redis unavailable? — see \(readyURL(of: url))"
+    }
+    return error.summary
+}
+
+/// The `/readyz` URL of the node behind a WebSocket URL.
+func readyURL(of url: String) -> String {
+    var http = url.hasPrefix("wss://") ? "https://" + url.dropFirst(6) : url.hasPrefix("ws://") ? "http://" + url.dropFirst(5) : url
+    if let scheme = http.range(of: "://"), let slash = http[scheme.upperBound...].firstIndex(of: "/") {
+        http = String(http[..<slash])
+    }
+    return http + "/readyz"
+}
+
+/// A node's error reply as one JSON line, in the shape of the client's protocol.
+func errorLine(_ error: RPCError, client: SwitchboardClient) -> String {
+    let object: JSONObject = client.wireProtocol == .jsonRPC
+        ? JSONObject([
+            .init(key: "code", value: .number(JSONNumber(error.code))),
+            .init(key: "message", value: .string(error.message)),
+        ] + (error.data.map { [.init(key: "data", value: $0)] } ?? []))
+        : error.json
+    return JSONValue.object(["error": .object(object)]).jsonString
+}
+
+/// Prints a node's error reply as JSON on standard output and its explanation on standard
+/// error, and fails with exit code 1.
+func failRPC(_ error: RPCError, channel: String?, client: SwitchboardClient, url: String) -> CommandFailure {
+    Output.line(errorLine(error, client: client))
+    let explanation = channel.map { explainRefusal(error, channel: $0, url: url) } ?? error.summary
+    return CommandFailure(explanation, exitCode: CommandFailure.rpcError)
 }
 
 struct PublishCommand: AsyncParsableCommand {
@@ -139,14 +214,19 @@ struct PublishCommand: AsyncParsableCommand {
     @Option(help: "Event name (optional).")
     var event: String?
 
-    @Argument(help: "The data, as JSON: a string, array, object or null.")
+    @Argument(help: "The data, as JSON: a string, array, object or null; - reads it from standard input, @FILE from a file.")
     var data: String
 
     func run() async throws {
-        let value = try parseJSON(data, what: "DATA_JSON")
+        let value = try DataArgument.value(of: data, what: "DATA")
         let client = try await connection.connect()
-        let response = try await client.publish(channel: channel, data: value, event: event)
-        Output.line(response.jsonString)
+        do {
+            let response = try await client.publish(channel: channel, data: value, event: event)
+            Output.line(response.jsonString)
+        } catch SwitchboardClientError.rpc(_, let error) {
+            await client.close()
+            throw failRPC(error, channel: channel, client: client, url: connection.resolvedURL)
+        }
         await client.close()
     }
 }
@@ -172,8 +252,14 @@ struct SubscribeCommand: AsyncParsableCommand {
     var reconnect = false
 
     func run() async throws {
-        let client = try await connection.connect(reconnect: reconnect)
-        let messages = try await client.subscribe(channel: channel, event: event)
+        let client = reconnect ? try await connection.connectWaiting() : try await connection.connect()
+        let messages: SwitchboardClient.Subscription
+        do {
+            messages = try await client.subscribe(channel: channel, event: event)
+        } catch SwitchboardClientError.rpc(_, let error) {
+            await client.close()
+            throw failRPC(error, channel: channel, client: client, url: connection.resolvedURL)
+        }
         var received = 0
         for try await message in messages {
             Output.line(message.json.jsonString)
@@ -211,13 +297,7 @@ struct CallCommand: AsyncParsableCommand {
             let response = try await client.call(method, params: value)
             Output.line(response.jsonString)
         } catch let SwitchboardClientError.rpc(_, error) {
-            let object: JSONObject = client.wireProtocol == .jsonRPC
-                ? JSONObject([
-                    .init(key: "code", value: .number(JSONNumber(error.code))),
-                    .init(key: "message", value: .string(error.message)),
-                ] + (error.data.map { [.init(key: "data", value: $0)] } ?? []))
-                : error.json
-            Output.line(JSONValue.object(["error": .object(object)]).jsonString)
+            Output.line(errorLine(error, client: client))
             await client.close()
             throw ExitCode(1)
         } catch SwitchboardClientError.unsupported(let reason) {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Logging
 import NIOCore
@@ -180,7 +183,17 @@ struct ServeCommand: AsyncParsableCommand {
         for warning in SecurityOptions.warnings(securityConfiguration, secrets: security.secrets(file: file)) {
             logger.warning("\(warning)")
         }
-        try await SwitchboardNode(configuration: configuration, manager: manager, metrics: metrics, logger: logger).run()
+        do {
+            try await SwitchboardNode(configuration: configuration, manager: manager, metrics: metrics, logger: logger).run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
+            let address = "\(configuration.host):\(configuration.port)"
+            let reason = switch error.errnoCode {
+            case EADDRINUSE: "address already in use (another node? pick another --port)"
+            case EACCES: "permission denied (ports below 1024 need privileges)"
+            default: "no such local address (check --host)"
+            }
+            throw CommandFailure("cannot listen on \(address): \(reason)", exitCode: CommandFailure.cannotListen)
+        }
     }
 
     /// The TLS settings for a `rediss://` URL from --redis-ca-file, --redis-cert and --redis-key.

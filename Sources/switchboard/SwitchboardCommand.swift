@@ -4,15 +4,18 @@ import Glibc
 import Darwin
 #endif
 import ArgumentParser
+import Switchboard
 
 /// Exit codes: 0 done; 1 the node answered with an error (printed as JSON); 64 a wrong command
-/// line; 69 no connection to the node (the message says why and what to try).
+/// line; 69 no connection to the node (the message says why and what to try); 71 `serve` cannot
+/// listen on its address.
 @main
 struct SwitchboardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "WebSocket JSON-RPC and publish/subscribe across stateless nodes.",
-        discussion: "Exit codes: 0 done, 1 the node answered with an error, 64 a wrong command line, 69 no connection to the node.",
+        discussion: "Exit codes: 0 done, 1 the node answered with an error, 64 a wrong command line, 69 no connection to the node, 71 serve cannot listen.",
+        version: SwitchboardVersion.current,
         subcommands: [ServeCommand.self, PublishCommand.self, SubscribeCommand.self, CallCommand.self, BenchCommand.self],
         defaultSubcommand: nil
     )

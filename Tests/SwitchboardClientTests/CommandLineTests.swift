@@ -123,6 +123,103 @@ struct CommandLineTests {
         #expect(try Self.run(["publish", "--url", server.url, "--channel", "x", "not json"]).status != 0)
     }
 
+    @Test("publish takes its data inline, from standard input (-) or from a file (@FILE)")
+    func dataSources() async throws {
+        let server = try await Server()
+        defer { server.stop() }
+        let process = Process()
+        let input = Pipe()
+        let output = Pipe()
+        process.executableURL = Self.executable
+        process.arguments = ["publish", "--url", server.url, "--channel", "x", "-"]
+        process.standardInput = input
+        process.standardOutput = output
+        try process.runWatched()
+        let large = String(repeating: "z", count: 200_000)  // over the command line's limit for one argument
+        input.fileHandleForWriting.write(Data(#"{"a": 1, "big": "\#(large)"}"#.utf8))
+        try input.fileHandleForWriting.close()
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(try JSONValue(parsing: String(decoding: printed, as: UTF8.self))["data"] == ["a": 1, "big": .string(large)])
+
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-data-\(UUID()).json")
+        try Data(#"[1, "two"]"#.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let fromFile = try Self.run(["publish", "--url", server.url, "--channel", "x", "@\(file.path)"])
+        #expect(fromFile.status == 0)
+        #expect(try JSONValue(parsing: fromFile.output)["data"] == [1, "two"])
+        let missing = try Self.runWithErrors(["publish", "--url", server.url, "--channel", "x", "@/nonexistent/file.json"])
+        #expect(missing.status == 64)
+        #expect(missing.errors.contains("cannot read the file /nonexistent/file.json"))
+        let unquoted = try Self.runWithErrors(["publish", "--url", server.url, "--channel", "x", "hello"])
+        #expect(unquoted.status == 64)
+        #expect(unquoted.errors.contains("A string needs quotes"))
+    }
+
+    @Test("refusals are explained: the channel-name rules, a wrong path, a taken port")
+    func explanations() async throws {
+        let server = try await Server()
+        defer { server.stop() }
+        let spaced = try Self.runWithErrors(["publish", "--url", server.url, "--channel", "a b", #""x""#])
+        #expect(spaced.status == 1)
+        #expect(spaced.errors.contains(#"the node refused the channel "a b": a channel name is 1 to 256 bytes"#))
+        #expect(spaced.errors.contains("it holds whitespace"))
+        let long = try Self.runWithErrors(["subscribe", "--url", server.url, "--channel", String(repeating: "c", count: 300)])
+        #expect(long.status == 1)
+        #expect(long.errors.contains("it is 300 bytes long"))
+        #expect(server.output.contains("channel refused"))
+
+        let wrongPath = try Self.runWithErrors(["call", "--url", "ws://127.0.0.1:\(server.port)/nope", "info"])
+        #expect(wrongPath.status == 69)
+        #expect(wrongPath.errors.contains("no WebSocket endpoint at ws://127.0.0.1:\(server.port)/nope: HTTP 404"))
+        #expect(wrongPath.errors.contains("/stream"))
+
+        let taken = try Self.runWithErrors(["serve", "--port", "\(server.port)"])
+        #expect(taken.status == 71)
+        #expect(taken.errors.contains("cannot listen on 127.0.0.1:\(server.port): address already in use"))
+    }
+
+    @Test("subscribe --reconnect waits for a node that is not up yet, then gets its messages")
+    func subscribeWaits() async throws {
+        let port = try PortReservation.freePortOutsideEphemeralRange()
+        let subscriber = Process()
+        let output = Pipe()
+        let errors = Pipe()
+        subscriber.executableURL = Self.executable
+        subscriber.arguments = ["subscribe", "--reconnect", "--url", "ws://127.0.0.1:\(port)/stream", "--channel", "later", "--count", "1"]
+        subscriber.standardOutput = output
+        subscriber.standardError = errors
+        try subscriber.runWatched()
+        defer { if subscriber.isRunning { subscriber.terminate() } }
+        // It says it is waiting, and keeps running.
+        let said = Mailbox<String>()
+        let reader = errors.fileHandleForReading
+        Thread.detachNewThread {
+            while true {
+                let data = reader.availableData
+                if data.isEmpty { break }
+                said.put(String(decoding: data, as: UTF8.self))
+            }
+        }
+        let first = await said.take(timeout: .seconds(20))
+        #expect(first?.contains("connection refused — is a node running?") == true)
+        #expect(subscriber.isRunning)
+
+        let server = try await Server(arguments: ["--port", "\(port)"])
+        defer { server.stop() }
+        let probe = try await RawWebSocket.connect(server.url)
+        #expect(await eventually(timeout: .seconds(20)) {
+            (try? await probe.call(["id": "i", "method": "info"])["response"]?["channels"]?["later"]) != nil
+        })
+        #expect(try Self.run(["publish", "--url", server.url, "--channel", "later", #""finally""#]).status == 0)
+        let lines = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        subscriber.waitUntilExit()
+        #expect(subscriber.terminationStatus == 0)
+        #expect(try JSONValue(parsing: lines) == ["channel": "later", "event": "", "data": "finally"])
+        await probe.close()
+    }
+
     @Test("call works over /jsonrpc too: params by position, JSON-RPC errors")
     func callJSONRPC() async throws {
         let server = try await Server(arguments: ["--topics", "news"])

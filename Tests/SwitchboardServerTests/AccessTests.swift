@@ -212,7 +212,7 @@ struct AccessTests {
         #expect(await eventually { (try? await Self.upgrade(node).0) == 101 })
 
         // Over the rate: an error reply, then, if it goes on, close 1008.
-        for id in 0..<40 { try? await first.send(json: ["id": .string("\(id)"), "method": "info"]) }  // it may be closed before the last
+        for id in 0..<60 { try? await first.send(json: ["id": .string("\(id)"), "method": "info"]) }  // it may be closed before the last
         var refused = 0
         var code: UInt16? = nil
         loop: while true {

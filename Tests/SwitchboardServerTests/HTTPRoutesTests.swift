@@ -1,4 +1,5 @@
 import Switchboard
+import SwitchboardServer
 import SwitchboardTesting
 import Testing
 
@@ -66,7 +67,49 @@ struct HTTPRoutesTests {
             #expect(response.body.contains(line), "missing \(line) in:\n\(response.body)")
         }
         #expect(response.body.contains("switchboard_rpc_duration_seconds_bucket"))
+        // Every family has its help, and the node says who it is.
+        let families = response.body.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+        #expect(families.count >= 10)
+        for family in families {
+            #expect(response.body.contains("# HELP \(family) "), "no # HELP for \(family)")
+        }
+        #expect(response.body.contains(#"switchboard_node_info{node="\#(node.node.manager.nodeID)",broker="local",version="\#(SwitchboardVersion.current)"} 1"#))
         await socket.close()
+        await node.stop()
+    }
+
+    @Test("an unknown path (any method) gets 404 with a JSON body naming what the node serves")
+    func unknownPath() async throws {
+        let node = try await TestNode.start()
+        for method in ["GET", "POST", "DELETE"] {
+            let response = try await HTTPProbe.request(method, "/nope", port: node.port)
+            #expect(response.status == 404)
+            #expect(response.headers["content-type"] == "application/json")
+            let error = try JSONValue(parsing: response.body)["error"]
+            #expect(error?["message"] == .string("nothing is served at \(method) /nope"))
+            #expect(error?["websocket"] == ["/stream", "/jsonrpc", "/wsrpc"])
+            #expect(error?["http"]?.arrayValue?.contains("POST /publish") == true)
+        }
+        await node.stop()
+    }
+
+    @Test("a body over the limit gets 413 naming the limit; a refused channel says why")
+    func bodyLimitAndReasons() async throws {
+        var configuration = NodeConfiguration(port: 0)
+        configuration.stream.maxMessageSize = 2048
+        let node = try await TestNode.start(configuration: configuration)
+        let big = #"{"channel":"x","data":""# + String(repeating: "a", count: 4096) + #""}"#
+        let response = try await HTTPProbe.request("POST", "/publish", port: node.port, body: big)
+        #expect(response.status == 413)
+        #expect(try JSONValue(parsing: response.body) == [
+            "error": ["message": "the request body is over the limit of 2048 bytes (--max-message-size)", "limit": 2048],
+        ])
+        let spaced = try await HTTPProbe.request("POST", "/publish", port: node.port, body: #"{"channel":"a b","data":"x"}"#)
+        #expect(spaced.status == 400)
+        #expect(try JSONValue(parsing: spaced.body)["error"] == [
+            "message": "Invalid RPC parameters", "errors": ["channel": "Cannot publish to channel"],
+            "reason": .string("\(ChannelName.rule); it holds whitespace (U+20)"),
+        ])
         await node.stop()
     }
 }

@@ -119,7 +119,8 @@ struct JSONRPCRouteTests {
             "code": -32602, "message": "Invalid params", "data": ["data": "not valid type"],
         ])
         #expect(try await rpc.call(Self.request(1, "publish", ["channel": "bad channel", "data": "x"]))["error"]?["data"] == [
-            "channel": "Cannot publish to channel"
+            "channel": "Cannot publish to channel",
+            "reason": .string("\(ChannelName.rule); it holds whitespace (U+20)"),
         ])
         #expect(try await rpc.call(Self.request(2, "info"))["result"]?["connections"] == 1)
         await rpc.close()

@@ -28,7 +28,9 @@ public struct PublishMethod: RawRPCMethod {
         let published = request.keepsState
             ? context.manager.publishState(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
             : context.manager.publish(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
-        return published.map { _ in request.response }
+        return published.map { _ in request.response }.flatMapErrorThrowing { error in
+            throw context.explain(error, channel: request.channel)
+        }
     }
 }
 

@@ -19,7 +19,7 @@ public struct SubscribeMethod: RPCMethod {
             return context.eventLoop.makeFailedFuture(error)
         }
         guard ChannelName.isValid(request.channel) else {
-            return context.eventLoop.makeFailedFuture(BrokerError.cannotSubscribe)
+            return context.eventLoop.makeFailedFuture(context.explain(BrokerError.cannotSubscribe, channel: request.channel))
         }
         do {
             try context.authorize(.subscribe, request.channel)
@@ -27,7 +27,12 @@ public struct SubscribeMethod: RPCMethod {
             return context.eventLoop.makeFailedFuture(error)
         }
         return context.eventLoop.makeFutureWithTask {
-            let map = try await context.manager.join(context.socketID, channel: request.channel, pattern: request.pattern)
+            let map: JSONObject
+            do {
+                map = try await context.manager.join(context.socketID, channel: request.channel, pattern: request.pattern)
+            } catch {
+                throw context.explain(error, channel: request.channel)
+            }
             await context.manager.sendState(of: request.channel, matching: request.pattern, to: context.socket, logger: context.logger)
             return .object(["subscribed": .object(map)])
         }

@@ -59,6 +59,25 @@ public struct SwitchboardMetrics: Sendable {
         case rate
     }
 
+    /// One line of help per metric family, for the `# HELP` lines of an exposition.
+    public static let help: [String: String] = [
+        "switchboard_connections": "Sockets connected now.",
+        "switchboard_connections_opened_total": "Sockets opened since the node started.",
+        "switchboard_channels": "Channels with subscribers on this node.",
+        "switchboard_subscriptions": "Socket subscriptions (socket, channel, pattern) on this node.",
+        "switchboard_messages_published_total": "Messages published through this node.",
+        "switchboard_messages_received_total": "Messages received from the broker.",
+        "switchboard_messages_delivered_total": "Message copies handed to this node's sockets.",
+        "switchboard_messages_dropped_total": "Broker messages dropped as malformed.",
+        "switchboard_slow_consumer_closes_total": "Sockets closed with 1008 for not reading their messages.",
+        "switchboard_broker_reconnects_total": "Broker reconnections after a lost connection.",
+        "switchboard_broker_connected": "1 while the broker connection is up and subscriptions are restored, else 0.",
+        "switchboard_rpc_duration_seconds": "Time from an RPC request to its reply.",
+        "switchboard_rpc_errors_total": "RPC error replies, by kind.",
+        "switchboard_access_refusals_total": "Requests the access model refused, by kind.",
+        "switchboard_node_info": "Always 1; its labels name the node, its broker and its version.",
+    ]
+
     /// Metrics made by `factory` (a no-op factory by default).
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
         connections = Meter(label: "switchboard_connections", factory: factory)

@@ -72,6 +72,23 @@ public struct RPCContext: Sendable {
         }
     }
 
+    /// The reply for a broker refusal of `channel`, with the reason (a name that breaks the
+    /// rules, or a broker that cannot be reached), logged with the socket id. Other errors pass
+    /// through.
+    public func explain(_ error: any Error, channel: String) -> any Error {
+        guard let refusal = error as? BrokerError else { return error }
+        let reason: String
+        if let problem = ChannelName.problem(channel) {
+            reason = problem
+        } else if !manager.isReady {
+            reason = "the node's broker (\(manager.brokerName)) is unavailable; the node's /readyz says when it is back"
+        } else {
+            reason = "this node does not accept the channel"
+        }
+        logger.info("channel refused", metadata: ["channel": "\(channel)", "reason": "\(reason)"])
+        return RPCError.channelRefused(refusal, reason: reason)
+    }
+
     /// A context for a request with a `/stream` id (`rawRequestID` is the id's JSON text).
     public init(
         socketID: SocketID,

@@ -112,6 +112,20 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// A broker refusal with the reason: `/stream` clients see DESIGN §1's reply unchanged
+    /// (`{"channel": "Cannot publish to channel"}`), JSON-RPC gets `{…, "reason"}` in `data`, and
+    /// wsrpc the reason in its message.
+    public static func channelRefused(_ error: BrokerError, reason: String) -> RPCError {
+        var refusal = RPCError(error)
+        var data = refusal.errors ?? JSONObject()
+        data["reason"] = .string(reason)
+        refusal.data = .object(data)
+        return refusal
+    }
+
+    /// The reason of a refusal made by `channelRefused`.
+    public var reason: String? { data?["reason"]?.stringValue }
+
     public var description: String {
         if let errors { return "\(message) \(JSONValue.object(errors).jsonString)" }
         return message
@@ -121,7 +135,8 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     /// (`channel: Cannot publish to channel`), else the message.
     public var summary: String {
         guard let errors, !errors.isEmpty, message == Self.invalidParametersMessage else { return message }
-        return errors.map { member in "\(member.key): \(member.value.stringValue ?? member.value.jsonString)" }.joined(separator: "; ")
+        let problems = errors.map { member in "\(member.key): \(member.value.stringValue ?? member.value.jsonString)" }.joined(separator: "; ")
+        return reason.map { "\(problems) (\($0))" } ?? problems
     }
 
     /// The `/stream` error object: `{"message", "errors"?}`.

@@ -109,7 +109,7 @@ public final class RPCSession {
     /// request rate): the transport should close it (1008).
     public var onAbuse: ((String) -> Void)?
 
-    /// The request-rate bucket: tokens left, when it was last filled, refusals in a row.
+    /// The request-rate bucket: tokens left, when it was last filled, refusals since it was last full.
     private var bucket: (tokens: Double, filled: NIODeadline, refusals: Int)
 
     /// Creates a session.
@@ -211,8 +211,10 @@ public final class RPCSession {
         bucket.tokens = min(Self.burst(rate), bucket.tokens + elapsed * rate)
         bucket.filled = now
         if bucket.tokens >= 1 {
+            // Refusals are forgiven once the client has let the bucket fill up again: one that
+            // keeps pressing at the limit is closed even if a request slips through now and then.
+            if bucket.tokens >= Self.burst(rate) - 0.5 { bucket.refusals = 0 }
             bucket.tokens -= 1
-            bucket.refusals = 0
             return true
         }
         bucket.refusals += 1

@@ -39,7 +39,7 @@ struct NodeRoutes {
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: node.metrics.registry.emitToBuffer()))
+                body: .init(byteBuffer: node.metrics.exposition(node: node.manager.nodeID, broker: node.manager.brokerName, version: SwitchboardVersion.current))
             )
         }
         router.post("/publish") { [node] request, _ in
@@ -170,13 +170,17 @@ struct NodeRoutes {
         do {
             try await node.manager.publish(channel: publish.channel, event: publish.event, data: publish.data, on: loop).get()
         } catch let failure as BrokerError {
-            return error(RPCError(failure), status: node.manager.isReady ? .badRequest : .serviceUnavailable)
+            let reason = ChannelName.problem(publish.channel)
+                ?? (node.manager.isReady ? "this node does not accept the channel" : "the node's broker (\(node.manager.brokerName)) is unavailable; GET /readyz says when it is back")
+            return error(.channelRefused(failure, reason: reason), status: node.manager.isReady ? .badRequest : .serviceUnavailable)
         }
         return json(publish.response)
     }
 
     private static func error(_ error: RPCError, status: HTTPResponse.Status) -> Response {
-        json(["error": .object(error.json)], status: status)
+        var object = error.json
+        if let reason = error.reason { object["reason"] = .string(reason) }
+        return json(["error": .object(object)], status: status)
     }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {

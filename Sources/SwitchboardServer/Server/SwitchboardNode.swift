@@ -108,7 +108,11 @@ public final class SwitchboardNode: Sendable {
         let tls = try configuration.security.tls.map(TLSContextStore.init(files:))
         let security = configuration.security
         let application = Application(
-            router: NodeRoutes(node: self).makeRouter(),
+            responder: JSONErrorResponder(
+                wrapped: NodeRoutes(node: self).makeRouter().buildResponder(),
+                webSocketPaths: configuration.paths.all,
+                maxBodySize: configuration.stream.maxMessageSize
+            ),
             server: HTTPServerBuilder { responder in
                 NodeServerChannel(responder: responder, endpoints: endpoints, node: sockets, security: security, tls: tls)
             },
