@@ -143,16 +143,22 @@ status() {
 
 down() {
     local pidfile pids=()
-    # Load balancer first; then every node at once (each drains its sockets with 1001 in
-    # parallel); then Redis, once no node needs it.
-    if [[ -f "$state/haproxy.pid" ]]; then stop_pid "$(cat "$state/haproxy.pid")"; rm -f "$state/haproxy.pid"; fi
+    # Every node at once, while HAProxy still checks them (it sees /readyz fail and stops routing
+    # to them as they drain; each closes its sockets with 1001); then HAProxy and Redis.
     for pidfile in "$state"/node*.pid; do
         [[ -f "$pidfile" ]] && pids+=("$(cat "$pidfile")")
     done
     [[ ${#pids[@]} -gt 0 ]] && stop_pid "${pids[@]}"
     rm -f "$state"/node*.pid
-    if [[ -f "$state/redis.pid" ]]; then stop_pid "$(cat "$state/redis.pid")"; rm -f "$state/redis.pid"; fi
-    rm -f "$state/ports"
+    pids=()
+    [[ -f "$state/haproxy.pid" ]] && pids+=("$(cat "$state/haproxy.pid")")
+    if [[ -f "$state/redis.pid" ]]; then
+        # SHUTDOWN NOSAVE returns at once; SIGTERM (stop_pid) is the fallback.
+        redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+        pids+=("$(cat "$state/redis.pid")")
+    fi
+    [[ ${#pids[@]} -gt 0 ]] && stop_pid "${pids[@]}"
+    rm -f "$state/haproxy.pid" "$state/redis.pid" "$state/ports"
     echo "cluster down"
 }
 
