@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import Logging
 import SwitchboardProcesses
 
@@ -49,19 +50,11 @@ struct TestLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    private static let format = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     /// `2026-11-29T03:17:29.647Z`: UTC with milliseconds.
     static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        var buffer = [CChar](repeating: 0, count: 32)
-        let count = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S", &parts)
-        let milliseconds = Int(now.tv_nsec / 1_000_000)
-        let fraction = milliseconds < 10 ? "00\(milliseconds)" : milliseconds < 100 ? "0\(milliseconds)" : "\(milliseconds)"
-        let date = String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return "\(date).\(fraction)Z"
+        format.format(Date())
     }
 
     func log(event: LogEvent) {
