@@ -28,8 +28,22 @@ public enum BrokerPayload {
     /// `event` (string or null; other members are ignored). `rawData` is the data's JSON text,
     /// validated, to be passed on without re-encoding. Events are bounded like published ones.
     public static func decode(_ payload: ByteBuffer) throws(Malformed) -> (event: String?, rawData: ByteBuffer) {
+        let message = try decodeMessage(payload)
+        return (message.event, message.rawData)
+    }
+
+    /// A decoded payload; `position` is set for messages of history channels (the payload's
+    /// `offset` and `epoch` members, added by the publishing script).
+    public struct Message: Sendable {
+        public var event: String?
+        public var rawData: ByteBuffer
+        public var position: StreamPosition?
+    }
+
+    /// Decodes like `decode`, keeping the `offset` and `epoch` of a history channel's message.
+    public static func decodeMessage(_ payload: ByteBuffer) throws(Malformed) -> Message {
         guard payload.readableBytes <= maxBytes else { throw Malformed(description: "payload over \(maxBytes) bytes") }
-        let result: Result<(String?, Range<Int>), Malformed> = payload.withUnsafeReadableBytes { bytes in
+        let result: Result<(String?, Range<Int>, StreamPosition?), Malformed> = payload.withUnsafeReadableBytes { bytes in
             let members: [(key: String, value: Range<Int>)]
             do {
                 members = try JSONParser.objectMembers(in: bytes)
@@ -38,8 +52,14 @@ public enum BrokerPayload {
             }
             var event: String? = nil
             var data: Range<Int>? = nil
+            var offset: StreamOffset? = nil
+            var epoch: String? = nil
             for member in members {
                 switch member.key {
+                case "offset":
+                    if case .string(let text)? = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[member.value])) { offset = StreamOffset(text) }
+                case "epoch":
+                    if case .string(let text)? = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[member.value])) { epoch = text }
                 case "event":
                     switch try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[member.value])) {
                     case .string(let name)? where name.utf8.count <= EventName.maxBytes: event = name
@@ -54,10 +74,11 @@ public enum BrokerPayload {
                 }
             }
             guard let data else { return .failure(Malformed(description: "no \"data\" member")) }
-            return .success((event, data))
+            let position = offset.flatMap { offset in epoch.map { StreamPosition(offset: offset, epoch: $0) } }
+            return .success((event, data, position))
         }
-        let (event, data) = try result.get()
+        let (event, data, position) = try result.get()
         // The data's JSON text is a slice of the payload: no copy.
-        return (event, payload.readableSlice(data))
+        return Message(event: event, rawData: payload.readableSlice(data), position: position)
     }
 }

@@ -32,6 +32,7 @@ public final class LocalBroker: SocketsManager {
         let channel: String
         let event: String?
         let data: ByteBuffer
+        let position: StreamPosition?
     }
 
     private struct DelayState {
@@ -51,7 +52,10 @@ public final class LocalBroker: SocketsManager {
     private let delayLoop: any EventLoop
     private let delayed = Mutex(DelayState())
     private let states = Mutex<[String: ChannelState]>([:])
+    private let histories = Mutex<[String: LocalHistory]>([:])
+    private let presenceEntries = Mutex<[String: [String: PresenceEntry]]>([:])
     private let closed = Mutex(false)
+    public let presence = PresenceTracker()
 
     /// Creates the broker. `eventLoop` runs the latency timer when `latency` is set.
     public init(
@@ -74,15 +78,68 @@ public final class LocalBroker: SocketsManager {
         guard accepts(channel), isReady else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
-        let raw = rawData.bytes
-        metrics.messagesPublished.increment()
-        if let latency = configuration.latency {
-            enqueue(Pending(deadline: .now() + latency, channel: channel, event: event, data: raw))
-        } else {
-            metrics.messagesReceived.increment()
-            metrics.messagesDelivered.increment(by: Int64(channels.deliver(channel: channel, event: event, rawData: raw)))
+        guard let history = channels.features(for: channel).history else {
+            return publishTransient(channel: channel, event: event, rawData: rawData, on: eventLoop)
+        }
+        // Offsets are given and messages handed over in one critical section: sockets see a
+        // channel's messages in offset order.
+        histories.withLock { histories in
+            let now = NIODeadline.now()
+            var log = histories[channel].flatMap { $0.expires > now ? $0 : nil } ?? LocalHistory(expires: now)
+            let position = log.append(event: event, rawData: rawData.bytes, size: history.size, expires: now + .seconds(Int64(history.ttl)))
+            histories[channel] = log
+            dispatch(channel: channel, event: event, raw: rawData.bytes, position: position)
         }
         return eventLoop.makeSucceededVoidFuture()
+    }
+
+    public func publishTransient(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        guard accepts(channel), isReady else {
+            return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
+        }
+        dispatch(channel: channel, event: event, raw: rawData.bytes, position: nil)
+        return eventLoop.makeSucceededVoidFuture()
+    }
+
+    private func dispatch(channel: String, event: String?, raw: ByteBuffer, position: StreamPosition?) {
+        metrics.messagesPublished.increment()
+        if let latency = configuration.latency {
+            enqueue(Pending(deadline: .now() + latency, channel: channel, event: event, data: raw, position: position))
+        } else {
+            metrics.messagesReceived.increment()
+            metrics.messagesDelivered.increment(by: Int64(channels.deliver(channel: channel, event: event, rawData: raw, position: position)))
+        }
+    }
+
+    public func history(channel: String, query: HistoryQuery) async throws -> HistoryPage {
+        guard isReady else { throw BrokerError.cannotSubscribe }
+        let now = NIODeadline.now()
+        return histories.withLock { histories in
+            guard let log = histories[channel], log.expires > now else {
+                histories[channel] = nil
+                return HistoryPage(messages: [], epoch: nil, latest: nil)
+            }
+            return log.read(query)
+        }
+    }
+
+    public func presenceAdd(channel: String, entries: [PresenceEntry]) async throws {
+        guard isReady else { throw BrokerError.cannotSubscribe }
+        presenceEntries.withLock { all in
+            for entry in entries { all[channel, default: [:]][entry.socket] = entry }
+        }
+    }
+
+    public func presenceRemove(channel: String, sockets: [String]) async {
+        presenceEntries.withLock { all in
+            for socket in sockets { all[channel]?[socket] = nil }
+            if all[channel]?.isEmpty == true { all[channel] = nil }
+        }
+    }
+
+    public func presenceList(channel: String) async throws -> [PresenceEntry] {
+        guard isReady else { throw BrokerError.cannotSubscribe }
+        return presenceEntries.withLock { all in (all[channel] ?? [:]).values.sorted { $0.socket < $1.socket } }
     }
 
     public func publishState(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
@@ -149,7 +206,7 @@ public final class LocalBroker: SocketsManager {
         var batch = DeliveryBatch()
         var delivered = 0
         for message in due {
-            delivered += channels.deliver(channel: message.channel, event: message.event, rawData: message.data, into: &batch)
+            delivered += channels.deliver(channel: message.channel, event: message.event, rawData: message.data, position: message.position, into: &batch)
         }
         metrics.messagesReceived.increment(by: Int64(due.count))
         metrics.messagesDelivered.increment(by: Int64(delivered))

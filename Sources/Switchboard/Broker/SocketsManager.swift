@@ -36,6 +36,29 @@ public protocol SocketsManager: AnyObject, Sendable {
     /// Storing and publishing happen together: no subscriber sees one without the other.
     func publishState(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
 
+    /// Publishes to the channel's subscribers only, never to its history (join and leave
+    /// events). Like `publish` otherwise.
+    func publishTransient(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
+
+    /// Reads the channel's history (see `ChannelFeatures.history`); a channel without history
+    /// reads as empty with no epoch. Throws `BrokerError.cannotSubscribe` when the broker cannot
+    /// be read.
+    func history(channel: String, query: HistoryQuery) async throws -> HistoryPage
+
+    /// This node's presence entries (which local socket is in which presence channel).
+    var presence: PresenceTracker { get }
+
+    /// Adds entries to the channel's presence at the broker.
+    func presenceAdd(channel: String, entries: [PresenceEntry]) async throws
+
+    /// Removes sockets (cluster-wide ids) from the channel's presence at the broker.
+    func presenceRemove(channel: String, sockets: [String]) async
+
+    /// Everyone in the channel's presence, on every node (entries of nodes that stopped
+    /// refreshing them are gone). Throws `BrokerError.cannotSubscribe` when the broker cannot
+    /// be read.
+    func presenceList(channel: String) async throws -> [PresenceEntry]
+
     /// The channel's state: the last message published with `publishState`, or `nil`. Throws
     /// `BrokerError.cannotSubscribe` when the broker cannot be read.
     func state(of channel: String) async throws -> ChannelState?
@@ -109,6 +132,7 @@ extension SocketsManager {
     /// Forgets a socket: it leaves every channel at once, and channels left empty are released
     /// at the broker.
     public func disconnect(_ id: SocketID) {
+        if let loop = sockets.socket(id)?.eventLoop { dropPresence(id, on: loop) }
         sockets.remove(id)
         let released = channels.detach(id)
         guard !released.isEmpty else { return }

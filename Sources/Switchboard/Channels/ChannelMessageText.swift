@@ -2,7 +2,8 @@ public import NIOCore
 
 /// How a protocol's sockets receive channel messages (`shared/reference/dialects.md` §3).
 public enum ChannelMessageFormat: Sendable, Hashable {
-    /// `{"channel": C, "event": E, "data": D}`: `/stream`, and wsrpc (as an event).
+    /// `{"channel": C, "event": E, "data": D}` (and `"offset"`, `"epoch"` on history channels):
+    /// `/stream`, and wsrpc (as an event).
     case stream
     /// `{"jsonrpc": "2.0", "method": C, "params": D}`: a JSON-RPC notification named by the topic.
     case jsonRPC
@@ -19,18 +20,20 @@ public enum ChannelMessageText {
         make(format: .stream, channel: channel, event: event, rawData: rawData)
     }
 
-    /// Writes the message in `format`, in a new buffer with `headroom`.
-    public static func make(format: ChannelMessageFormat, channel: String, event: String?, rawData: ByteBuffer) -> ByteBuffer {
+    /// Writes the message in `format`, in a new buffer with `headroom`; messages of history
+    /// channels carry their `position` (`/stream` format only: JSON-RPC's notification has no room).
+    public static func make(format: ChannelMessageFormat, channel: String, event: String?, rawData: ByteBuffer, position: StreamPosition? = nil) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(headroom + channel.utf8.count + (event?.utf8.count ?? 0) + rawData.readableBytes + 48)
         buffer.moveWriterIndex(forwardBy: headroom)
         buffer.moveReaderIndex(forwardBy: headroom)
-        write(format: format, channel: channel, event: event, rawData: rawData, into: &buffer)
+        write(format: format, channel: channel, event: event, rawData: rawData, position: position, into: &buffer)
         return buffer
     }
 
-    /// Appends the message in `format` to `buffer`.
-    public static func write(format: ChannelMessageFormat, channel: String, event: String?, rawData: ByteBuffer, into buffer: inout ByteBuffer) {
+    /// Appends the message in `format` to `buffer` (with `offset` and `epoch` members for a
+    /// `/stream` message with a `position`).
+    public static func write(format: ChannelMessageFormat, channel: String, event: String?, rawData: ByteBuffer, position: StreamPosition? = nil, into buffer: inout ByteBuffer) {
         var head: [UInt8] = []
         head.reserveCapacity(channel.utf8.count + (event?.utf8.count ?? 0) + 40)
         switch format {
@@ -49,6 +52,14 @@ public enum ChannelMessageText {
         buffer.writeBytes(head)
         var data = rawData
         buffer.writeBuffer(&data)
+        if let position, format == .stream {
+            var tail: [UInt8] = []
+            tail.append(contentsOf: #","offset":"#.utf8)
+            JSONWriter.append(position.offset.description, to: &tail)
+            tail.append(contentsOf: #","epoch":"#.utf8)
+            JSONWriter.append(position.epoch, to: &tail)
+            buffer.writeBytes(tail)
+        }
         buffer.writeInteger(UInt8(ascii: "}"))
     }
 }

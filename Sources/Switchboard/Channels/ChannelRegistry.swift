@@ -149,6 +149,28 @@ public final class ChannelRegistry: Sendable {
         state.withLock { $0.encoder = encoder }
     }
 
+    /// A message for one socket, encoded as the transport encodes shared messages (for the
+    /// messages a recovering socket missed). It is never held back: it carries no history mark.
+    public func message(for socket: any SocketHandle, channel: String, event: String?, rawData: ByteBuffer, position: StreamPosition?) -> OutboundMessage {
+        let encoder = state.withLock { $0.encoder }
+        let json = ChannelMessageText.make(format: socket.messageFormat, channel: channel, event: event, rawData: rawData, position: position)
+        let frames = encoder.encode(json: json, deflate: socket.acceptsDeflatedFrames)
+        return socket.messageFormat == .stream ? OutboundMessage(stream: frames) : OutboundMessage(stream: nil, jsonRPC: frames)
+    }
+
+    private let featureTable = Mutex(ChannelFeatureTable())
+
+    /// Sets the channels' options (history, presence), from the configuration's rules.
+    public func use(features: ChannelFeatureTable) {
+        featureTable.withLock { $0 = features }
+    }
+
+    /// The options of `channel`: `.plain` unless a configuration rule gives it history or
+    /// presence.
+    public func features(for channel: String) -> ChannelFeatures {
+        featureTable.withLock { $0.features(for: channel) }
+    }
+
     // MARK: - Sockets
 
     /// Makes a socket known; it can then join channels.
@@ -399,9 +421,9 @@ public final class ChannelRegistry: Sendable {
     /// `""` when published without one), at most once each. `rawData` is validated JSON text.
     /// Returns the number of sockets it went to.
     @discardableResult
-    public func deliver(channel: String, event: String?, rawData: ByteBuffer) -> Int {
+    public func deliver(channel: String, event: String?, rawData: ByteBuffer, position: StreamPosition? = nil) -> Int {
         var batch = DeliveryBatch()
-        let count = deliver(channel: channel, event: event, rawData: rawData, into: &batch)
+        let count = deliver(channel: channel, event: event, rawData: rawData, position: position, into: &batch)
         batch.dispatch()
         return count
     }
@@ -409,16 +431,16 @@ public final class ChannelRegistry: Sendable {
     /// Like `deliver(channel:event:rawData:)`, but collects the work in `batch` so that many
     /// messages cost one hop per event loop; call `batch.dispatch()` after the last one.
     @discardableResult
-    public func deliver(channel: String, event: String?, rawData: ByteBuffer, into batch: inout DeliveryBatch) -> Int {
+    public func deliver(channel: String, event: String?, rawData: ByteBuffer, position: StreamPosition? = nil, into batch: inout DeliveryBatch) -> Int {
         guard let (recipients, encoder) = recipients(channel: channel, event: event ?? "") else { return 0 }
         let needs = recipients.needs
         let stream = needs.stream
-            ? encoder.encode(json: ChannelMessageText.make(format: .stream, channel: channel, event: event, rawData: rawData), deflate: needs.streamDeflated)
+            ? encoder.encode(json: ChannelMessageText.make(format: .stream, channel: channel, event: event, rawData: rawData, position: position), deflate: needs.streamDeflated)
             : nil
         let jsonRPC = needs.jsonRPC
             ? encoder.encode(json: ChannelMessageText.make(format: .jsonRPC, channel: channel, event: event, rawData: rawData), deflate: needs.jsonRPCDeflated)
             : nil
-        let message = OutboundMessage(stream: stream, jsonRPC: jsonRPC)
+        let message = OutboundMessage(stream: stream, jsonRPC: jsonRPC, history: position.map { ChannelOffset(channel: channel, offset: $0.offset) })
         var count = 0
         for group in recipients.groups {
             count += group.sockets.count

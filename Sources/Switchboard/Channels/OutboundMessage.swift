@@ -20,10 +20,14 @@ public struct OutboundMessage: Sendable {
     public let stream: Frames?
     /// The frames of JSON-RPC sockets (`{"jsonrpc", "method", "params"}`).
     public let jsonRPC: Frames?
+    /// The channel and offset of a history channel's message: a socket that is recovering the
+    /// channel holds it back until the missed messages are out, and drops it if they had it.
+    public let history: ChannelOffset?
 
-    public init(stream: Frames?, jsonRPC: Frames? = nil) {
+    public init(stream: Frames?, jsonRPC: Frames? = nil, history: ChannelOffset? = nil) {
         self.stream = stream
         self.jsonRPC = jsonRPC
+        self.history = history
     }
 
     /// A message in the `/stream` format only.
@@ -41,6 +45,17 @@ public struct OutboundMessage: Sendable {
 
     /// The first frame there is (tests and plain sinks).
     public var frame: ByteBuffer { (stream ?? jsonRPC)?.frame ?? ByteBuffer() }
+}
+
+/// A message's channel and offset in that channel's history.
+public struct ChannelOffset: Sendable, Equatable {
+    public let channel: String
+    public let offset: StreamOffset
+
+    public init(channel: String, offset: StreamOffset) {
+        self.channel = channel
+        self.offset = offset
+    }
 }
 
 /// Turns the JSON text of a message into what sockets send: the WebSocket transport builds a

@@ -35,9 +35,18 @@ public protocol SocketHandle: AnyObject, Sendable {
     func enqueue(_ message: OutboundMessage)
     /// Closes the socket with a WebSocket close code (callable from any thread).
     func close(code: UInt16, reason: String)
+    /// Starts holding back the messages of history channel `channel` (called on `eventLoop`),
+    /// while the node sends the socket what it missed.
+    func hold(channel: String)
+    /// Sends the held messages of `channel` whose offset is after `offset` (all when `nil`),
+    /// drops the others, and stops holding (called on `eventLoop`).
+    func release(channel: String, after offset: StreamOffset?)
 }
 
 extension SocketHandle {
     public var messageFormat: ChannelMessageFormat { .stream }
     public var rpc: RPCSocket? { nil }
+    /// Sockets that cannot hold messages get them as they come.
+    public func hold(channel: String) {}
+    public func release(channel: String, after offset: StreamOffset?) {}
 }

@@ -22,14 +22,15 @@ public final class RedisBroker: SocketsManager {
     public let metrics: SwitchboardMetrics
     public let brokerName = "redis"
     public let calls = SocketCalls()
+    public let presence = PresenceTracker()
     public var nodeID: String { configuration.nodeID }
     /// The settings.
     public let configuration: Configuration
 
-    private let logger: Logger
-    private let publisherLoop: any EventLoop
-    private let subscriberLoop: any EventLoop
-    private let inbox: SubscriberInbox
+    let logger: Logger
+    let publisherLoop: any EventLoop
+    let subscriberLoop: any EventLoop
+    let inbox: SubscriberInbox
     private let prefixBytes: [UInt8]
     private let probeBytes: [UInt8]
     private let inboxBytes: [UInt8]
@@ -104,6 +105,13 @@ public final class RedisBroker: SocketsManager {
     // MARK: - Publishing
 
     public func publish(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        if let history = channels.features(for: channel).history {
+            return publish(channel: channel, event: event, rawData: rawData, history: history, on: eventLoop)
+        }
+        return publishTransient(channel: channel, event: event, rawData: rawData, on: eventLoop)
+    }
+
+    public func publishTransient(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         guard ChannelName.isValid(channel), let publisher = state.withLock({ $0.ready ? $0.publisher : nil }) else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
@@ -112,7 +120,7 @@ public final class RedisBroker: SocketsManager {
     }
 
     /// Sends a command that publishes to `channel`; the future fails with `cannotPublish`.
-    private func send(publish command: ByteBuffer, channel: String, on publisher: RedisConnection, replyOn eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    func send(publish command: ByteBuffer, channel: String, on publisher: RedisConnection, replyOn eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         metrics.messagesPublished.increment()
         let promise = eventLoop.makePromise(of: Void.self)
         let logger = self.logger
@@ -163,8 +171,13 @@ public final class RedisBroker: SocketsManager {
         return send(publish: command, channel: channel, on: publisher, replyOn: eventLoop)
     }
 
+    /// The publishing connection while Redis is up.
+    var readyPublisher: RedisConnection? {
+        state.withLock { $0.ready ? $0.publisher : nil }
+    }
+
     public func state(of channel: String) async throws -> ChannelState? {
-        guard let publisher = state.withLock({ $0.ready ? $0.publisher : nil }) else { throw BrokerError.cannotSubscribe }
+        guard let publisher = readyPublisher else { throw BrokerError.cannotSubscribe }
         let reply: RESPValue
         do {
             reply = try await publisher.send(["GET", stateKey(channel)]).get()
@@ -253,6 +266,7 @@ public final class RedisBroker: SocketsManager {
             guard let channel = channelName(name) else { return }
             let resubscribe: RedisConnection? = state.withLock { state in
                 state.active.remove(channel)
+                if !state.desired.contains(channel) { inbox.forget(channel) }
                 guard state.desired.contains(channel), !state.requested.contains(channel), let subscriber = state.subscriber else { return nil }
                 state.requested.insert(channel)
                 return subscriber
@@ -274,9 +288,9 @@ public final class RedisBroker: SocketsManager {
         }
         guard let channel = inbox.channelName(redisChannel, prefix: prefixBytes) else { return }
         metrics.messagesReceived.increment()
-        let message: (event: String?, rawData: ByteBuffer)
+        let message: BrokerPayload.Message
         do {
-            message = try BrokerPayload.decode(payload)
+            message = try BrokerPayload.decodeMessage(payload)
         } catch {
             metrics.messagesDropped.increment()
             inbox.dropped += 1
@@ -288,7 +302,10 @@ public final class RedisBroker: SocketsManager {
             }
             return
         }
-        let delivered = channels.deliver(channel: channel, event: message.event, rawData: message.rawData, into: &inbox.batch)
+        if let position = message.position, !inbox.admit(channel: channel, event: message.event, rawData: message.rawData, position: position) {
+            return
+        }
+        let delivered = channels.deliver(channel: channel, event: message.event, rawData: message.rawData, position: message.position, into: &inbox.batch)
         metrics.messagesDelivered.increment(by: Int64(delivered))
     }
 
@@ -334,7 +351,11 @@ public final class RedisBroker: SocketsManager {
         let supervisor = Task { await self.supervise() }
         state.withLock { $0.supervisor = supervisor }
         subscriberLoop.execute { self.startProbing() }
+        startPresenceRefresh()
     }
+
+    /// `true` once `close()` began.
+    var isClosed: Bool { state.withLock { $0.closed } }
 
     /// Connects, restores subscriptions, waits for a loss, and again, until closed.
     private func supervise() async {
@@ -402,6 +423,10 @@ public final class RedisBroker: SocketsManager {
             publisher.close()
             throw error
         }
+        // History channels this node delivered from: hold their live messages until what was
+        // published while the connection was down has been read from their streams.
+        let wantedNow = state.withLock { Set($0.desired) }
+        let recovering = try await subscriberLoop.submit { self.inbox.beginRecovery(of: wantedNow) }.get()
         // Restore every channel the registry holds (and the probe channel), in batches.
         let wanted: [String] = state.withLock { state in
             state.publisher = publisher
@@ -439,6 +464,9 @@ public final class RedisBroker: SocketsManager {
             subscriber.sendSubscription(["SUBSCRIBE"] + missing.map { configuration.channelPrefix + $0 })
         }
         subscriberLoop.execute { self.inbox.lastActivity = .now() }
+        if !recovering.isEmpty {
+            Task { await self.recover(recovering) }
+        }
     }
 
     private func connectionClosed(token: UInt64, error: (any Error)?) {
@@ -540,52 +568,5 @@ public final class RedisBroker: SocketsManager {
         }
         supervisor?.cancel()
         await supervisor?.value
-    }
-}
-
-/// State of the subscriber connection's read path; touched only on its event loop.
-private final class SubscriberInbox: @unchecked Sendable {
-    private let eventLoop: any EventLoop
-    @exclusivity(unchecked) private var _batch = DeliveryBatch()
-    @exclusivity(unchecked) private var _lastActivity = NIODeadline.now()
-    @exclusivity(unchecked) private var _probeDeadline: NIODeadline?
-    @exclusivity(unchecked) private var _dropped = 0
-
-    init(eventLoop: any EventLoop) {
-        self.eventLoop = eventLoop
-    }
-
-    var batch: DeliveryBatch {
-        _read { eventLoop.assertInEventLoop(); yield _batch }
-        _modify { eventLoop.assertInEventLoop(); yield &_batch }
-    }
-
-    var lastActivity: NIODeadline {
-        get { eventLoop.assertInEventLoop(); return _lastActivity }
-        set { eventLoop.assertInEventLoop(); _lastActivity = newValue }
-    }
-
-    var probeDeadline: NIODeadline? {
-        get { eventLoop.assertInEventLoop(); return _probeDeadline }
-        set { eventLoop.assertInEventLoop(); _probeDeadline = newValue }
-    }
-
-    var dropped: Int {
-        get { eventLoop.assertInEventLoop(); return _dropped }
-        set { eventLoop.assertInEventLoop(); _dropped = newValue }
-    }
-
-    @exclusivity(unchecked) private var lastChannel: (bytes: ByteBuffer, name: String)?
-
-    /// The Switchboard channel of a Redis channel (`nil` without the prefix); the last name is
-    /// kept, since a burst of messages is often on one channel.
-    func channelName(_ redisChannel: ByteBuffer, prefix: [UInt8]) -> String? {
-        if let last = lastChannel, last.bytes == redisChannel { return last.name }
-        let view = redisChannel.readableBytesView
-        guard view.count > prefix.count, view.starts(with: prefix) else { return nil }
-        let name = String(decoding: view.dropFirst(prefix.count), as: UTF8.self)
-        // A copy: the push's channel is a slice of a buffer that also holds its payload.
-        lastChannel = (ByteBuffer(bytes: view), name)
-        return name
     }
 }

@@ -31,6 +31,9 @@ extension RedisBroker {
         /// TLS settings for a `rediss://` URL (trust roots, a client certificate); `nil`: the
         /// system's defaults.
         public var tls: TLSConfiguration?
+        /// How long a presence entry outlives its node's last refresh (nodes refresh theirs every
+        /// third of it): a node that dies leaves the presence of its channels within this time.
+        public var presenceTTL: TimeAmount = .seconds(30)
 
         public init(
             url: RedisURL,
@@ -65,6 +68,18 @@ extension RedisBroker {
 
         /// The node's probe channel: it contains a space, which no Switchboard channel can.
         var probeChannel: String { "switchboard probe \(channelPrefix) \(nodeID)" }
+
+        /// The keys of a channel's history: its stream and its epoch. The channel is the hash
+        /// tag, so both live on the shard of the channel's other keys.
+        func historyKeys(_ channel: String) -> (stream: String, epoch: String) {
+            ("\(channelPrefix)history:{\(channel)}", "\(channelPrefix)history-epoch:{\(channel)}")
+        }
+
+        /// The keys of a channel's presence: the entries (hash: socket → entry) and their
+        /// expiry times (sorted set: socket → milliseconds).
+        func presenceKeys(_ channel: String) -> (entries: String, expiry: String) {
+            ("\(channelPrefix)presence:{\(channel)}", "\(channelPrefix)presence-expiry:{\(channel)}")
+        }
 
         /// The Redis channel of node `nodeID`'s inbox (calls and events to its sockets).
         func inboxChannel(of nodeID: String) -> String { "\(channelPrefix)\(ChannelName.reservedPrefix)\(nodeID)" }

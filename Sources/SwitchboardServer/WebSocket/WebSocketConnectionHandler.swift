@@ -382,9 +382,30 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// Queues a delivered message (called on the loop by `WebSocketHandle`); it goes out with
     /// the socket's flush at the end of this tick.
     func deliver(_ message: OutboundMessage) {
+        if !held.isEmpty, let history = message.history, held[history.channel] != nil {
+            held[history.channel]!.append(message)
+            return
+        }
         guard state == .open, let frame = message.frame(for: messageFormat, deflated: compressesOutgoing) else { return }
         writeOutbound(frame)
         flushSoon()
+    }
+
+    /// History channels being recovered for this socket, and their live messages meanwhile.
+    private var held: [String: [OutboundMessage]] = [:]
+
+    /// Holds back `channel`'s live messages until `release`.
+    func hold(channel: String) {
+        if held[channel] == nil { held[channel] = [] }
+    }
+
+    /// Sends the held messages after `offset`, drops the rest, and stops holding `channel`.
+    func release(channel: String, after offset: StreamOffset?) {
+        guard let messages = held.removeValue(forKey: channel) else { return }
+        for message in messages {
+            if let offset, let position = message.history?.offset, position <= offset { continue }
+            deliver(message)
+        }
     }
 
     /// Writes a frame, or queues it while the socket is not writable. Past the outbound limit
@@ -503,6 +524,16 @@ final class WebSocketHandle: SocketHandle, @unchecked Sendable {
     func enqueue(_ message: OutboundMessage) {
         assert(eventLoop.inEventLoop)
         handler.deliver(message)
+    }
+
+    func hold(channel: String) {
+        assert(eventLoop.inEventLoop)
+        handler.hold(channel: channel)
+    }
+
+    func release(channel: String, after offset: StreamOffset?) {
+        assert(eventLoop.inEventLoop)
+        handler.release(channel: channel, after: offset)
     }
 
     func close(code: UInt16, reason: String) {

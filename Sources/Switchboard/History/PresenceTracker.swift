@@ -1,0 +1,50 @@
+import Synchronization
+
+/// This node's part of every channel's presence: which local socket is in which presence
+/// channel, under which entry. The broker keeps the cluster-wide view; this is what the node
+/// adds, removes when sockets go, and refreshes so that the entries of a node that died expire.
+public final class PresenceTracker: Sendable {
+    private struct State {
+        var bySocket: [SocketID: [String: PresenceEntry]] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Records that socket `id` is in `channel`; `false` when it already was.
+    public func add(_ id: SocketID, channel: String, entry: PresenceEntry) -> Bool {
+        state.withLock { state in
+            if state.bySocket[id]?[channel] != nil { return false }
+            state.bySocket[id, default: [:]][channel] = entry
+            return true
+        }
+    }
+
+    /// Forgets socket `id` in `channel`; returns its entry, or `nil` when it was not there.
+    public func remove(_ id: SocketID, channel: String) -> PresenceEntry? {
+        state.withLock { state in
+            guard let entry = state.bySocket[id]?.removeValue(forKey: channel) else { return nil }
+            if state.bySocket[id]?.isEmpty == true { state.bySocket[id] = nil }
+            return entry
+        }
+    }
+
+    /// Forgets socket `id` everywhere; returns the channels it was in, with its entries.
+    public func removeAll(_ id: SocketID) -> [(channel: String, entry: PresenceEntry)] {
+        state.withLock { state in
+            (state.bySocket.removeValue(forKey: id) ?? [:]).map { ($0.key, $0.value) }
+        }
+    }
+
+    /// Every local entry, by channel (for the periodic refresh).
+    public func byChannel() -> [String: [PresenceEntry]] {
+        state.withLock { state in
+            var channels: [String: [PresenceEntry]] = [:]
+            for (_, entries) in state.bySocket {
+                for (channel, entry) in entries { channels[channel, default: []].append(entry) }
+            }
+            return channels
+        }
+    }
+}

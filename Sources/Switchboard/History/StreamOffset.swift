@@ -1,0 +1,81 @@
+/// A message's place in its channel's history: a Redis stream id, `<milliseconds>-<sequence>`
+/// (the local broker counts `0-<n>`). Clients treat it as an opaque string; the node compares
+/// offsets as the pair of numbers.
+public struct StreamOffset: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The first number (milliseconds for Redis).
+    public var major: UInt64
+    /// The second number (the sequence within the millisecond for Redis).
+    public var minor: UInt64
+
+    public init(major: UInt64, minor: UInt64) {
+        self.major = major
+        self.minor = minor
+    }
+
+    /// Reads `<major>-<minor>` (or a bare `<major>`, as Redis reads it); `nil` when it is not one.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let first = parts.first, let major = UInt64(first) else { return nil }
+        self.major = major
+        if parts.count == 2 {
+            guard let minor = UInt64(parts[1]) else { return nil }
+            self.minor = minor
+        } else {
+            self.minor = 0
+        }
+    }
+
+    /// Before every real offset (`0-0`).
+    public static let zero = StreamOffset(major: 0, minor: 0)
+
+    public static func < (lhs: StreamOffset, rhs: StreamOffset) -> Bool {
+        (lhs.major, lhs.minor) < (rhs.major, rhs.minor)
+    }
+
+    public var description: String { "\(major)-\(minor)" }
+}
+
+/// Where a client stands in a channel's history: the offset of the last message it got, and
+/// the history's epoch (a new epoch means the history was lost and offsets before it are void).
+public struct StreamPosition: Sendable, Hashable, CustomStringConvertible {
+    public var offset: StreamOffset
+    public var epoch: String
+
+    public init(offset: StreamOffset, epoch: String) {
+        self.offset = offset
+        self.epoch = epoch
+    }
+
+    /// Reads `{"offset": "…", "epoch": "…"}` (the epoch may be left out: then any epoch is
+    /// taken as the client's) or a bare offset string; `nil` when it is neither.
+    public init?(json: JSONValue) {
+        switch json {
+        case .string(let text):
+            guard let offset = StreamOffset(text) else { return nil }
+            self.init(offset: offset, epoch: "")
+        case .object(let object):
+            guard let text = object["offset"]?.stringValue, let offset = StreamOffset(text) else { return nil }
+            let epoch = object["epoch"]?.stringValue ?? ""
+            if object["epoch"] != nil, object["epoch"] != .null, object["epoch"]?.stringValue == nil { return nil }
+            self.init(offset: offset, epoch: epoch)
+        default:
+            return nil
+        }
+    }
+
+    /// `{"offset": "…", "epoch": "…"}`.
+    public var json: JSONObject {
+        ["offset": .string(offset.description), "epoch": .string(epoch)]
+    }
+
+    public var description: String { "\(offset)@\(epoch)" }
+}
+
+/// Makes history epochs: short random strings, new each time a channel's history starts.
+public enum HistoryEpoch {
+    /// Eight random letters and digits.
+    public static func random() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        return String((0..<8).map { _ in alphabet.randomElement()! })
+    }
+}

@@ -1,0 +1,101 @@
+public import NIOCore
+
+/// `history {channel, limit?, since?, reverse?}` → `{"publications": [{"offset", "event",
+/// "data"}], "offset", "epoch"}`: the channel's history window (at most `limit` messages, 100 by
+/// default and 1,000 at most), after `since` (`{"offset", "epoch"}` or an offset), newest first
+/// when `reverse`. Needs the right to subscribe to the channel, and a channel with history
+/// (`history_size` in the configuration's `channels`).
+public struct HistoryMethod: RPCMethod {
+    public init() {}
+
+    public var parameterNames: [String] { ["channel", "limit", "since", "reverse"] }
+
+    public func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue> {
+        var reader = PayloadReader(payload)
+        let channel = reader.requiredString("channel")
+        let limit = reader.optionalInteger("limit", in: 0...1000) ?? 100
+        var since: StreamPosition? = nil
+        if let value = payload["since"], value != .null {
+            since = StreamPosition(json: value)
+            if since == nil { reader.fail("since", "expected {\"offset\": \"<offset>\", \"epoch\": \"<epoch>\"} or an offset") }
+        }
+        var reverse = false
+        switch payload["reverse"] {
+        case nil, .null?: break
+        case .bool(let value)?: reverse = value
+        default: reader.fail("reverse", FieldProblem.notValidType)
+        }
+        do {
+            try reader.check()
+            try context.authorize(.subscribe, channel)
+            guard context.manager.channels.features(for: channel).history != nil else {
+                throw RPCError.invalidParameter("channel", "No history: this channel keeps none (history_size in the configuration's channels)")
+            }
+        } catch {
+            return context.eventLoop.makeFailedFuture(error)
+        }
+        return context.eventLoop.makeFutureWithTask {
+            let page: HistoryPage
+            do {
+                page = try await context.manager.history(channel: channel, after: since?.offset, limit: limit, reverse: reverse)
+            } catch {
+                throw context.explain(error, channel: channel)
+            }
+            if let since, !since.epoch.isEmpty, let epoch = page.epoch, epoch != since.epoch {
+                throw RPCError(code: RPCError.Code.serverError, message: "The channel's history started again: epoch \(epoch), not \(since.epoch)")
+            }
+            var response: JSONObject = ["publications": .array(page.messages.map { message in
+                .object([
+                    "offset": .string(message.offset.description),
+                    "event": message.event.map(JSONValue.string) ?? .null,
+                    "data": RawJSON(unchecked: message.rawData).value,
+                ])
+            })]
+            for member in SubscribeMethod.stream(page) { response[member.key] = member.value }
+            return .object(response)
+        }
+    }
+}
+
+/// `presence {channel}` → `{"presence": [{"socket", "node", "user", "info"}]}`: who is subscribed
+/// to the channel on every node. `presence_stats {channel}` → `{"sockets", "users"}`. Need the
+/// right to subscribe to the channel, and a channel with presence (`presence` in the
+/// configuration's `channels`).
+public struct PresenceMethod: RPCMethod {
+    /// `true` for `presence_stats`.
+    let statsOnly: Bool
+
+    public init(statsOnly: Bool = false) {
+        self.statsOnly = statsOnly
+    }
+
+    public var parameterNames: [String] { ["channel"] }
+
+    public func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue> {
+        var reader = PayloadReader(payload)
+        let channel = reader.requiredString("channel")
+        do {
+            try reader.check()
+            try context.authorize(.subscribe, channel)
+            guard context.manager.channels.features(for: channel).presence else {
+                throw RPCError.invalidParameter("channel", "No presence: this channel keeps none (presence in the configuration's channels)")
+            }
+        } catch {
+            return context.eventLoop.makeFailedFuture(error)
+        }
+        let statsOnly = self.statsOnly
+        return context.eventLoop.makeFutureWithTask {
+            let entries: [PresenceEntry]
+            do {
+                entries = try await context.manager.presenceList(channel: channel)
+            } catch {
+                throw context.explain(error, channel: channel)
+            }
+            if statsOnly {
+                let users = Set(entries.compactMap(\.user))
+                return ["sockets": .number(JSONNumber(entries.count)), "users": .number(JSONNumber(users.count))]
+            }
+            return ["presence": .array(entries.map { .object($0.json) })]
+        }
+    }
+}

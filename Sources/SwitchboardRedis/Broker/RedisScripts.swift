@@ -1,0 +1,74 @@
+/// The Lua scripts of history and presence. Each touches the keys of one channel only (they
+/// share its hash tag), so they run on one shard of a Redis Cluster too.
+enum RedisScripts {
+    /// Appends to a channel's history and publishes the message with its offset and epoch, in
+    /// one step: no message is in the stream but not published, or the reverse. A stream that is
+    /// gone (never made, expired, deleted) starts a new epoch.
+    /// KEYS: stream, epoch. ARGV: Redis channel, max length, TTL seconds, new epoch, payload.
+    static let publishHistory = """
+        local epoch = redis.call('GET', KEYS[2])
+        if (not epoch) or redis.call('EXISTS', KEYS[1]) == 0 then
+          epoch = ARGV[4]
+          redis.call('SET', KEYS[2], epoch)
+        end
+        local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'p', ARGV[5])
+        redis.call('EXPIRE', KEYS[1], ARGV[3])
+        redis.call('EXPIRE', KEYS[2], ARGV[3])
+        redis.call('PUBLISH', ARGV[1], string.sub(ARGV[5], 1, -2) .. ',"offset":"' .. id .. '","epoch":"' .. epoch .. '"}')
+        return id
+        """
+
+    /// Reads a channel's history: `{epoch, last id, first id, entries added, length, entries}`,
+    /// or an empty array when there is none.
+    /// KEYS: stream, epoch. ARGV: start, end, count, "1" for newest first.
+    static let readHistory = """
+        local epoch = redis.call('GET', KEYS[2])
+        if (not epoch) or redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+        local info = redis.call('XINFO', 'STREAM', KEYS[1])
+        local last, first, added, length = '0-0', '', 0, 0
+        for i = 1, #info, 2 do
+          local key = info[i]
+          if key == 'last-generated-id' then last = info[i + 1]
+          elseif key == 'entries-added' then added = info[i + 1]
+          elseif key == 'length' then length = info[i + 1]
+          elseif key == 'first-entry' and info[i + 1] then first = info[i + 1][1] end
+        end
+        local entries
+        if ARGV[4] == '1' then
+          entries = redis.call('XREVRANGE', KEYS[1], ARGV[2], ARGV[1], 'COUNT', ARGV[3])
+        else
+          entries = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[2], 'COUNT', ARGV[3])
+        end
+        return {epoch, last, first, added, length, entries}
+        """
+
+    /// Adds or refreshes presence entries. KEYS: entries, expiry. ARGV: expiry time (ms),
+    /// TTL seconds, then socket and entry JSON pairs.
+    static let presenceAdd = """
+        for i = 3, #ARGV, 2 do
+          redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+          redis.call('ZADD', KEYS[2], ARGV[1], ARGV[i])
+        end
+        redis.call('EXPIRE', KEYS[1], ARGV[2])
+        redis.call('EXPIRE', KEYS[2], ARGV[2])
+        return 1
+        """
+
+    /// Removes presence entries. KEYS: entries, expiry. ARGV: sockets.
+    static let presenceRemove = """
+        for i = 1, #ARGV do
+          redis.call('HDEL', KEYS[1], ARGV[i])
+          redis.call('ZREM', KEYS[2], ARGV[i])
+        end
+        return 1
+        """
+
+    /// Drops expired presence entries and returns the rest as `HGETALL` does.
+    /// KEYS: entries, expiry. ARGV: now (ms).
+    static let presenceList = """
+        local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+        for _, socket in ipairs(expired) do redis.call('HDEL', KEYS[1], socket) end
+        redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+        return redis.call('HGETALL', KEYS[1])
+        """
+}

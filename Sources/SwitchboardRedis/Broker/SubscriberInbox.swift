@@ -1,0 +1,112 @@
+import NIOCore
+import Switchboard
+
+/// State of the subscriber connection's read path; touched only on its event loop.
+final class SubscriberInbox: @unchecked Sendable {
+    private let eventLoop: any EventLoop
+    @exclusivity(unchecked) private var _batch = DeliveryBatch()
+    @exclusivity(unchecked) private var _lastActivity = NIODeadline.now()
+    @exclusivity(unchecked) private var _probeDeadline: NIODeadline?
+    @exclusivity(unchecked) private var _dropped = 0
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    var batch: DeliveryBatch {
+        _read { eventLoop.assertInEventLoop(); yield _batch }
+        _modify { eventLoop.assertInEventLoop(); yield &_batch }
+    }
+
+    var lastActivity: NIODeadline {
+        get { eventLoop.assertInEventLoop(); return _lastActivity }
+        set { eventLoop.assertInEventLoop(); _lastActivity = newValue }
+    }
+
+    var probeDeadline: NIODeadline? {
+        get { eventLoop.assertInEventLoop(); return _probeDeadline }
+        set { eventLoop.assertInEventLoop(); _probeDeadline = newValue }
+    }
+
+    var dropped: Int {
+        get { eventLoop.assertInEventLoop(); return _dropped }
+        set { eventLoop.assertInEventLoop(); _dropped = newValue }
+    }
+
+    @exclusivity(unchecked) private var lastChannel: (bytes: ByteBuffer, name: String)?
+
+    /// The Switchboard channel of a Redis channel (`nil` without the prefix); the last name is
+    /// kept, since a burst of messages is often on one channel.
+    func channelName(_ redisChannel: ByteBuffer, prefix: [UInt8]) -> String? {
+        if let last = lastChannel, last.bytes == redisChannel { return last.name }
+        let view = redisChannel.readableBytesView
+        guard view.count > prefix.count, view.starts(with: prefix) else { return nil }
+        let name = String(decoding: view.dropFirst(prefix.count), as: UTF8.self)
+        // A copy: the push's channel is a slice of a buffer that also holds its payload.
+        lastChannel = (ByteBuffer(bytes: view), name)
+        return name
+    }
+
+    // MARK: - History channels
+
+    /// A history channel's message held back while the node recovers the channel.
+    struct HeldMessage {
+        let event: String?
+        let rawData: ByteBuffer
+        let position: StreamPosition
+    }
+
+    /// The last position delivered per history channel.
+    @exclusivity(unchecked) private var lastDelivered: [String: StreamPosition] = [:]
+    /// History channels being recovered after a reconnection, and their live messages meanwhile.
+    @exclusivity(unchecked) private var held: [String: [HeldMessage]] = [:]
+
+    /// Whether a history channel's live message is delivered now: `false` for one already
+    /// delivered (recovery and live overlap) and for one held back during a recovery.
+    func admit(channel: String, event: String?, rawData: ByteBuffer, position: StreamPosition) -> Bool {
+        eventLoop.assertInEventLoop()
+        if held[channel] != nil {
+            held[channel]!.append(HeldMessage(event: event, rawData: rawData, position: position))
+            return false
+        }
+        return advance(channel, to: position)
+    }
+
+    /// Records `position` as delivered unless it is not after the last one of the same epoch.
+    private func advance(_ channel: String, to position: StreamPosition) -> Bool {
+        if let last = lastDelivered[channel], last.epoch == position.epoch, position.offset <= last.offset { return false }
+        lastDelivered[channel] = position
+        return true
+    }
+
+    /// Starts holding the live messages of every channel in `channels` this node delivered
+    /// history messages from; returns their last positions, to read what followed.
+    func beginRecovery(of channels: Set<String>) -> [String: StreamPosition] {
+        eventLoop.assertInEventLoop()
+        var positions: [String: StreamPosition] = [:]
+        for (channel, position) in lastDelivered where channels.contains(channel) {
+            positions[channel] = position
+            held[channel] = held[channel] ?? []
+        }
+        return positions
+    }
+
+    /// Ends a channel's recovery: the messages read from its stream (`nil` when it could not be
+    /// read), then the held live ones, each once and in order. Returns what to deliver.
+    func finishRecovery(of channel: String, read: [HeldMessage]?) -> [HeldMessage] {
+        eventLoop.assertInEventLoop()
+        let live = held.removeValue(forKey: channel) ?? []
+        var out: [HeldMessage] = []
+        for message in (read ?? []) + live where advance(channel, to: message.position) {
+            out.append(message)
+        }
+        return out
+    }
+
+    /// Forgets a channel the node no longer subscribes to.
+    func forget(_ channel: String) {
+        eventLoop.assertInEventLoop()
+        lastDelivered[channel] = nil
+        held[channel] = nil
+    }
+}
