@@ -45,6 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Prefix of Redis channel names [SWITCHBOARD_CHANNEL_PREFIX] (default switchboard:).")
     var channelPrefix: String?
 
+    @Option(help: "Seconds a node's presence entries outlive it on Redis (refreshed every third of it) [SWITCHBOARD_PRESENCE_TTL] (default 30).")
+    var presenceTTL: Double?
+
     @Option(help: "Largest incoming message in bytes [SWITCHBOARD_MAX_MESSAGE_SIZE] (default 4194304).")
     var maxMessageSize: Int?
 
@@ -161,13 +164,17 @@ struct ServeCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("\(error)")
             }
+            var brokerConfiguration = RedisBroker.Configuration(
+                url: redisURL,
+                channelPrefix: Environment.resolve(channelPrefix, "SWITCHBOARD_CHANNEL_PREFIX", "switchboard:"),
+                nodeID: node,
+                tls: try redisTLS()
+            )
+            let presenceSeconds = try Environment.resolve(presenceTTL, "SWITCHBOARD_PRESENCE_TTL", 30) { Double($0) }
+            guard presenceSeconds >= 1, presenceSeconds <= 86_400 else { throw ValidationError("--presence-ttl must be between 1 and 86400 seconds") }
+            brokerConfiguration.presenceTTL = .milliseconds(Int64(presenceSeconds * 1000))
             manager = RedisBroker(
-                configuration: .init(
-                    url: redisURL,
-                    channelPrefix: Environment.resolve(channelPrefix, "SWITCHBOARD_CHANNEL_PREFIX", "switchboard:"),
-                    nodeID: node,
-                    tls: try redisTLS()
-                ),
+                configuration: brokerConfiguration,
                 metrics: metrics.switchboard,
                 eventLoopGroup: group,
                 logger: logger

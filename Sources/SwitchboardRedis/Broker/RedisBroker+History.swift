@@ -16,7 +16,7 @@ extension RedisBroker {
     /// Publishes to a history channel: XADD and PUBLISH in one script, the message carrying its
     /// offset and epoch.
     func publish(channel: String, event: String?, rawData: RawJSON, history: ChannelFeatures.History, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        guard ChannelName.isValid(channel), let publisher = readyPublisher else {
+        guard ChannelName.isValid(channel), let publisher = livePublisher else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
         let keys = configuration.historyKeys(channel)
@@ -35,7 +35,7 @@ extension RedisBroker {
     }
 
     public func history(channel: String, query: HistoryQuery) async throws -> HistoryPage {
-        guard let publisher = readyPublisher else { throw BrokerError.cannotSubscribe }
+        guard let publisher = livePublisher else { throw BrokerError.cannotSubscribe }
         let keys = configuration.historyKeys(channel)
         // Exclusive start after the offset; "-"/"+" for the open ends.
         let after = query.after.map { "(\($0)" }
@@ -106,7 +106,7 @@ extension RedisBroker {
                 self.inbox.batch.dispatch()
                 self.metrics.messagesDelivered.increment(by: Int64(delivered))
             }.get()
-            if recovered > 0 { logger.info("recovered a history channel after the reconnection", metadata: ["channel": "\(channel)", "messages": "\(recovered)"]) }
+            if recovered > 0 { logger.info("recovered a history channel after the reconnection", metadata: ["channel": "\(channel)", "messages": "\(recovered)", "since": "\(position)"]) }
         }
     }
 
@@ -118,7 +118,7 @@ extension RedisBroker {
     }
 
     public func presenceAdd(channel: String, entries: [PresenceEntry]) async throws {
-        guard let publisher = readyPublisher else { throw BrokerError.cannotSubscribe }
+        guard let publisher = livePublisher else { throw BrokerError.cannotSubscribe }
         let keys = configuration.presenceKeys(channel)
         let ttl = configuration.presenceTTL
         let expiry = Self.nowMilliseconds() + ttl.nanoseconds / 1_000_000
@@ -135,13 +135,13 @@ extension RedisBroker {
     }
 
     public func presenceRemove(channel: String, sockets: [String]) async {
-        guard let publisher = readyPublisher, !sockets.isEmpty else { return }
+        guard let publisher = livePublisher, !sockets.isEmpty else { return }
         let keys = configuration.presenceKeys(channel)
         _ = try? await publisher.send(["EVAL", RedisScripts.presenceRemove, "2", keys.entries, keys.expiry] + sockets).get()
     }
 
     public func presenceList(channel: String) async throws -> [PresenceEntry] {
-        guard let publisher = readyPublisher else { throw BrokerError.cannotSubscribe }
+        guard let publisher = livePublisher else { throw BrokerError.cannotSubscribe }
         let keys = configuration.presenceKeys(channel)
         let reply: RESPValue
         do {
@@ -169,7 +169,7 @@ extension RedisBroker {
             guard let self else { return task.cancel() }
             if self.isClosed { return task.cancel() }
             let channels = self.presence.byChannel()
-            guard !channels.isEmpty, self.readyPublisher != nil else { return }
+            guard !channels.isEmpty, self.livePublisher != nil else { return }
             Task {
                 for (channel, entries) in channels {
                     try? await self.presenceAdd(channel: channel, entries: entries)

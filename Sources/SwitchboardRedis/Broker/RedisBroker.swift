@@ -43,6 +43,9 @@ public final class RedisBroker: SocketsManager {
 
     private struct State {
         var publisher: RedisConnection?
+        /// `false` once the publishing connection closed (it is kept across a subscriber loss).
+        var publisherAlive = false
+        var publisherToken: UInt64 = 0
         var subscriber: RedisConnection?
         var token: UInt64 = 0
         var ready = false
@@ -112,7 +115,7 @@ public final class RedisBroker: SocketsManager {
     }
 
     public func publishTransient(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        guard ChannelName.isValid(channel), let publisher = state.withLock({ $0.ready ? $0.publisher : nil }) else {
+        guard ChannelName.isValid(channel), let publisher = livePublisher else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
         let command = RESPEncoder.publish(prefix: configuration.channelPrefix, channel: channel, payload: BrokerPayload.encodeBytes(event: event, rawData: rawData))
@@ -139,7 +142,7 @@ public final class RedisBroker: SocketsManager {
     // MARK: - Node inboxes
 
     public func send(toNode nodeID: String, message: ByteBuffer) async throws -> Int {
-        guard let publisher = state.withLock({ $0.ready ? $0.publisher : nil }) else { throw BrokerError.cannotPublish }
+        guard let publisher = livePublisher else { throw BrokerError.cannotPublish }
         let reply = try await publisher.send([ByteBuffer(string: "PUBLISH"), ByteBuffer(string: configuration.inboxChannel(of: nodeID)), message]).get()
         return Int(reply.integer ?? 0)
     }
@@ -156,7 +159,7 @@ public final class RedisBroker: SocketsManager {
     }
 
     public func publishState(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        guard ChannelName.isValid(channel), let publisher = state.withLock({ $0.ready ? $0.publisher : nil }) else {
+        guard ChannelName.isValid(channel), let publisher = livePublisher else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
         let payload = ByteBuffer(bytes: BrokerPayload.encodeBytes(event: event, rawData: rawData))
@@ -171,13 +174,14 @@ public final class RedisBroker: SocketsManager {
         return send(publish: command, channel: channel, on: publisher, replyOn: eventLoop)
     }
 
-    /// The publishing connection while Redis is up.
-    var readyPublisher: RedisConnection? {
-        state.withLock { $0.ready ? $0.publisher : nil }
+    /// The publishing connection while it is up. It outlives a lost subscriber connection:
+    /// publishes go on while the node resubscribes.
+    var livePublisher: RedisConnection? {
+        state.withLock { $0.publisherAlive && !$0.closed ? $0.publisher : nil }
     }
 
     public func state(of channel: String) async throws -> ChannelState? {
-        guard let publisher = readyPublisher else { throw BrokerError.cannotSubscribe }
+        guard let publisher = livePublisher else { throw BrokerError.cannotSubscribe }
         let reply: RESPValue
         do {
             reply = try await publisher.send(["GET", stateKey(channel)]).get()
@@ -395,15 +399,30 @@ public final class RedisBroker: SocketsManager {
             return state.token
         }
         let lost: @Sendable ((any Error)?) -> Void = { [weak self] error in self?.connectionClosed(token: token, error: error) }
-        let publisher = try await RedisConnection.connect(
-            to: configuration.url,
-            on: publisherLoop,
-            timeout: configuration.connectTimeout,
-            keepReadBuffer: true,
-            tls: configuration.tls,
-            callbacks: RedisConnectionCallbacks(onClose: lost),
-            logger: logger
-        )
+        // A publishing connection that survived the subscriber's loss is kept.
+        let kept: RedisConnection? = state.withLock { $0.publisherAlive ? $0.publisher : nil }
+        let publisher: RedisConnection
+        if let kept {
+            publisher = kept
+        } else {
+            let publisherToken = state.withLock { state -> UInt64 in
+                state.publisherToken += 1
+                return state.publisherToken
+            }
+            publisher = try await RedisConnection.connect(
+                to: configuration.url,
+                on: publisherLoop,
+                timeout: configuration.connectTimeout,
+                keepReadBuffer: true,
+                tls: configuration.tls,
+                callbacks: RedisConnectionCallbacks(onClose: { [weak self] error in self?.publisherClosed(token: publisherToken, error: error) }),
+                logger: logger
+            )
+            state.withLock { state in
+                state.publisher = publisher
+                state.publisherAlive = state.publisherToken == publisherToken && !state.closed
+            }
+        }
         let subscriber: RedisConnection
         do {
             subscriber = try await RedisConnection.connect(
@@ -420,7 +439,7 @@ public final class RedisBroker: SocketsManager {
                 logger: logger
             )
         } catch {
-            publisher.close()
+            if kept == nil { publisher.close() }
             throw error
         }
         // History channels this node delivered from: hold their live messages until what was
@@ -469,6 +488,17 @@ public final class RedisBroker: SocketsManager {
         }
     }
 
+    /// The publishing connection closed: publishes fail until the supervisor reconnects (a
+    /// closed publisher is a loss like the subscriber's).
+    private func publisherClosed(token: UInt64, error: (any Error)?) {
+        let current = state.withLock { state -> UInt64? in
+            guard state.publisherToken == token else { return nil }
+            state.publisherAlive = false
+            return state.token
+        }
+        if let current { connectionClosed(token: current, error: error) }
+    }
+
     private func connectionClosed(token: UInt64, error: (any Error)?) {
         let signal: CheckedContinuation<Void, Never>? = state.withLock { state in
             guard state.token == token, !state.lost else { return nil }
@@ -507,11 +537,13 @@ public final class RedisBroker: SocketsManager {
             state.active = []
             state.requested = []
             state.restoring = []
+            // A publishing connection that is still up stays: publishes go on meanwhile.
+            let publisher = state.publisherAlive ? nil : state.publisher
             defer {
-                state.publisher = nil
+                if !state.publisherAlive { state.publisher = nil }
                 state.subscriber = nil
             }
-            return [state.publisher, state.subscriber].compactMap { $0 }
+            return [publisher, state.subscriber].compactMap { $0 }
         }
         for connection in connections { connection.close() }
     }
@@ -529,7 +561,7 @@ public final class RedisBroker: SocketsManager {
 
     private func probeTick() {
         let now = NIODeadline.now()
-        guard let publisher = state.withLock({ $0.ready ? $0.publisher : nil }) else {
+        guard let publisher = livePublisher else {
             inbox.probeDeadline = nil
             return
         }

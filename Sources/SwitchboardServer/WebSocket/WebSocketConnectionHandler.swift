@@ -384,6 +384,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     func deliver(_ message: OutboundMessage) {
         if !held.isEmpty, let history = message.history, held[history.channel] != nil {
             held[history.channel]!.append(message)
+            // A recovery that cannot keep up with the channel: the socket is closed like any
+            // slow consumer rather than buffering without bound.
+            if held[history.channel]!.count > Self.maxHeldMessages { slowConsumer() }
             return
         }
         guard state == .open, let frame = message.frame(for: messageFormat, deflated: compressesOutgoing) else { return }
@@ -393,6 +396,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     /// History channels being recovered for this socket, and their live messages meanwhile.
     private var held: [String: [OutboundMessage]] = [:]
+    /// Most live messages held for one channel while its missed messages are read.
+    static let maxHeldMessages = 100_000
 
     /// Holds back `channel`'s live messages until `release`.
     func hold(channel: String) {
