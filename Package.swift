@@ -157,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "SwitchboardRedisTests",
             dependencies: [
-                "SwitchboardRedis", "SwitchboardTesting", "SwitchboardServer", "SwitchboardProcesses",
+                "SwitchboardRedis", "SwitchboardTesting", "SwitchboardServer", "SwitchboardProcesses", "SwitchboardClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

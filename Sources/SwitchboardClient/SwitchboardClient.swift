@@ -44,6 +44,8 @@ public final class SwitchboardClient: Sendable {
         var closing = false
         var reconnecting = false
         var lastClose: (code: UInt16?, reason: String)?
+        /// The last position seen per history channel: where a reconnection recovers from.
+        var positions: [String: StreamPosition] = [:]
     }
 
     /// The URL the client connects to.
@@ -177,18 +179,30 @@ public final class SwitchboardClient: Sendable {
         return try await call("publish", payload: payload)
     }
 
+    /// The position of the last message seen on a history channel (`nil` before any): give it
+    /// to `subscribe(channel:event:since:)` to get what was missed. After a reconnection the
+    /// client recovers from it by itself.
+    public func position(of channel: String) -> StreamPosition? {
+        state.withLock { $0.positions[channel] }
+    }
+
     /// Subscribes to `channel` (events matching the glob `event`, `*` by default) and returns
     /// its messages. The subscription is active at the server when this returns. JSON-RPC topics
     /// carry no event: there `event` must be `nil` or `*`.
-    public func subscribe(channel: String, event: String? = nil) async throws -> Subscription {
+    ///
+    /// On a channel with history, `since` (a position from an earlier message) first delivers
+    /// every message published after it, then the live ones: none lost, none twice. Whether that
+    /// was everything is `recovery(of:)`'s answer.
+    public func subscribe(channel: String, event: String? = nil, since: StreamPosition? = nil) async throws -> Subscription {
         let pattern = EventName.pattern(event)
         if wireProtocol == .jsonRPC, pattern != "*" {
             throw SwitchboardClientError.unsupported("JSON-RPC topics carry no event: subscribe to every event of \(channel)")
         }
         let (stream, continuation) = Subscription.makeStream()
         let key = register(LocalSubscription(channel: channel, event: event, pattern: GlobPattern(pattern), continuation: continuation))
+        if let since { state.withLock { $0.positions[channel] = since } }
         do {
-            try await subscribeAtServer(channel: channel, pattern: pattern)
+            try await subscribeAtServer(channel: channel, pattern: pattern, since: since)
         } catch {
             _ = state.withLock { $0.subscriptions.removeValue(forKey: key) }
             continuation.finish(throwing: error)
@@ -197,10 +211,15 @@ public final class SwitchboardClient: Sendable {
         return stream
     }
 
-    private func subscribeAtServer(channel: String, pattern: String) async throws {
+    private func subscribeAtServer(channel: String, pattern: String, since: StreamPosition? = nil) async throws {
         switch wireProtocol {
         case .stream:
-            try await call("subscribe", payload: ["channel": .string(channel), "event": .string(pattern)])
+            var payload: JSONObject = ["channel": .string(channel), "event": .string(pattern)]
+            if let since { payload["since"] = .object(since.json) }
+            let response = try await call("subscribe", payload: payload)
+            if response["recovered"] == false {
+                logger.warning("could not recover every message missed", metadata: ["channel": "\(channel)", "reason": "\(response["reason"]?.stringValue ?? "")"])
+            }
         case .jsonRPC:
             let topics = try await call("subscribe", params: .string(channel))
             guard topics.arrayValue?.contains(.string(channel)) ?? false else {
@@ -312,7 +331,18 @@ public final class SwitchboardClient: Sendable {
             return
         }
         if object["response"] == nil, object["error"] == nil, case .string(let channel)? = object["channel"] {
-            deliver(ChannelMessage(channel: channel, event: object["event"]?.stringValue ?? "", data: object["data"] ?? .null))
+            var position: StreamPosition? = nil
+            if let offset = object["offset"]?.stringValue.flatMap(StreamOffset.init), let epoch = object["epoch"]?.stringValue {
+                position = StreamPosition(offset: offset, epoch: epoch)
+                // A message seen already (a recovery overlapping what arrived) is dropped.
+                let fresh = state.withLock { state -> Bool in
+                    if let last = state.positions[channel], last.epoch == epoch, offset <= last.offset { return false }
+                    state.positions[channel] = position
+                    return true
+                }
+                guard fresh else { return }
+            }
+            deliver(ChannelMessage(channel: channel, event: object["event"]?.stringValue ?? "", data: object["data"] ?? .null, position: position))
             return
         }
         guard case .string(let id)? = object["id"] else {
@@ -425,8 +455,10 @@ public final class SwitchboardClient: Sendable {
                         subscription.channel.map { SubscriptionKey(channel: $0, pattern: EventName.pattern(subscription.event)) }
                     })
                 }
+                // Each history channel recovers once, from the last message seen.
+                var recovering = state.withLock { $0.positions }
                 for key in wanted {
-                    try await subscribeAtServer(channel: key.channel, pattern: key.pattern)
+                    try await subscribeAtServer(channel: key.channel, pattern: key.pattern, since: recovering.removeValue(forKey: key.channel))
                 }
                 state.withLock { $0.reconnecting = false }
                 logger.info("reconnected", metadata: ["subscriptions": "\(wanted.count)"])

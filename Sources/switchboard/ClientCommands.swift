@@ -248,14 +248,25 @@ struct SubscribeCommand: AsyncParsableCommand {
     @Option(help: "Exit after this many messages.")
     var count: Int?
 
-    @Flag(help: "Reconnect (and subscribe again) when the connection is lost.")
+    @Flag(help: "Reconnect (and subscribe again) when the connection is lost; on a history channel, from the last message seen.")
     var reconnect = false
 
+    @Option(help: "On a history channel, first print what was published after this position: OFFSET@EPOCH (from a printed message's offset and epoch), or OFFSET.")
+    var since: String?
+
     func run() async throws {
+        var position: StreamPosition? = nil
+        if let since {
+            let parts = since.split(separator: "@", maxSplits: 1)
+            guard let offset = parts.first.flatMap({ StreamOffset(String($0)) }) else {
+                throw ValidationError("--since takes OFFSET@EPOCH (as printed in a message's offset and epoch), or OFFSET; got \(since)")
+            }
+            position = StreamPosition(offset: offset, epoch: parts.count == 2 ? String(parts[1]) : "")
+        }
         let client = reconnect ? try await connection.connectWaiting() : try await connection.connect()
         let messages: SwitchboardClient.Subscription
         do {
-            messages = try await client.subscribe(channel: channel, event: event)
+            messages = try await client.subscribe(channel: channel, event: event, since: position)
         } catch SwitchboardClientError.rpc(_, let error) {
             await client.close()
             throw failRPC(error, channel: channel, client: client, url: connection.resolvedURL)

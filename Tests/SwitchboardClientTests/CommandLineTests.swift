@@ -220,6 +220,33 @@ struct CommandLineTests {
         await probe.close()
     }
 
+    @Test("subscribe --since prints what a history channel got after the given position, then goes on live")
+    func subscribeSince() async throws {
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-history-\(UUID()).json")
+        try Data(#"{"channels": [{"match": "log:*", "history_size": 100, "history_ttl_s": 60}]}"#.utf8).write(to: config)
+        defer { try? FileManager.default.removeItem(at: config) }
+        let server = try await Server(arguments: ["--config", config.path])
+        defer { server.stop() }
+        let probe = try await RawWebSocket.connect(server.url)
+        _ = try await probe.call(["id": "s", "method": "subscribe", "payload": ["channel": "log:cli"]])
+        var printed: [JSONValue] = []
+        for n in 1...3 {
+            #expect(try Self.run(["publish", "--url", server.url, "--channel", "log:cli", #"{"n": \#(n)}"#]).status == 0)
+            var message: JSONValue = nil
+            while message["channel"] != "log:cli" { message = try await probe.nextJSON() }
+            printed.append(message)
+        }
+        let since = "\(printed[0]["offset"]!.stringValue!)@\(printed[0]["epoch"]!.stringValue!)"
+        let replay = try Self.run(["subscribe", "--url", server.url, "--channel", "log:cli", "--since", since, "--count", "2"])
+        #expect(replay.status == 0)
+        let lines = try replay.output.split(separator: "\n").map { try JSONValue(parsing: String($0)) }
+        #expect(lines == Array(printed[1...]))
+        let bad = try Self.runWithErrors(["subscribe", "--url", server.url, "--channel", "log:cli", "--since", "yesterday"])
+        #expect(bad.status == 64)
+        #expect(bad.errors.contains("--since takes OFFSET@EPOCH"))
+        await probe.close()
+    }
+
     @Test("call works over /jsonrpc too: params by position, JSON-RPC errors")
     func callJSONRPC() async throws {
         let server = try await Server(arguments: ["--topics", "news"])

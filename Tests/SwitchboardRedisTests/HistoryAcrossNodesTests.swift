@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Switchboard
+import SwitchboardClient
 import SwitchboardProcesses
 import SwitchboardRedis
 import SwitchboardServer
@@ -123,6 +124,38 @@ struct HistoryAcrossNodesTests {
         try await publishing.value
         #expect(seqs == Array(0..<total), "first differences: \(zip(seqs, 0..<total).filter { $0 != $1 }.prefix(5))")
         for socket in [publisher, moved] { await socket.close() }
+        await b.stop()
+    }
+
+    @Test("the Swift client recovers by itself: its node drained under load, it reconnects through the balancer to another node and misses nothing", .timeLimit(.minutes(1)))
+    func swiftClientRecovers() async throws {
+        let redis = try await RedisServer.start()
+        defer { redis.stop() }
+        let a = try await Self.node(redis)
+        let b = try await Self.node(redis)
+        let balancer = try await TCPProxy.start(to: a.port)
+        defer { balancer.close() }
+        let channel = "hist:client"
+        let total = 2000
+        let client = try await SwitchboardClient.connect(to: "ws://127.0.0.1:\(balancer.port)/stream", configuration: ClientConfiguration(reconnect: true))
+        let messages = try await client.subscribe(channel: channel)
+        let publisher = try await RawWebSocket.connect(b.url)
+        let publishing = Self.publishSteadily(publisher, channel: channel, total: total, perSecond: 1000)
+        var seqs: [Int] = []
+        for try await message in messages {
+            seqs.append(message.data["seq"]?.intValue ?? -1)
+            #expect(message.position != nil)
+            if seqs.count == 300 {
+                balancer.retarget(to: b.port)
+                Task { await a.stop() }
+            }
+            if seqs.last == total - 1 { break }
+        }
+        try await publishing.value
+        #expect(client.lastCloseCode == 1001)
+        #expect(seqs == Array(0..<total), "first differences: \(zip(seqs, 0..<total).filter { $0 != $1 }.prefix(5))")
+        await client.close()
+        await publisher.close()
         await b.stop()
     }
 

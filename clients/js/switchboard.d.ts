@@ -6,6 +6,22 @@ export interface ChannelMessage<Data = unknown> {
   /** The event it was published with ("" when none). */
   event: string;
   data: Data;
+  /** On channels with history: the message's offset in it. */
+  offset?: string;
+  /** On channels with history: the history's epoch (a new one means older offsets are void). */
+  epoch?: string;
+}
+
+/** Where a client stands in a channel's history. */
+export interface StreamPosition {
+  offset: string;
+  epoch: string;
+}
+
+/** Options of `subscribe`. */
+export interface SubscribeOptions {
+  /** On a channel with history: first deliver what was published after this position. */
+  since?: StreamPosition;
 }
 
 /** The `subscribed` map: every channel and event pattern the socket holds. */
@@ -34,6 +50,9 @@ export class SwitchboardError extends Error {
   readonly errors: Record<string, string> | null;
 }
 
+/** Compares two history offsets: negative, zero or positive. */
+export function compareOffsets(a: string, b: string): number;
+
 /** Redis-style glob matching of a whole event name (`*`, `?`, `[abc]`, `[^a]`, `[a-z]`, `\x`). */
 export function globMatches(pattern: string, event: string): boolean;
 
@@ -56,8 +75,10 @@ export class SwitchboardClient {
   /** Publishes data (a string, array, object or null) on `channel`. */
   publish<Data = unknown>(channel: string, data: Data, event?: string): Promise<{ channel: string; event: string | null; data: Data }>;
   /** Subscribes `handler` to `channel`, for events matching the glob `event` (default "*"). */
-  subscribe<Data = unknown>(channel: string, handler: (message: ChannelMessage<Data>) => void): Promise<Subscriptions>;
-  subscribe<Data = unknown>(channel: string, event: string | undefined, handler: (message: ChannelMessage<Data>) => void): Promise<Subscriptions>;
+  subscribe<Data = unknown>(channel: string, handler: (message: ChannelMessage<Data>) => void, options?: SubscribeOptions): Promise<Subscriptions>;
+  subscribe<Data = unknown>(channel: string, event: string | undefined, handler: (message: ChannelMessage<Data>) => void, options?: SubscribeOptions): Promise<Subscriptions>;
+  /** The position of the last message seen on a history channel (what a reconnection recovers from). */
+  positionOf(channel: string): StreamPosition | undefined;
   /** Removes one pattern of `channel` (default "*") and its handlers. */
   unsubscribe(channel: string, event?: string): Promise<Subscriptions>;
   /** Closes the connection (code 1000); no reconnection. */

@@ -29,5 +29,30 @@ assert.deepEqual(got, [{ channel, event: "created", data: { n: 2 } }]);
 await assert.rejects(publisher.publish("bad channel", "x"), (e) => e instanceof SwitchboardError && e.errors.channel === "Cannot publish to channel");
 assert.equal((await publisher.call("info")).connections >= 2, true);
 subscriber.close();
+
+// History (the test node keeps history for hist:*): messages carry offset and epoch; a client
+// that comes back with its last position gets exactly what it missed, in order.
+const history = `hist:js${Date.now()}`;
+const first = await SwitchboardClient.connect(url, { reconnect: false });
+const seen = [];
+let resolveThree;
+const three = new Promise((resolve) => { resolveThree = resolve; });
+await first.subscribe(history, (m) => { seen.push(m); if (seen.length === 3) resolveThree(); });
+for (const n of [1, 2, 3]) await publisher.publish(history, { n });
+await three;
+assert.ok(seen.every((m) => typeof m.offset === "string" && typeof m.epoch === "string"));
+const position = first.positionOf(history);
+assert.deepEqual(position, { offset: seen[2].offset, epoch: seen[2].epoch });
+first.close();
+for (const n of [4, 5, 6]) await publisher.publish(history, { n });
+const second = await SwitchboardClient.connect(url, { reconnect: false });
+const recovered = [];
+let resolveRecovered;
+const allBack = new Promise((resolve) => { resolveRecovered = resolve; });
+await second.subscribe(history, (m) => { recovered.push(m.data.n); if (recovered.length === 4) resolveRecovered(); }, { since: position });
+await publisher.publish(history, { n: 7 });
+await allBack;
+assert.deepEqual(recovered, [4, 5, 6, 7]);
+second.close();
 publisher.close();
 console.log("js client: ok");

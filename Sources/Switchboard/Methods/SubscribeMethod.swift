@@ -74,7 +74,8 @@ public struct SubscribeMethod: RPCMethod {
             response = Self.stream(page)
             response["recovered"] = .bool(problem == nil)
             if let problem { response["reason"] = .string(problem) }
-            missed = messages
+            let pattern = GlobPattern(request.pattern)
+            missed = messages.filter { pattern.matches($0.event ?? "") }
             epoch = page.epoch
             after = messages.last?.offset ?? (problem == nil ? since.offset : nil)
         } catch {

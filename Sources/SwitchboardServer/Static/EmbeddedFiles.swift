@@ -17,7 +17,9 @@ enum EmbeddedFiles {
 // several URLs, it moves on to the next one each time (nodes without a load balancer in front).
 // With `token` (a string, or a function that returns one, possibly async) the client connects
 // with it (as a WebSocket subprotocol: browsers cannot set headers) and, when the node says the
-// token expired, logs in again with a fresh one from the function.
+// token expired, logs in again with a fresh one from the function. On channels with history the
+// client keeps the last `{offset, epoch}` it saw and, after a reconnection, subscribes `since` it:
+// what was published meanwhile arrives first, once, in order (`positionOf(channel)` gives it).
 
 /** The server answered a call with an error: `message` and, for validation errors, `errors`. */
 export class SwitchboardError extends Error {
@@ -28,6 +30,16 @@ export class SwitchboardError extends Error {
     this.serverMessage = error.message;
     this.errors = error.errors || null;
   }
+}
+
+/** Compares two history offsets (`<ms>-<seq>`, as numbers): negative, zero or positive. */
+export function compareOffsets(a, b) {
+  const [am, as = "0"] = a.split("-");
+  const [bm, bs = "0"] = b.split("-");
+  const major = BigInt(am) - BigInt(bm);
+  if (major !== 0n) return major < 0n ? -1 : 1;
+  const minor = BigInt(as) - BigInt(bs);
+  return minor === 0n ? 0 : minor < 0n ? -1 : 1;
 }
 
 /** Redis-style glob matching of a whole event name (`*`, `?`, `[abc]`, `[^a]`, `[a-z]`, `\x`). */
@@ -81,6 +93,7 @@ export class SwitchboardClient {
 
   #urls; #index = 0; #options; #socket = null; #nextId = 0; #pending = new Map();
   #subscriptions = new Map(); // key "channel\u0000pattern" -> {channel, pattern, handlers:Set}
+  #positions = new Map(); // channel -> {offset, epoch} of the last message seen
   #closing = false; #delay = 100;
 
   constructor(url, options = {}) {
@@ -134,6 +147,11 @@ export class SwitchboardClient {
       return;
     }
     if (message && typeof message === "object" && !("response" in message) && !("error" in message) && "channel" in message) {
+      if (typeof message.offset === "string" && typeof message.epoch === "string") {
+        const last = this.#positions.get(message.channel);
+        if (last && last.epoch === message.epoch && compareOffsets(message.offset, last.offset) <= 0) return; // seen already
+        this.#positions.set(message.channel, { offset: message.offset, epoch: message.epoch });
+      }
       for (const sub of this.#subscriptions.values()) {
         if (sub.channel === message.channel && globMatches(sub.pattern, message.event ?? "")) {
           for (const handler of sub.handlers) handler(message);
@@ -160,8 +178,11 @@ export class SwitchboardClient {
       this.#delay = Math.min(this.#delay * 2, this.#options.maxReconnectDelay);
       try {
         await this.#openAny();
+        const recovering = new Map(this.#positions);
         for (const sub of this.#subscriptions.values()) {
-          await this.call("subscribe", { channel: sub.channel, event: sub.pattern });
+          const since = recovering.get(sub.channel);
+          recovering.delete(sub.channel);
+          await this.call("subscribe", since ? { channel: sub.channel, event: sub.pattern, since } : { channel: sub.channel, event: sub.pattern });
         }
         this.onreconnect?.({ url: this.url });
         return;
@@ -184,16 +205,25 @@ export class SwitchboardClient {
     return this.call("publish", event === undefined ? { channel, data } : { channel, data, event });
   }
 
-  /** Subscribes `handler` to `channel` (events matching the glob `event`, default `*`). */
-  async subscribe(channel, event, handler) {
-    if (typeof event === "function") { handler = event; event = undefined; }
+  /** The `{offset, epoch}` of the last message seen on a history channel, or `undefined`. */
+  positionOf(channel) { return this.#positions.get(channel); }
+
+  /**
+   * Subscribes `handler` to `channel` (events matching the glob `event`, default `*`). With
+   * `options.since` (`{offset, epoch}` from an earlier message) on a history channel, the
+   * messages published after it come first; the reply says `recovered` and, if not, `reason`.
+   */
+  async subscribe(channel, event, handler, options = {}) {
+    if (typeof event === "function") { options = handler || {}; handler = event; event = undefined; }
     const pattern = event || "*";
+    if (options.since) this.#positions.set(channel, options.since);
     const key = `${channel}\u0000${pattern}`;
     let sub = this.#subscriptions.get(key);
     if (!sub) { sub = { channel, pattern, handlers: new Set() }; this.#subscriptions.set(key, sub); }
     sub.handlers.add(handler);
     try {
-      return (await this.call("subscribe", { channel, event: pattern })).subscribed;
+      const payload = options.since ? { channel, event: pattern, since: options.since } : { channel, event: pattern };
+      return (await this.call("subscribe", payload)).subscribed;
     } catch (error) {
       sub.handlers.delete(handler);
       if (!sub.handlers.size) this.#subscriptions.delete(key);
@@ -235,7 +265,9 @@ export class SwitchboardClient {
 // several URLs, it moves on to the next one each time (nodes without a load balancer in front).
 // With `token` (a string, or a function that returns one, possibly async) the client connects
 // with it (as a WebSocket subprotocol: browsers cannot set headers) and, when the node says the
-// token expired, logs in again with a fresh one from the function.
+// token expired, logs in again with a fresh one from the function. On channels with history the
+// client keeps the last `{offset, epoch}` it saw and, after a reconnection, subscribes `since` it:
+// what was published meanwhile arrives first, once, in order (`positionOf(channel)` gives it).
 
 /** The server answered a call with an error: `message` and, for validation errors, `errors`. */
 class SwitchboardError extends Error {
@@ -246,6 +278,16 @@ class SwitchboardError extends Error {
     this.serverMessage = error.message;
     this.errors = error.errors || null;
   }
+}
+
+/** Compares two history offsets (`<ms>-<seq>`, as numbers): negative, zero or positive. */
+function compareOffsets(a, b) {
+  const [am, as = "0"] = a.split("-");
+  const [bm, bs = "0"] = b.split("-");
+  const major = BigInt(am) - BigInt(bm);
+  if (major !== 0n) return major < 0n ? -1 : 1;
+  const minor = BigInt(as) - BigInt(bs);
+  return minor === 0n ? 0 : minor < 0n ? -1 : 1;
 }
 
 /** Redis-style glob matching of a whole event name (`*`, `?`, `[abc]`, `[^a]`, `[a-z]`, `\x`). */
@@ -299,6 +341,7 @@ class SwitchboardClient {
 
   #urls; #index = 0; #options; #socket = null; #nextId = 0; #pending = new Map();
   #subscriptions = new Map(); // key "channel\u0000pattern" -> {channel, pattern, handlers:Set}
+  #positions = new Map(); // channel -> {offset, epoch} of the last message seen
   #closing = false; #delay = 100;
 
   constructor(url, options = {}) {
@@ -352,6 +395,11 @@ class SwitchboardClient {
       return;
     }
     if (message && typeof message === "object" && !("response" in message) && !("error" in message) && "channel" in message) {
+      if (typeof message.offset === "string" && typeof message.epoch === "string") {
+        const last = this.#positions.get(message.channel);
+        if (last && last.epoch === message.epoch && compareOffsets(message.offset, last.offset) <= 0) return; // seen already
+        this.#positions.set(message.channel, { offset: message.offset, epoch: message.epoch });
+      }
       for (const sub of this.#subscriptions.values()) {
         if (sub.channel === message.channel && globMatches(sub.pattern, message.event ?? "")) {
           for (const handler of sub.handlers) handler(message);
@@ -378,8 +426,11 @@ class SwitchboardClient {
       this.#delay = Math.min(this.#delay * 2, this.#options.maxReconnectDelay);
       try {
         await this.#openAny();
+        const recovering = new Map(this.#positions);
         for (const sub of this.#subscriptions.values()) {
-          await this.call("subscribe", { channel: sub.channel, event: sub.pattern });
+          const since = recovering.get(sub.channel);
+          recovering.delete(sub.channel);
+          await this.call("subscribe", since ? { channel: sub.channel, event: sub.pattern, since } : { channel: sub.channel, event: sub.pattern });
         }
         this.onreconnect?.({ url: this.url });
         return;
@@ -402,16 +453,25 @@ class SwitchboardClient {
     return this.call("publish", event === undefined ? { channel, data } : { channel, data, event });
   }
 
-  /** Subscribes `handler` to `channel` (events matching the glob `event`, default `*`). */
-  async subscribe(channel, event, handler) {
-    if (typeof event === "function") { handler = event; event = undefined; }
+  /** The `{offset, epoch}` of the last message seen on a history channel, or `undefined`. */
+  positionOf(channel) { return this.#positions.get(channel); }
+
+  /**
+   * Subscribes `handler` to `channel` (events matching the glob `event`, default `*`). With
+   * `options.since` (`{offset, epoch}` from an earlier message) on a history channel, the
+   * messages published after it come first; the reply says `recovered` and, if not, `reason`.
+   */
+  async subscribe(channel, event, handler, options = {}) {
+    if (typeof event === "function") { options = handler || {}; handler = event; event = undefined; }
     const pattern = event || "*";
+    if (options.since) this.#positions.set(channel, options.since);
     const key = `${channel}\u0000${pattern}`;
     let sub = this.#subscriptions.get(key);
     if (!sub) { sub = { channel, pattern, handlers: new Set() }; this.#subscriptions.set(key, sub); }
     sub.handlers.add(handler);
     try {
-      return (await this.call("subscribe", { channel, event: pattern })).subscribed;
+      const payload = options.since ? { channel, event: pattern, since: options.since } : { channel, event: pattern };
+      return (await this.call("subscribe", payload)).subscribed;
     } catch (error) {
       sub.handlers.delete(handler);
       if (!sub.handlers.size) this.#subscriptions.delete(key);
@@ -433,7 +493,7 @@ class SwitchboardClient {
   }
 }
 
-global.Switchboard = { SwitchboardError, globMatches, SwitchboardClient };
+global.Switchboard = { SwitchboardError, compareOffsets, globMatches, SwitchboardClient };
 })(typeof globalThis !== "undefined" ? globalThis : this);
 """####
 
@@ -447,6 +507,22 @@ export interface ChannelMessage<Data = unknown> {
   /** The event it was published with ("" when none). */
   event: string;
   data: Data;
+  /** On channels with history: the message's offset in it. */
+  offset?: string;
+  /** On channels with history: the history's epoch (a new one means older offsets are void). */
+  epoch?: string;
+}
+
+/** Where a client stands in a channel's history. */
+export interface StreamPosition {
+  offset: string;
+  epoch: string;
+}
+
+/** Options of `subscribe`. */
+export interface SubscribeOptions {
+  /** On a channel with history: first deliver what was published after this position. */
+  since?: StreamPosition;
 }
 
 /** The `subscribed` map: every channel and event pattern the socket holds. */
@@ -475,6 +551,9 @@ export class SwitchboardError extends Error {
   readonly errors: Record<string, string> | null;
 }
 
+/** Compares two history offsets: negative, zero or positive. */
+export function compareOffsets(a: string, b: string): number;
+
 /** Redis-style glob matching of a whole event name (`*`, `?`, `[abc]`, `[^a]`, `[a-z]`, `\x`). */
 export function globMatches(pattern: string, event: string): boolean;
 
@@ -497,8 +576,10 @@ export class SwitchboardClient {
   /** Publishes data (a string, array, object or null) on `channel`. */
   publish<Data = unknown>(channel: string, data: Data, event?: string): Promise<{ channel: string; event: string | null; data: Data }>;
   /** Subscribes `handler` to `channel`, for events matching the glob `event` (default "*"). */
-  subscribe<Data = unknown>(channel: string, handler: (message: ChannelMessage<Data>) => void): Promise<Subscriptions>;
-  subscribe<Data = unknown>(channel: string, event: string | undefined, handler: (message: ChannelMessage<Data>) => void): Promise<Subscriptions>;
+  subscribe<Data = unknown>(channel: string, handler: (message: ChannelMessage<Data>) => void, options?: SubscribeOptions): Promise<Subscriptions>;
+  subscribe<Data = unknown>(channel: string, event: string | undefined, handler: (message: ChannelMessage<Data>) => void, options?: SubscribeOptions): Promise<Subscriptions>;
+  /** The position of the last message seen on a history channel (what a reconnection recovers from). */
+  positionOf(channel: string): StreamPosition | undefined;
   /** Removes one pattern of `channel` (default "*") and its handlers. */
   unsubscribe(channel: string, event?: string): Promise<Subscriptions>;
   /** Closes the connection (code 1000); no reconnection. */
