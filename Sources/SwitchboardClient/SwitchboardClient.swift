@@ -153,7 +153,7 @@ public final class SwitchboardClient: Sendable {
             }
             if let timeout {
                 channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) { [weak self] in
-                    self?.fail(id: key, with: SwitchboardClientError.closed(code: nil, reason: "no reply to \(method) within \(timeout)"))
+                    self?.fail(id: key, with: SwitchboardClientError.timedOut(method: method, after: timeout))
                 }
             }
         }

@@ -74,7 +74,7 @@ public final class RawWebSocket: Sendable {
     }
 
     /// The next event.
-    public func next(timeout: Duration = .seconds(5)) async throws -> Event {
+    public func next(timeout: Duration = .seconds(15)) async throws -> Event {
         if let event = stashed.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return event }
         guard let event = await events.take(timeout: timeout) else {
             throw Timeout(description: "nothing from the server within \(timeout)")
@@ -83,7 +83,7 @@ public final class RawWebSocket: Sendable {
     }
 
     /// The next text message, parsed as JSON; throws if the next event is something else.
-    public func nextJSON(timeout: Duration = .seconds(5)) async throws -> JSONValue {
+    public func nextJSON(timeout: Duration = .seconds(15)) async throws -> JSONValue {
         switch try await next(timeout: timeout) {
         case .text(let text, _): return try JSONValue(parsing: text)
         case let other: throw Timeout(description: "expected a text message, got \(other)")
@@ -92,7 +92,7 @@ public final class RawWebSocket: Sendable {
 
     /// Sends `request` and returns the next reply; delivered messages met on the way are kept
     /// for `next()` (a publish reply and the message it caused may come in either order).
-    public func call(_ request: JSONValue, timeout: Duration = .seconds(5)) async throws -> JSONValue {
+    public func call(_ request: JSONValue, timeout: Duration = .seconds(15)) async throws -> JSONValue {
         try await send(json: request)
         var skipped: [Event] = []
         defer { stashed.withLock { $0.append(contentsOf: skipped) } }
@@ -120,7 +120,7 @@ public final class RawWebSocket: Sendable {
     }
 
     /// Waits for the connection to end and returns the close code the server sent.
-    public func closeCode(timeout: Duration = .seconds(5)) async throws -> UInt16? {
+    public func closeCode(timeout: Duration = .seconds(15)) async throws -> UInt16? {
         while true {
             if case .closed(let code, _) = try await next(timeout: timeout) { return code }
         }

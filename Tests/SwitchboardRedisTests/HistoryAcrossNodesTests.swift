@@ -244,12 +244,13 @@ struct HistoryAcrossNodesTests {
 
         c.signal(SIGKILL)
         let killedAt = ContinuousClock.now
-        #expect(await eventually(timeout: .seconds(10)) {
+        #expect(await eventually(timeout: .seconds(20)) {
             let now = try? await sockets[0].call(["id": "p", "method": "presence", "payload": ["channel": "room:lobby"]])
             return now?["response"]?["presence"]?.arrayValue?.count == 2
         })
         let forgotten = ContinuousClock.now - killedAt
-        #expect(forgotten < .seconds(4), "the dead node's entry went after \(forgotten); its TTL is 2 s")
+        // The TTL, plus the refresh pass that finds it stale and the poll (slack for a loaded machine).
+        #expect(forgotten < .seconds(7), "the dead node's entry went after \(forgotten); its TTL is 2 s")
         for socket in sockets.prefix(2) { await socket.close() }
         await a.stop()
         await b.stop()

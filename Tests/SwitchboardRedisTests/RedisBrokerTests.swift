@@ -240,16 +240,22 @@ struct RedisBrokerTests {
         defer { proxy.close() }
         let node = try await TestNode.start(redisURL: "redis://127.0.0.1:\(proxy.port)") {
             $0.probeInterval = .milliseconds(500)
-            $0.probeTimeout = .milliseconds(500)
+            $0.probeTimeout = .seconds(2)
         }
         await node.waitUntilReady()
         let socket = try await RawWebSocket.connect(node.url)
         try await Self.subscribe(socket, "quiet")
+        #expect(node.node.manager.brokerInfo["reconnects"] == 0)
         proxy.freezeCurrentConnections()
         // The node notices within about probeInterval + probeTimeout and reconnects.
-        #expect(await eventually(timeout: .seconds(10)) { node.node.manager.brokerInfo["reconnects"] == 1 && node.node.isReady })
-        _ = try await redis.command(["PUBLISH", "switchboard:quiet", #"{"event":null,"data":"heard"}"#])
-        #expect(try await socket.nextJSON() == ["channel": "quiet", "event": "", "data": "heard"])
+        #expect(await eventually(timeout: .seconds(15)) { (node.node.manager.brokerInfo["reconnects"]?.intValue ?? 0) >= 1 && node.node.isReady })
+        // Delivery resumes. (On a loaded machine a probe through the test's proxy can be late
+        // again and cost one more reconnection, during which a message is lost as pub/sub loses
+        // it: publish until one is heard.)
+        #expect(await eventually(timeout: .seconds(15)) {
+            _ = try? await redis.command(["PUBLISH", "switchboard:quiet", #"{"event":null,"data":"heard"}"#])
+            return (try? await socket.nextJSON(timeout: .seconds(1))) == ["channel": "quiet", "event": "", "data": "heard"]
+        })
         await node.stop()
     }
 

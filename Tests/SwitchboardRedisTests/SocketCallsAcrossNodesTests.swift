@@ -63,11 +63,11 @@ struct SocketCallsAcrossNodesTests {
         // A socket that is gone, and a node that does not exist: 404 without waiting.
         await socket.close()
         let start = ContinuousClock.now
-        let gone = try await HTTPProbe.request("POST", "/call", port: a.port, body: #"{"socket":"\#(id)","method":"multiply","timeout_ms":5000}"#)
+        let gone = try await HTTPProbe.request("POST", "/call", port: a.port, body: #"{"socket":"\#(id)","method":"multiply","timeout_ms":30000}"#)
         #expect(gone.status == 404)
-        let nowhere = try await HTTPProbe.request("POST", "/call", port: a.port, body: #"{"socket":"no-such-node.1","method":"multiply","timeout_ms":5000}"#)
+        let nowhere = try await HTTPProbe.request("POST", "/call", port: a.port, body: #"{"socket":"no-such-node.1","method":"multiply","timeout_ms":30000}"#)
         #expect(nowhere.status == 404)
-        #expect(ContinuousClock.now - start < .seconds(4))
+        #expect(ContinuousClock.now - start < .seconds(10), "far under the calls' 30 s timeout")
         await rpc.close()
         await a.stop()
         await b.stop()
@@ -105,9 +105,9 @@ struct SocketCallsAcrossNodesTests {
         // With the node gone, the next call fails at once.
         let start = ContinuousClock.now
         await #expect(throws: SocketCalls.Failure.noSuchSocket("doomed.1")) {
-            _ = try await a.node.manager.call(socket: "doomed.1", method: "multiply", timeout: .seconds(2))
+            _ = try await a.node.manager.call(socket: "doomed.1", method: "multiply", timeout: .seconds(20))
         }
-        #expect(ContinuousClock.now - start < .seconds(1))
+        #expect(ContinuousClock.now - start < .seconds(5), "far under the call's 20 s timeout")
         await a.stop()
     }
 }

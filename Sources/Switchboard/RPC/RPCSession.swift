@@ -312,7 +312,7 @@ public final class RPCSession {
 
     private func sendReady() {
         var wrote = false
-        loop: while let first = slots.first {
+        loop: while !closed, let first = slots.first {
             switch first.state {
             case .ready(let reply):
                 if let batch = first.batch {
@@ -333,6 +333,9 @@ public final class RPCSession {
             case .waiting, .running:
                 break loop
             }
+            // Sending can close the session (a write that fails closes the channel, whose
+            // inactivity closes the session and empties `slots`).
+            guard !closed else { return }
             slots.removeFirst()
             firstSequence += 1
             started -= 1

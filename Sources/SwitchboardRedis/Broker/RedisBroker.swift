@@ -142,7 +142,9 @@ public final class RedisBroker: SocketsManager {
     // MARK: - Node inboxes
 
     public func send(toNode nodeID: String, message: ByteBuffer) async throws -> Int {
-        guard let publisher = livePublisher else { throw BrokerError.cannotPublish }
+        // No probe before the subscriber connection listens on the probe channel (a probe sent
+        // while connecting would be lost, and taken for a silent connection).
+        guard let publisher = livePublisher, isReady else { throw BrokerError.cannotPublish }
         let reply = try await publisher.send([ByteBuffer(string: "PUBLISH"), ByteBuffer(string: configuration.inboxChannel(of: nodeID)), message]).get()
         return Int(reply.integer ?? 0)
     }
@@ -181,7 +183,9 @@ public final class RedisBroker: SocketsManager {
     }
 
     public func state(of channel: String) async throws -> ChannelState? {
-        guard let publisher = livePublisher else { throw BrokerError.cannotSubscribe }
+        // No probe before the subscriber connection listens on the probe channel (a probe sent
+        // while connecting would be lost, and taken for a silent connection).
+        guard let publisher = livePublisher, isReady else { throw BrokerError.cannotSubscribe }
         let reply: RESPValue
         do {
             reply = try await publisher.send(["GET", stateKey(channel)]).get()
@@ -482,7 +486,10 @@ public final class RedisBroker: SocketsManager {
         if !missing.isEmpty {
             subscriber.sendSubscription(["SUBSCRIBE"] + missing.map { configuration.channelPrefix + $0 })
         }
-        subscriberLoop.execute { self.inbox.lastActivity = .now() }
+        subscriberLoop.execute {
+            self.inbox.lastActivity = .now()
+            self.inbox.probeDeadline = nil
+        }
         if !recovering.isEmpty {
             Task { await self.recover(recovering) }
         }
@@ -561,7 +568,9 @@ public final class RedisBroker: SocketsManager {
 
     private func probeTick() {
         let now = NIODeadline.now()
-        guard let publisher = livePublisher else {
+        // No probe before the subscriber connection listens on the probe channel (a probe sent
+        // while connecting would be lost, and taken for a silent connection).
+        guard let publisher = livePublisher, isReady else {
             inbox.probeDeadline = nil
             return
         }
@@ -569,8 +578,14 @@ public final class RedisBroker: SocketsManager {
             guard now > deadline else { return }
             inbox.probeDeadline = nil
             logger.error("the Redis subscriber connection is silent (probe lost): reconnecting")
-            // Closing them reports the loss to the supervisor, which reconnects.
-            let connections = state.withLock { [$0.publisher, $0.subscriber].compactMap { $0 } }
+            // Closing them reports the loss to the supervisor, which reconnects. The publishing
+            // connection is given up here, before its close is reported (on its own loop): the
+            // reconnection must not keep it, nor count its late close as a second loss.
+            let connections = state.withLock { state -> [RedisConnection] in
+                state.publisherAlive = false
+                state.publisherToken += 1
+                return [state.publisher, state.subscriber].compactMap { $0 }
+            }
             for connection in connections { connection.close() }
             return
         }

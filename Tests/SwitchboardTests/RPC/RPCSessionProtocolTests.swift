@@ -181,6 +181,6 @@ struct RPCSessionProtocolTests {
         #expect(try await harness.reply()["result"] == ["rooms:1"])
         harness.send(#"{"jsonrpc":"2.0","id":5,"method":"get_methods"}"#)
         let methods = try #require(try await harness.reply()["result"]?.arrayValue)
-        #expect(methods == ["get_methods", "get_subscriptions", "get_topics", "info", "login", "logout", "publish", "server_info", "session", "subscribe", "unsubscribe"])
+        #expect(methods == ["get_methods", "get_subscriptions", "get_topics", "history", "info", "login", "logout", "presence", "presence_stats", "publish", "server_info", "session", "subscribe", "unsubscribe"])
     }
 }
