@@ -133,4 +133,28 @@ struct RPCSessionTests {
         harness.send(#"{"id":"p","method":"publish","payload":\#(payload)}"#)
         #expect(try await harness.reply()["error"]?["errors"] == (try JSONValue(parsing: errors)))
     }
+
+    @Test("a transport that closes the session while its replies are sent (a write that fails) ends the session quietly")
+    func closedWhileSending() async throws {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let sent = try await loop.submit { () -> Int in
+            let manager = LocalBroker(eventLoop: loop)
+            let box = NIOLoopBoundBox<RPCSession?>(nil, eventLoop: loop)
+            var sent = 0
+            let session = RPCSession(
+                router: .standard(), manager: manager, socketID: SocketID(rawValue: 1), eventLoop: loop, logger: TestNode.logger(),
+                send: { _ in
+                    sent += 1
+                    box.value?.close()  // as the WebSocket handler does when the channel goes inactive mid-write
+                }
+            )
+            box.value = session
+            // Three replies ready in one pass: the first send closes the session.
+            session.receive(text: ByteBuffer(string: #"[{"id":"1","method":"info"}]"#))
+            session.receive(text: ByteBuffer(string: "not json"))
+            session.receive(text: ByteBuffer(string: "nor this"))
+            return sent
+        }.get()
+        #expect(sent == 1)
+    }
 }
