@@ -34,14 +34,15 @@ public struct HistoryMethod: RPCMethod {
         } catch {
             return context.eventLoop.makeFailedFuture(error)
         }
+        let (position, newestFirst) = (since, reverse)
         return context.eventLoop.makeFutureWithTask {
             let page: HistoryPage
             do {
-                page = try await context.manager.history(channel: channel, after: since?.offset, limit: limit, reverse: reverse)
+                page = try await context.manager.history(channel: channel, after: position?.offset, limit: limit, reverse: newestFirst)
             } catch {
                 throw context.explain(error, channel: channel)
             }
-            if let since, !since.epoch.isEmpty, let epoch = page.epoch, epoch != since.epoch {
+            if let since = position, !since.epoch.isEmpty, let epoch = page.epoch, epoch != since.epoch {
                 throw RPCError(code: RPCError.Code.serverError, message: "The channel's history started again: epoch \(epoch), not \(since.epoch)")
             }
             var response: JSONObject = ["publications": .array(page.messages.map { message in

@@ -89,6 +89,7 @@ public struct SubscribeMethod: RPCMethod {
                     position: epoch.map { StreamPosition(offset: message.offset, epoch: $0) }
                 )
             }
+            let after = after
             try? await context.eventLoop.submit {
                 for message in messages { socket.enqueue(message) }
                 socket.release(channel: channel, after: after)

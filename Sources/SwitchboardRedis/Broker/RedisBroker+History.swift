@@ -97,8 +97,9 @@ extension RedisBroker {
             }
             let recovered = read?.count ?? 0
             let loop = subscriberLoop
+            let fromStream = read
             try? await loop.submit {
-                let out = self.inbox.finishRecovery(of: channel, read: read)
+                let out = self.inbox.finishRecovery(of: channel, read: fromStream)
                 var delivered = 0
                 for message in out {
                     delivered += self.channels.deliver(channel: channel, event: message.event, rawData: message.rawData, position: message.position, into: &self.inbox.batch)

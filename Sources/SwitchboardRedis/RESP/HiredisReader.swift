@@ -3,17 +3,19 @@ import NIOCore
 import Switchboard
 
 /// hiredis's RESP2 reader: bytes in, `RESPValue`s out. After a protocol error it stays broken
-/// (as hiredis does); the connection must then be closed.
-final class HiredisReader {
-    struct ProtocolError: Error, CustomStringConvertible {
-        let description: String
+/// (as hiredis does); the connection must then be closed. Public for tools and benchmarks; a
+/// reader belongs to one thread at a time.
+public final class HiredisReader {
+    /// The bytes are not RESP.
+    public struct ProtocolError: Error, CustomStringConvertible {
+        public let description: String
     }
 
     private let reader: UnsafeMutablePointer<redisReader>
 
     /// `keepBuffer`: keep the read buffer between messages (hot connections) instead of
     /// freeing it whenever it empties past 16 KiB.
-    init(keepBuffer: Bool) {
+    public init(keepBuffer: Bool) {
         reader = redisReaderCreate()
         if keepBuffer { reader.pointee.maxbuf = 0 }
     }
@@ -23,7 +25,7 @@ final class HiredisReader {
     }
 
     /// Feeds bytes from the socket.
-    func feed(_ buffer: ByteBuffer) throws {
+    public func feed(_ buffer: ByteBuffer) throws {
         let status = buffer.withUnsafeReadableBytes { bytes -> Int32 in
             guard let base = bytes.baseAddress else { return REDIS_OK }
             return redisReaderFeed(reader, base.assumingMemoryBound(to: CChar.self), bytes.count)
@@ -32,7 +34,7 @@ final class HiredisReader {
     }
 
     /// The next complete reply, or `nil` when more bytes are needed.
-    func next() throws -> RESPValue? {
+    public func next() throws -> RESPValue? {
         var reply: UnsafeMutableRawPointer? = nil
         guard redisReaderGetReply(reader, &reply) == REDIS_OK else { throw error() }
         guard let reply else { return nil }
