@@ -105,6 +105,16 @@ public final class RedisServer: @unchecked Sendable {
         }
     }
 
+    /// Stops the server with SIGSTOP: it hangs with its sockets open (a hung process, a partition).
+    public func pause() {
+        lock.withLock { self.process }?.signal(SIGSTOP)
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    public func resume() {
+        lock.withLock { self.process }?.signal(SIGCONT)
+    }
+
     /// Starts the server again on the same port.
     public func restart() async throws {
         guard let executable = Self.executable() else { throw StartError(description: "redis-server is not installed") }

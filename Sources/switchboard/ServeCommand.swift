@@ -48,6 +48,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a node's presence entries outlive it on Redis (refreshed every third of it) [SWITCHBOARD_PRESENCE_TTL] (default 30).")
     var presenceTTL: Double?
 
+    @Option(help: "Seconds any Redis command may wait for its reply; past it the command fails, the connection is closed as dead, /readyz turns 503 and the node reconnects [SWITCHBOARD_REDIS_TIMEOUT] (default 2).")
+    var redisTimeout: Double?
+
     @Option(help: "Largest incoming message in bytes [SWITCHBOARD_MAX_MESSAGE_SIZE] (default 4194304).")
     var maxMessageSize: Int?
 
@@ -173,6 +176,9 @@ struct ServeCommand: AsyncParsableCommand {
             let presenceSeconds = try Environment.resolve(presenceTTL, "SWITCHBOARD_PRESENCE_TTL", 30) { Double($0) }
             guard presenceSeconds >= 1, presenceSeconds <= 86_400 else { throw ValidationError("--presence-ttl must be between 1 and 86400 seconds") }
             brokerConfiguration.presenceTTL = .milliseconds(Int64(presenceSeconds * 1000))
+            let timeoutSeconds = try Environment.resolve(redisTimeout, "SWITCHBOARD_REDIS_TIMEOUT", 2) { Double($0) }
+            guard timeoutSeconds >= 0.05, timeoutSeconds <= 3600 else { throw ValidationError("--redis-timeout must be between 0.05 and 3600 seconds") }
+            brokerConfiguration.commandTimeout = .milliseconds(Int64(timeoutSeconds * 1000))
             manager = RedisBroker(
                 configuration: brokerConfiguration,
                 metrics: metrics.switchboard,

@@ -259,6 +259,39 @@ struct RedisBrokerTests {
         await node.stop()
     }
 
+    @Test("a Redis that hangs (SIGSTOP) is found within the command timeout: the publish fails, /readyz turns 503; after SIGCONT delivery resumes")
+    func hungRedis() async throws {
+        let redis = try await RedisServer.start()
+        defer {
+            redis.resume()
+            redis.stop()
+        }
+        let node = try await TestNode.start(redisURL: redis.url) { $0.commandTimeout = .seconds(1) }
+        #expect(await node.waitUntilReady())
+        let socket = try await RawWebSocket.connect(node.url)
+        try await Self.subscribe(socket, "hung")
+        redis.pause()
+        let started = ContinuousClock.now
+        let during = try await Self.publish(socket, "hung", "during")
+        let failedAfter = ContinuousClock.now - started
+        #expect(during["error"]?["errors"] == ["channel": "Cannot publish to channel"])
+        // The 1 s timeout, checked every quarter of it (before: about 35 s, the kernel's keepalive).
+        #expect(failedAfter < .seconds(4), "the publish failed after \(failedAfter)")
+        #expect(try await HTTPProbe.request("GET", "/readyz", port: node.port).status == 503)
+        #expect(try await HTTPProbe.request("GET", "/healthz", port: node.port).status == 200)
+        redis.resume()
+        #expect(await node.waitUntilReady())
+        // Messages accepted while it reconnects may be lost as pub/sub loses them: publish until heard.
+        #expect(await eventually(timeout: .seconds(15)) {
+            _ = try? await Self.publish(socket, "hung", "after")
+            while let event = try? await socket.next(timeout: .milliseconds(500)) {
+                if case .text(let text, _) = event, (try? JSONValue(parsing: text))?["data"] == "after" { return true }
+            }
+            return false
+        })
+        await node.stop()
+    }
+
     @Test("shutdown closes sockets with 1001 and the node's channels leave Redis")
     func shutdown() async throws {
         let redis = try await RedisServer.start()

@@ -19,6 +19,25 @@ struct RedisConnectionTests {
         connection.close()
     }
 
+    @Test("a command not answered within the command timeout fails with timeout, with those behind it, and closes the connection")
+    func commandTimeout() async throws {
+        let redis = try await RedisServer.start()
+        defer {
+            redis.resume()
+            redis.stop()
+        }
+        let connection = try await RedisConnection.connect(to: RedisURL(redis.url), on: loop, commandTimeout: .milliseconds(400))
+        #expect(try await connection.send(["PING"]).get() == .simpleString("PONG"))
+        redis.pause()
+        let started = ContinuousClock.now
+        let first = connection.send(["PING"])
+        let second = connection.send(["INCR", "n"])
+        await #expect(throws: RedisError.timeout) { try await first.get() }
+        await #expect(throws: RedisError.timeout) { try await second.get() }
+        #expect(ContinuousClock.now - started < .seconds(3))
+        try await connection.closeFuture.get()
+    }
+
     @Test("binary-safe values: every byte value, and 1 MiB")
     func binary() async throws {
         let redis = try await RedisServer.start()

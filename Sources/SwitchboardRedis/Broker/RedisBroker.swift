@@ -418,6 +418,7 @@ public final class RedisBroker: SocketsManager {
                 on: publisherLoop,
                 timeout: configuration.connectTimeout,
                 keepReadBuffer: true,
+                commandTimeout: configuration.commandTimeout,
                 tls: configuration.tls,
                 callbacks: RedisConnectionCallbacks(onClose: { [weak self] error in self?.publisherClosed(token: publisherToken, error: error) }),
                 logger: logger
@@ -434,6 +435,7 @@ public final class RedisBroker: SocketsManager {
                 on: subscriberLoop,
                 timeout: configuration.connectTimeout,
                 keepReadBuffer: true,
+                commandTimeout: configuration.commandTimeout,
                 tls: configuration.tls,
                 callbacks: RedisConnectionCallbacks(
                     onPush: { [weak self] push in self?.received(push) },

@@ -34,6 +34,11 @@ extension RedisBroker {
         /// How long a presence entry outlives its node's last refresh (nodes refresh theirs every
         /// third of it): a node that dies leaves the presence of its channels within this time.
         public var presenceTTL: TimeAmount = .seconds(30)
+        /// How long any command may wait for its reply (`--redis-timeout`): past it the command
+        /// fails, the connection is declared dead and closed, the node turns not ready and
+        /// reconnects. A Redis that hangs without closing its sockets is found within this time
+        /// while commands are in flight, and within `probeInterval` plus this time when idle.
+        public var commandTimeout: TimeAmount = .seconds(2)
 
         public init(
             url: RedisURL,
@@ -42,7 +47,7 @@ extension RedisBroker {
             connectTimeout: TimeAmount = .seconds(5),
             subscribeTimeout: TimeAmount = .seconds(5),
             reconnectDelay: (initial: TimeAmount, maximum: TimeAmount) = (.milliseconds(100), .milliseconds(500)),
-            probeInterval: TimeAmount = .seconds(30),
+            probeInterval: TimeAmount = .seconds(10),
             probeTimeout: TimeAmount = .seconds(5),
             unsubscribeDelay: TimeAmount = .seconds(1),
             resubscribeBatchSize: Int = 200,

@@ -79,23 +79,59 @@ public struct RedisConnectionCallbacks: Sendable {
 
 /// Parses replies with hiredis, matches them to pipelined commands and hands pushes to the
 /// callbacks. Reply callbacks for other event loops are run together after each read.
+///
+/// With a command timeout, a command whose reply has not come within it declares the
+/// connection dead: it is closed, and every command still waiting fails with
+/// `RedisError.timeout` (a Redis that hangs without closing the socket is found in bounded time).
 final class RedisChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = RedisOutbound
     typealias OutboundOut = ByteBuffer
 
+    /// A command waiting for its reply, and when it must have come.
+    typealias Pending = (waiter: RedisReplyWaiter, deadline: NIODeadline)
+
     private let reader: HiredisReader
-    @exclusivity(unchecked) private var router = RedisReplyRouter<RedisReplyWaiter>()
+    @exclusivity(unchecked) private var router = RedisReplyRouter<Pending>()
     @exclusivity(unchecked) private var completions = CrossLoopTasks()
     @exclusivity(unchecked) private var active = true
     private let callbacks: RedisConnectionCallbacks
     private let logger: Logger
+    private let commandTimeout: TimeAmount?
     private var closeError: (any Error)?
+    private var watchdog: RepeatedTask?
 
-    init(callbacks: RedisConnectionCallbacks, keepReadBuffer: Bool, logger: Logger) {
+    init(callbacks: RedisConnectionCallbacks, keepReadBuffer: Bool, commandTimeout: TimeAmount? = nil, logger: Logger) {
         self.reader = HiredisReader(keepBuffer: keepReadBuffer)
         self.callbacks = callbacks
+        self.commandTimeout = commandTimeout
         self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        guard let commandTimeout else { return }
+        // Checked a few times per timeout: a late reply is found within 1.25 × the timeout.
+        let period = TimeAmount.nanoseconds(max(commandTimeout.nanoseconds / 4, 1_000_000))
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        watchdog = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+            let (handler, context) = loopBound.value
+            handler.checkDeadline(context: context)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        watchdog?.cancel()
+        watchdog = nil
+    }
+
+    private func checkDeadline(context: ChannelHandlerContext) {
+        guard active, let oldest = router.waiting.first, oldest.deadline < .now(), let commandTimeout else { return }
+        logger.error(
+            "Redis did not answer a command in time: closing the connection",
+            metadata: ["timeout": "\(commandTimeout)", "waiting": "\(router.waiting.count)"]
+        )
+        if closeError == nil { closeError = RedisError.timeout }
+        context.close(promise: nil)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -108,8 +144,9 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                 promise?.succeed()
                 return
             }
+            let deadline: NIODeadline = commandTimeout.map { .now() + $0 } ?? .distantFuture
             for (bytes, waiter) in commands {
-                router.sentCommand(waiter)
+                router.sentCommand((waiter, deadline))
                 context.write(wrapOutboundOut(bytes), promise: nil)
             }
             promise?.succeed()
@@ -124,8 +161,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             try reader.feed(unwrapInboundIn(data))
             while let value = try reader.next() {
                 switch router.received(value) {
-                case .succeed(let waiter, let value): waiter.complete(.success(value), batch: &completions, on: context.eventLoop)
-                case .fail(let waiter, let error): waiter.complete(.failure(error), batch: &completions, on: context.eventLoop)
+                case .succeed(let pending, let value): pending.waiter.complete(.success(value), batch: &completions, on: context.eventLoop)
+                case .fail(let pending, let error): pending.waiter.complete(.failure(error), batch: &completions, on: context.eventLoop)
                 case .push(let push): callbacks.onPush(push)
                 case .protocolViolation(let message):
                     logger.error("Redis protocol violation, closing the connection", metadata: ["detail": "\(message)"])
@@ -149,7 +186,10 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         active = false
-        for waiter in router.closed() { waiter.complete(.failure(.connectionClosed), batch: &completions, on: context.eventLoop) }
+        watchdog?.cancel()
+        watchdog = nil
+        let failure: RedisError = (closeError as? RedisError) == .timeout ? .timeout : .connectionClosed
+        for pending in router.closed() { pending.waiter.complete(.failure(failure), batch: &completions, on: context.eventLoop) }
         completions.dispatch()
         callbacks.onClose(closeError)
         context.fireChannelInactive()

@@ -28,11 +28,14 @@ public final class RedisConnection: Sendable {
     /// Connects, authenticates and selects the database.
     /// - Parameters:
     ///   - keepReadBuffer: keep hiredis's read buffer between replies (for a busy connection).
+    ///   - commandTimeout: a command not answered within it closes the connection, failing every
+    ///     waiting command with `RedisError.timeout`; `nil`: commands wait as long as the socket lives.
     public static func connect(
         to url: RedisURL,
         on eventLoop: any EventLoop,
         timeout: TimeAmount = .seconds(5),
         keepReadBuffer: Bool = false,
+        commandTimeout: TimeAmount? = nil,
         tls: TLSConfiguration? = nil,
         callbacks: RedisConnectionCallbacks = RedisConnectionCallbacks(),
         logger: Logger = Logger(label: "switchboard.redis")
@@ -51,7 +54,7 @@ public final class RedisConnection: Sendable {
                             try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: name))
                         }
                         try channel.pipeline.syncOperations.addHandler(
-                            RedisChannelHandler(callbacks: callbacks, keepReadBuffer: keepReadBuffer, logger: logger)
+                            RedisChannelHandler(callbacks: callbacks, keepReadBuffer: keepReadBuffer, commandTimeout: commandTimeout, logger: logger)
                         )
                     }
                 }

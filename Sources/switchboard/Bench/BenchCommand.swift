@@ -252,6 +252,9 @@ struct BenchRunner {
             report.serverCPUMicroseconds = cpu
             report.serverCPUPerDelivery = cpu / Double(report.delivered)
             report.serverCPUPerPublish = cpu / Double(max(1, report.published))
+            let user = zip(cpuBefore, cpuAfter).map { $1.userMicroseconds - $0.userMicroseconds }.reduce(0, +)
+            report.serverUserPerDelivery = user / Double(report.delivered)
+            report.serverSystemPerDelivery = (cpu - user) / Double(report.delivered)
         }
         if options.slowConsumers > 0 {
             report.slowConsumerCloses = await scrapeSlowConsumerCloses().map { $0 - (slowClosesBefore ?? 0) }

@@ -20,6 +20,9 @@ struct BenchReport {
     var serverCPUMicroseconds: Double?
     var serverCPUPerDelivery: Double?
     var serverCPUPerPublish: Double?
+    /// The user-space and kernel parts of `serverCPUPerDelivery`.
+    var serverUserPerDelivery: Double?
+    var serverSystemPerDelivery: Double?
     var rssKiBPerConnection: Double?
     var nodeRSSKiB: Double?
     var redisBaselinePerSecond: Double?
@@ -69,6 +72,8 @@ struct BenchReport {
             "compressed_deliveries": .number(JSONNumber(compressedDeliveries)),
             "server_cpu_us_per_delivery": number(serverCPUPerDelivery),
             "server_cpu_us_per_publish": number(serverCPUPerPublish),
+            "server_user_us_per_delivery": number(serverUserPerDelivery),
+            "server_system_us_per_delivery": number(serverSystemPerDelivery),
             "rss_kib_per_connection": number(rssKiBPerConnection, 10),
             "bench_cpu_percent": number(benchCPUPercent, 10),
             "seconds": number(totalSeconds),
@@ -91,7 +96,7 @@ struct BenchReport {
             "  deliveries/s           \(format(deliveriesPerSecond, digits: 0))  (\(delivered) of \(expected) expected)",
             "  latency ms             p50 \(format(percentileMilliseconds(50))) p90 \(format(percentileMilliseconds(90))) p99 \(format(percentileMilliseconds(99))) p99.9 \(format(percentileMilliseconds(99.9))) max \(format(latency.map { Double($0.max) / 1e6 }))",
             "  completeness           lost \(lost), duplicates \(duplicates), reordered \(reordered)",
-            "  server CPU             \(format(serverCPUPerDelivery, " µs/delivery")), \(format(serverCPUPerPublish, " µs/publish"))",
+            "  server CPU             \(format(serverCPUPerDelivery, " µs/delivery")) (user \(format(serverUserPerDelivery, " µs")), system \(format(serverSystemPerDelivery, " µs"))), \(format(serverCPUPerPublish, " µs/publish"))",
             "  memory                 \(format(rssKiBPerConnection, " KiB/connection", digits: 1)) (nodes' RSS \(format(nodeRSSKiB.map { $0 / 1024 }, " MiB", digits: 1)))",
             "  bench's own CPU        \(format(benchCPUPercent, "% of one core", digits: 1))",
         ]

@@ -7,8 +7,12 @@ import NIOCore
 
 /// CPU time and resident memory of a process, read from /proc (Linux).
 struct ProcessStats: Sendable {
+    /// User-space CPU time in microseconds.
+    var userMicroseconds: Double
+    /// Kernel (system) CPU time in microseconds.
+    var systemMicroseconds: Double
     /// User + system CPU time in microseconds.
-    var cpuMicroseconds: Double
+    var cpuMicroseconds: Double { userMicroseconds + systemMicroseconds }
     /// Resident set size in KiB.
     var rssKiB: Double
 
@@ -24,7 +28,7 @@ struct ProcessStats: Sendable {
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
             rss = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
         }
-        return ProcessStats(cpuMicroseconds: (user + system) / ticks * 1_000_000, rssKiB: rss)
+        return ProcessStats(userMicroseconds: user / ticks * 1_000_000, systemMicroseconds: system / ticks * 1_000_000, rssKiB: rss)
     }
 
     /// This process's own CPU time, in microseconds.
