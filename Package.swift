@@ -64,6 +64,7 @@ let package = Package(
             name: "SwitchboardRedis",
             dependencies: [
                 "Switchboard", "CHiredis",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

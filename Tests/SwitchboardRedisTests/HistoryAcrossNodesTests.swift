@@ -51,6 +51,26 @@ struct HistoryAcrossNodesTests {
         return seqs
     }
 
+    @Test("history publishes name their script by SHA-1; after SCRIPT FLUSH the next one loads it again and nothing is lost")
+    func scriptCacheFlushed() async throws {
+        let redis = try await RedisServer.start()
+        defer { redis.stop() }
+        let node = try await Self.node(redis)
+        let socket = try await RawWebSocket.connect(node.url)
+        _ = try await socket.call(["id": "s", "method": "subscribe", "payload": ["channel": "hist:flush"]])
+        #expect(try await socket.call(["id": "1", "method": "publish", "payload": ["channel": "hist:flush", "data": ["n": 1]]])["response"] != nil)
+        #expect(try await redis.command(["SCRIPT", "FLUSH"]) == .simpleString("OK"))
+        #expect(try await socket.call(["id": "2", "method": "publish", "payload": ["channel": "hist:flush", "data": ["n": 2]]])["response"] != nil)
+        #expect(try await socket.call(["id": "3", "method": "publish", "payload": ["channel": "hist:flush", "data": ["n": 3]]])["response"] != nil)
+        var data: [JSONValue] = []
+        while data.count < 3 { data.append(try #require(try await socket.nextJSON()["data"]?["n"])) }
+        #expect(data == [1, 2, 3])
+        let page = try await socket.call(["id": "h", "method": "history", "payload": ["channel": "hist:flush"]])
+        #expect(page["response"]?["publications"]?.arrayValue?.map { $0["data"]?["n"] } == [1, 2, 3])
+        await socket.close()
+        await node.stop()
+    }
+
     @Test("a client away for 5 s while 1,000 messages/s are published comes back on another node with its last offset: every message once, in order")
     func recoveryOnAnotherNode() async throws {
         let redis = try await RedisServer.start()
@@ -120,9 +140,14 @@ struct HistoryAcrossNodesTests {
         let moved = try await RawWebSocket.connect(b.url)
         let reply = try await moved.call(["id": "r", "method": "subscribe", "payload": ["channel": .string(channel), "since": ["offset": last["offset"]!, "epoch": last["epoch"]!]]], timeout: .seconds(10))
         #expect(reply["response"]?["recovered"] == true)
-        seqs += try await Self.seqs(moved, channel: channel, through: total - 1)
+        let before = seqs
+        let after = try await Self.seqs(moved, channel: channel, through: total - 1)
+        seqs += after
         try await publishing.value
-        #expect(seqs == Array(0..<total), "first differences: \(zip(seqs, 0..<total).filter { $0 != $1 }.prefix(5))")
+        #expect(
+            seqs == Array(0..<total),
+            "on A: \(before.count) messages, the last ones \(before.suffix(5)) (offset \(last["offset"] ?? nil)); on B after recovery (\(reply)): first \(after.prefix(5))"
+        )
         for socket in [publisher, moved] { await socket.close() }
         await b.stop()
     }

@@ -7,11 +7,11 @@ import Testing
 /// unit tests use); the Redis suite repeats the cluster-wide cases.
 @Suite("History, recovery and presence (local broker)")
 struct HistoryTests {
-    /// `hist:*` keeps 1,000 messages, `small:*` 5, `room:*` has presence with join/leave events.
+    /// `hist:*` keeps 10,000 messages (more than any test publishes: recovery never falls out of the window by timing), `small:*` 5, `room:*` has presence with join/leave events.
     static func node() async throws -> TestNode {
         var configuration = NodeConfiguration(port: 0)
         configuration.security.policy.channels = [
-            ChannelRule(match: "hist:*", historySize: 1000, historyTTL: 600),
+            ChannelRule(match: "hist:*", historySize: 10_000, historyTTL: 600),
             ChannelRule(match: "small:*", historySize: 5, historyTTL: 600),
             ChannelRule(match: "room:*", presence: true, joinLeave: true),
         ]

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A message's place in its channel's history: a Redis stream id, `<milliseconds>-<sequence>`
 /// (the local broker counts `0-<n>`). Clients treat it as an opaque string; the node compares
 /// offsets as the pair of numbers.
@@ -71,11 +73,29 @@ public struct StreamPosition: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(offset)@\(epoch)" }
 }
 
-/// Makes history epochs: short random strings, new each time a channel's history starts.
+/// Makes history epochs: short strings, new each time a channel's history starts.
 public enum HistoryEpoch {
-    /// Eight random letters and digits.
+    /// A process-wide sequence that starts at a random point: each call takes the next value.
+    private static let sequence = Atomic<UInt64>(UInt64.random(in: 0...UInt64.max))
+
+    /// Eleven letters and digits, different at each call, and unlikely to repeat another
+    /// process's (a random start, then a counter scrambled by a bijective mix). Cheap enough for
+    /// every publish: a history publish sends one as the epoch to use if the stream is new.
     public static func random() -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-        return String((0..<8).map { _ in alphabet.randomElement()! })
+        var value = sequence.add(1, ordering: .relaxed).newValue
+        // splitmix64's finalizer: a bijection, so distinct counters give distinct epochs.
+        value = (value ^ (value >> 30)) &* 0xbf58476d1ce4e5b9
+        value = (value ^ (value >> 27)) &* 0x94d049bb133111eb
+        value ^= value >> 31
+        let alphabet: StaticString = "abcdefghijklmnopqrstuvwxyz0123456789"
+        return String(unsafeUninitializedCapacity: 11) { buffer in
+            alphabet.withUTF8Buffer { letters in
+                for index in 0..<11 {
+                    buffer[index] = letters[Int(value % 36)]
+                    value /= 36
+                }
+            }
+            return 11
+        }
     }
 }

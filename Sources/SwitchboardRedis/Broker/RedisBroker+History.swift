@@ -20,18 +20,36 @@ extension RedisBroker {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
         let keys = configuration.historyKeys(channel)
-        var command = ByteBuffer()
-        RESPEncoder.write(
-            [
-                ByteBuffer(string: "EVAL"), ByteBuffer(string: RedisScripts.publishHistory), ByteBuffer(string: "2"),
-                ByteBuffer(string: keys.stream), ByteBuffer(string: keys.epoch),
-                ByteBuffer(string: configuration.channelPrefix + channel), ByteBuffer(string: "\(history.size)"),
-                ByteBuffer(string: "\(history.ttl)"), ByteBuffer(string: HistoryEpoch.random()),
-                ByteBuffer(bytes: BrokerPayload.encodeBytes(event: event, rawData: rawData)),
-            ],
-            into: &command
-        )
-        return send(publish: command, channel: channel, on: publisher, replyOn: eventLoop)
+        let arguments = [
+            "2", keys.stream, keys.epoch, configuration.channelPrefix + channel, String(history.size), String(history.ttl), HistoryEpoch.random(),
+        ]
+        let payload = BrokerPayload.encodeBytes(event: event, rawData: rawData)
+        let command = RESPEncoder.command(["EVALSHA", RedisScripts.publishHistorySHA] + arguments, last: payload)
+        metrics.messagesPublished.increment()
+        let promise = eventLoop.makePromise(of: Void.self)
+        let logger = self.logger
+        let failed: @Sendable (RedisError) -> Void = { error in
+            logger.debug("publish failed", metadata: ["channel": "\(channel)", "error": "\(error)"])
+            promise.fail(BrokerError.cannotPublish)
+        }
+        publisher.send(encoded: command, completion: RedisCompletion(on: eventLoop) { result in
+            switch result {
+            case .success:
+                promise.succeed()
+            case .failure(.server(let message)) where message.hasPrefix("NOSCRIPT"):
+                // Redis lost its script cache (SCRIPT FLUSH, a new server): EVAL loads it again.
+                let retry = RESPEncoder.command(["EVAL", RedisScripts.publishHistory] + arguments, last: payload)
+                publisher.send(encoded: retry, completion: RedisCompletion(on: eventLoop) { result in
+                    switch result {
+                    case .success: promise.succeed()
+                    case .failure(let error): failed(error)
+                    }
+                })
+            case .failure(let error):
+                failed(error)
+            }
+        })
+        return promise.futureResult
     }
 
     public func history(channel: String, query: HistoryQuery) async throws -> HistoryPage {

@@ -142,9 +142,7 @@ public final class RedisBroker: SocketsManager {
     // MARK: - Node inboxes
 
     public func send(toNode nodeID: String, message: ByteBuffer) async throws -> Int {
-        // No probe before the subscriber connection listens on the probe channel (a probe sent
-        // while connecting would be lost, and taken for a silent connection).
-        guard let publisher = livePublisher, isReady else { throw BrokerError.cannotPublish }
+        guard let publisher = livePublisher else { throw BrokerError.cannotPublish }
         let reply = try await publisher.send([ByteBuffer(string: "PUBLISH"), ByteBuffer(string: configuration.inboxChannel(of: nodeID)), message]).get()
         return Int(reply.integer ?? 0)
     }
@@ -183,9 +181,7 @@ public final class RedisBroker: SocketsManager {
     }
 
     public func state(of channel: String) async throws -> ChannelState? {
-        // No probe before the subscriber connection listens on the probe channel (a probe sent
-        // while connecting would be lost, and taken for a silent connection).
-        guard let publisher = livePublisher, isReady else { throw BrokerError.cannotSubscribe }
+        guard let publisher = livePublisher else { throw BrokerError.cannotSubscribe }
         let reply: RESPValue
         do {
             reply = try await publisher.send(["GET", stateKey(channel)]).get()
@@ -428,6 +424,8 @@ public final class RedisBroker: SocketsManager {
                 state.publisherAlive = state.publisherToken == publisherToken && !state.closed
             }
         }
+        // History publishes name their script by its SHA-1 (EVALSHA): load it once per connection.
+        _ = try? await publisher.send(["SCRIPT", "LOAD", RedisScripts.publishHistory]).get()
         let subscriber: RedisConnection
         do {
             subscriber = try await RedisConnection.connect(

@@ -1,3 +1,6 @@
+import Crypto
+import NIOCore
+
 /// The Lua scripts of history and presence. Each touches the keys of one channel only (they
 /// share its hash tag), so they run on one shard of a Redis Cluster too.
 enum RedisScripts {
@@ -17,6 +20,15 @@ enum RedisScripts {
         redis.call('PUBLISH', ARGV[1], string.sub(ARGV[5], 1, -2) .. ',"offset":"' .. id .. '","epoch":"' .. epoch .. '"}')
         return id
         """
+
+    /// `publishHistory`'s SHA-1, for EVALSHA (the script's text is not sent with each publish).
+    static let publishHistorySHA = sha1Hex(publishHistory)
+
+    /// The SHA-1 Redis names a script by (lowercase hex).
+    static func sha1Hex(_ script: String) -> String {
+        let hex: [Character] = Array("0123456789abcdef")
+        return String(Insecure.SHA1.hash(data: Array(script.utf8)).flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0x0F)]] })
+    }
 
     /// Reads a channel's history: `{epoch, last id, first id, entries added, length, entries}`,
     /// or an empty array when there is none.

@@ -51,6 +51,26 @@ public enum RESPEncoder {
         return buffer
     }
 
+    /// A command of string arguments and a last binary one (a payload), in one buffer sized
+    /// up front: no buffer per argument (the history publish's EVALSHA).
+    public static func command(_ arguments: [String], last: [UInt8]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(arguments.reduce(last.count + 32) { $0 + $1.utf8.count + 16 })
+        buffer.writeInteger(UInt8(ascii: "*"))
+        writeDecimal(arguments.count + 1, into: &buffer)
+        for argument in arguments {
+            buffer.writeInteger(UInt8(ascii: "$"))
+            writeDecimal(argument.utf8.count, into: &buffer)
+            buffer.writeString(argument)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeInteger(UInt8(ascii: "$"))
+        writeDecimal(last.count, into: &buffer)
+        buffer.writeBytes(last)
+        buffer.writeStaticString("\r\n")
+        return buffer
+    }
+
     private static func writeDecimal(_ value: Int, into buffer: inout ByteBuffer) {
         buffer.writeString(String(value))
         buffer.writeStaticString("\r\n")
