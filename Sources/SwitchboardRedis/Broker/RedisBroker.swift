@@ -419,13 +419,14 @@ public final class RedisBroker: SocketsManager {
                 callbacks: RedisConnectionCallbacks(onClose: { [weak self] error in self?.publisherClosed(token: publisherToken, error: error) }),
                 logger: logger
             )
+            // History publishes name their script by its SHA-1 (EVALSHA): load it before the
+            // connection takes publishes (a publish that still meets NOSCRIPT falls back to EVAL).
+            _ = try? await publisher.send(["SCRIPT", "LOAD", RedisScripts.publishHistory]).get()
             state.withLock { state in
                 state.publisher = publisher
                 state.publisherAlive = state.publisherToken == publisherToken && !state.closed
             }
         }
-        // History publishes name their script by its SHA-1 (EVALSHA): load it once per connection.
-        _ = try? await publisher.send(["SCRIPT", "LOAD", RedisScripts.publishHistory]).get()
         let subscriber: RedisConnection
         do {
             subscriber = try await RedisConnection.connect(
