@@ -44,6 +44,15 @@ if [[ -x "$acceptance/run.sh" ]]; then
     read -r auth_pid auth_port < <(start_node "$work/auth.log" --auth required --jwt-secret "$secret" --api-key conformance-key)
     pids+=("$auth_pid")
     timeout 300 "$acceptance/run.sh" auth "ws://127.0.0.1:$auth_port" "$secret" conformance-key
+    echo "== acceptance: history, two nodes on one Redis with hist:* keeping history"
+    echo '{"channels": [{"match": "hist:*", "history_size": 10000, "history_ttl_s": 600}]}' >"$work/history.json"
+    read -r h1_pid h1_port < <(start_node "$work/h1.log" --redis "redis://127.0.0.1:$redis_port" --config "$work/history.json")
+    pids+=("$h1_pid")
+    read -r h2_pid h2_port < <(start_node "$work/h2.log" --redis "redis://127.0.0.1:$redis_port" --config "$work/history.json")
+    pids+=("$h2_pid")
+    wait_ready "$h1_port"
+    wait_ready "$h2_port"
+    timeout 300 "$acceptance/run.sh" history "ws://127.0.0.1:$h1_port/stream" "ws://127.0.0.1:$h2_port/stream"
 else
     echo "no acceptance checks at $acceptance: skipped"
 fi
