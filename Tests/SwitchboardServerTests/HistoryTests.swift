@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import Switchboard
 import SwitchboardServer
 import SwitchboardTesting
@@ -104,6 +106,30 @@ struct HistoryTests {
         try await publishing.value
         await second.close()
         await publisher.close()
+        await node.stop()
+    }
+
+    @Test("live messages still on their way when a recovery ends are not sent twice (a broker whose deliveries lag its history by 1 s)")
+    func recoveryWithLaggingDeliveries() async throws {
+        var configuration = NodeConfiguration(port: 0)
+        configuration.security.policy.channels = [ChannelRule(match: "hist:*", historySize: 10_000, historyTTL: 600)]
+        // As with Redis, where the stream read can come back before the PUBLISHes reach the node.
+        let broker = LocalBroker(configuration: .init(latency: .seconds(1)), eventLoop: MultiThreadedEventLoopGroup.singleton.next())
+        let node = try await TestNode.start(manager: broker, configuration: configuration)
+        let first = try await RawWebSocket.connect(node.url)
+        _ = try await first.call(["id": "s", "method": "subscribe", "payload": ["channel": "hist:lag"]])
+        _ = try await Self.publish(first, "hist:lag", 0)
+        let zero = try await Self.nextMessage(first, on: "hist:lag")
+        for seq in 1...5 { _ = try await Self.publish(first, "hist:lag", seq) }
+        // In the stream already, delivered in about a second: the recovery sends them first.
+        let second = try await RawWebSocket.connect(node.url)
+        let reply = try await second.call(["id": "r", "method": "subscribe", "payload": ["channel": "hist:lag", "since": ["offset": zero["offset"]!, "epoch": zero["epoch"]!]]])
+        #expect(reply["response"]?["recovered"] == true)
+        _ = try await Self.publish(first, "hist:lag", 6)
+        var seqs: [Int] = []
+        while seqs.last != 6 { seqs.append(try await Self.nextMessage(second, on: "hist:lag")["data"]?["seq"]?.intValue ?? -1) }
+        #expect(seqs == [1, 2, 3, 4, 5, 6])
+        for socket in [first, second] { await socket.close() }
         await node.stop()
     }
 

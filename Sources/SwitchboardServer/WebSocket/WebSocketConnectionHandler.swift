@@ -389,6 +389,13 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             if held[history.channel]!.count > Self.maxHeldMessages { slowConsumer() }
             return
         }
+        if !recoveredThrough.isEmpty, let history = message.history, let mark = recoveredThrough[history.channel] {
+            // A live message the recovery already sent (it was read from the stream before its
+            // PUBLISH reached this node): dropped. The first one after the mark ends the check,
+            // since a channel's messages arrive in order.
+            if history.offset <= mark { return }
+            recoveredThrough[history.channel] = nil
+        }
         guard state == .open, let frame = message.frame(for: messageFormat, deflated: compressesOutgoing) else { return }
         writeOutbound(frame)
         flushSoon()
@@ -396,6 +403,10 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     /// History channels being recovered for this socket, and their live messages meanwhile.
     private var held: [String: [OutboundMessage]] = [:]
+    /// For a channel just recovered: the last offset sent. Live messages at or before it that
+    /// arrive after the release (their PUBLISH was still on its way from Redis while the
+    /// stream was read) are dropped.
+    private var recoveredThrough: [String: StreamOffset] = [:]
     /// Most live messages held for one channel while its missed messages are read.
     static let maxHeldMessages = 100_000
 
@@ -407,10 +418,13 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// Sends the held messages after `offset`, drops the rest, and stops holding `channel`.
     func release(channel: String, after offset: StreamOffset?) {
         guard let messages = held.removeValue(forKey: channel) else { return }
+        var mark = offset
         for message in messages {
             if let offset, let position = message.history?.offset, position <= offset { continue }
             deliver(message)
+            if let position = message.history?.offset { mark = max(mark ?? position, position) }
         }
+        if let mark { recoveredThrough[channel] = mark }
     }
 
     /// Writes a frame, or queues it while the socket is not writable. Past the outbound limit
