@@ -153,7 +153,7 @@ struct AccessTests {
     @Test("a token that expires: the client is asked for a new one, and closed with 4001 if none comes; login in time keeps it")
     func expiry() async throws {
         // Passes every two seconds (a loaded machine must still answer the keepalive in time).
-        let node = try await Self.node(mode: .required, pingInterval: .seconds(2), refreshGrace: .seconds(2))
+        let node = try await Self.node(mode: .required, pingInterval: .seconds(2), refreshGrace: .seconds(4))
         let rpc = try await RawWebSocket.connect("\(node.jsonRPCURL)?token=\(try await Self.token(expiresIn: 3))")
         var refresh: JSONValue = nil
         while refresh["method"] != "refresh" { refresh = try await rpc.nextJSON() }
@@ -167,7 +167,7 @@ struct AccessTests {
         let asked = ContinuousClock.now
         #expect(try await stream.call(["id": "l", "method": "login", "payload": ["token": .string(fresh)]])["response"]?["authenticated"] == true)
         // Past the grace and one more pass: a socket that sent a new token in time stays open.
-        try await Task.sleep(until: asked + .seconds(5))
+        try await Task.sleep(until: asked + .seconds(7))
         #expect(try await stream.call(["id": "i", "method": "info"])["response"] != nil)
         await stream.close()
         await node.stop()

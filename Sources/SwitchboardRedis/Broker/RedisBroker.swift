@@ -422,9 +422,16 @@ public final class RedisBroker: SocketsManager {
             // History publishes name their script by its SHA-1 (EVALSHA): load it before the
             // connection takes publishes (a publish that still meets NOSCRIPT falls back to EVAL).
             _ = try? await publisher.send(["SCRIPT", "LOAD", RedisScripts.publishHistory]).get()
-            state.withLock { state in
+            // A connection that closed meanwhile (its command timed out: Redis hangs) is not
+            // kept: its close was reported before it was ours, so nothing else would notice.
+            let alive = state.withLock { state -> Bool in
                 state.publisher = publisher
-                state.publisherAlive = state.publisherToken == publisherToken && !state.closed
+                state.publisherAlive = state.publisherToken == publisherToken && !state.closed && publisher.channel.isActive
+                return state.publisherAlive
+            }
+            guard alive else {
+                publisher.close()
+                throw RedisError.connectionClosed
             }
         }
         let subscriber: RedisConnection
