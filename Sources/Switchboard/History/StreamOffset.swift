@@ -16,15 +16,32 @@ public struct StreamOffset: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// Reads `<major>-<minor>` (or a bare `<major>`, as Redis reads it); `nil` when it is not one.
     public init?(_ text: String) {
-        let parts = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let first = parts.first, let major = UInt64(first) else { return nil }
-        self.major = major
-        if parts.count == 2 {
-            guard let minor = UInt64(parts[1]) else { return nil }
-            self.minor = minor
-        } else {
-            self.minor = 0
+        // One pass over the bytes (every history message's offset is parsed on delivery).
+        var numbers: (UInt64, UInt64) = (0, 0)
+        var digits = (0, 0)
+        var second = false
+        var signed = false  // a leading "+", as UInt64(_:) takes it
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "-") {
+                guard !second, digits.0 > 0 else { return nil }
+                second = true
+                signed = false
+                continue
+            }
+            if byte == UInt8(ascii: "+") {
+                guard !signed, (second ? digits.1 : digits.0) == 0 else { return nil }
+                signed = true
+                continue
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let value = second ? numbers.1 : numbers.0
+            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (next, carry) = times.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !overflow, !carry else { return nil }
+            if second { numbers.1 = next; digits.1 += 1 } else { numbers.0 = next; digits.0 += 1 }
         }
+        guard digits.0 > 0, !second || digits.1 > 0 else { return nil }
+        (major, minor) = numbers
     }
 
     /// Before every real offset (`0-0`).

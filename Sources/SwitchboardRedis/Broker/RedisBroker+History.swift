@@ -25,39 +25,17 @@ extension RedisBroker {
         ]
         let payload = BrokerPayload.encodeBytes(event: event, rawData: rawData)
         let command = RESPEncoder.command(["EVALSHA", RedisScripts.publishHistorySHA] + arguments, last: payload)
-        metrics.messagesPublished.increment()
-        let promise = eventLoop.makePromise(of: Void.self)
-        let logger = self.logger
-        let failed: @Sendable (RedisError) -> Void = { error in
-            logger.debug("publish failed", metadata: ["channel": "\(channel)", "error": "\(error)"])
-            promise.fail(BrokerError.cannotPublish)
+        return send(publish: command, channel: channel, on: publisher, replyOn: eventLoop) {
+            RESPEncoder.command(["EVAL", RedisScripts.publishHistory] + arguments, last: payload)
         }
-        publisher.send(encoded: command, completion: RedisCompletion(on: eventLoop) { result in
-            switch result {
-            case .success:
-                promise.succeed()
-            case .failure(.server(let message)) where message.hasPrefix("NOSCRIPT"):
-                // Redis lost its script cache (SCRIPT FLUSH, a new server): EVAL loads it again.
-                let retry = RESPEncoder.command(["EVAL", RedisScripts.publishHistory] + arguments, last: payload)
-                publisher.send(encoded: retry, completion: RedisCompletion(on: eventLoop) { result in
-                    switch result {
-                    case .success: promise.succeed()
-                    case .failure(let error): failed(error)
-                    }
-                })
-            case .failure(let error):
-                failed(error)
-            }
-        })
-        return promise.futureResult
     }
 
     public func history(channel: String, query: HistoryQuery) async throws -> HistoryPage {
         guard let publisher = livePublisher else { throw BrokerError.cannotSubscribe }
         let keys = configuration.historyKeys(channel)
         // Exclusive start after the offset; "-"/"+" for the open ends.
-        let after = query.after.map { "(\($0)" }
-        let (start, end) = query.reverse ? (after ?? "-", "+") : (after ?? "-", "+")
+        // The script swaps the ends for a reverse read.
+        let (start, end) = (query.after.map { "(\($0)" } ?? "-", "+")
         let reply: RESPValue
         do {
             reply = try await publisher.send([

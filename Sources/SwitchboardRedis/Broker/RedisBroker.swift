@@ -123,19 +123,35 @@ public final class RedisBroker: SocketsManager {
     }
 
     /// Sends a command that publishes to `channel`; the future fails with `cannotPublish`.
-    func send(publish command: ByteBuffer, channel: String, on publisher: RedisConnection, replyOn eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    /// - Parameter onNoScript: for an EVALSHA, the same command as an EVAL, sent once if Redis
+    ///   answers NOSCRIPT (its script cache was flushed, or it is a new server).
+    func send(
+        publish command: ByteBuffer,
+        channel: String,
+        on publisher: RedisConnection,
+        replyOn eventLoop: any EventLoop,
+        onNoScript: (@Sendable () -> ByteBuffer)? = nil
+    ) -> EventLoopFuture<Void> {
         metrics.messagesPublished.increment()
         let promise = eventLoop.makePromise(of: Void.self)
         let logger = self.logger
-        publisher.send(encoded: command, completion: RedisCompletion(on: eventLoop) { result in
+        @Sendable func complete(_ result: Result<RESPValue, RedisError>, retry: (@Sendable () -> ByteBuffer)?) {
             switch result {
             case .success:
                 promise.succeed()
+            case .failure(.server(let message)) where retry != nil && message.hasPrefix("NOSCRIPT"):
+                publisher.send(encoded: retry!(), completion: RedisCompletion(on: eventLoop) { complete($0, retry: nil) })
+            case .failure(.server(let message)):
+                // Redis refused the command itself (OOM, a key of the wrong type, a script error):
+                // not a lost connection, which the reconnection logs report.
+                logger.warning("Redis refused a publish", metadata: ["channel": "\(channel)", "error": "\(message)"])
+                promise.fail(BrokerError.cannotPublish)
             case .failure(let error):
                 logger.debug("publish failed", metadata: ["channel": "\(channel)", "error": "\(error)"])
                 promise.fail(BrokerError.cannotPublish)
             }
-        })
+        }
+        publisher.send(encoded: command, completion: RedisCompletion(on: eventLoop) { complete($0, retry: onNoScript) })
         return promise.futureResult
     }
 

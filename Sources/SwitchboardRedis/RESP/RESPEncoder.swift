@@ -20,12 +20,7 @@ public enum RESPEncoder {
     public static func write(_ arguments: [String], into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt8(ascii: "*"))
         writeDecimal(arguments.count, into: &buffer)
-        for argument in arguments {
-            buffer.writeInteger(UInt8(ascii: "$"))
-            writeDecimal(argument.utf8.count, into: &buffer)
-            buffer.writeString(argument)
-            buffer.writeStaticString("\r\n")
-        }
+        for argument in arguments { writeBulk(argument, into: &buffer) }
     }
 
     /// One command as a new buffer.
@@ -58,17 +53,19 @@ public enum RESPEncoder {
         buffer.reserveCapacity(arguments.reduce(last.count + 32) { $0 + $1.utf8.count + 16 })
         buffer.writeInteger(UInt8(ascii: "*"))
         writeDecimal(arguments.count + 1, into: &buffer)
-        for argument in arguments {
-            buffer.writeInteger(UInt8(ascii: "$"))
-            writeDecimal(argument.utf8.count, into: &buffer)
-            buffer.writeString(argument)
-            buffer.writeStaticString("\r\n")
-        }
+        for argument in arguments { writeBulk(argument, into: &buffer) }
         buffer.writeInteger(UInt8(ascii: "$"))
         writeDecimal(last.count, into: &buffer)
         buffer.writeBytes(last)
         buffer.writeStaticString("\r\n")
         return buffer
+    }
+
+    private static func writeBulk(_ argument: String, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt8(ascii: "$"))
+        writeDecimal(argument.utf8.count, into: &buffer)
+        buffer.writeString(argument)
+        buffer.writeStaticString("\r\n")
     }
 
     private static func writeDecimal(_ value: Int, into buffer: inout ByteBuffer) {

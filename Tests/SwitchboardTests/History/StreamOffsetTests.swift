@@ -11,7 +11,8 @@ struct StreamOffsetTests {
         #expect(early < late)
         #expect(early.description == "1700000000000-9")
         #expect(StreamOffset("12") == StreamOffset(major: 12, minor: 0))
-        for bad in ["", "-1", "a-b", "1-", "1-2-3"] { #expect(StreamOffset(bad) == nil, "\(bad)") }
+        for bad in ["", "-1", "a-b", "1-", "1-2-3", "++1", "1+", "18446744073709551616"] { #expect(StreamOffset(bad) == nil, "\(bad)") }
+        #expect(StreamOffset("18446744073709551615-0") == StreamOffset(major: .max, minor: 0))
     }
 
     @Test("positions read as {offset, epoch} and print as OFFSET@EPOCH")
