@@ -37,7 +37,10 @@ struct SecurityOptions: ParsableArguments {
     @Option(help: "Requests per second one socket may make on average [SWITCHBOARD_REQUESTS_PER_S] (default no limit).")
     var requestsPerS: Double?
 
-    @Option(help: "Seconds a client has to send its request headers [SWITCHBOARD_HANDSHAKE_TIMEOUT] (default 10).")
+    @Option(help: "Most requests in one JSON-RPC batch [SWITCHBOARD_MAX_BATCH] (default 100).")
+    var maxBatch: Int?
+
+    @Option(help: "Seconds a client has from connecting to a finished WebSocket upgrade (TLS, headers, token) [SWITCHBOARD_HANDSHAKE_TIMEOUT] (default 10).")
     var handshakeTimeout: Double?
 
     @Option(help: "PEM certificate (chain) for wss:// and https:// [SWITCHBOARD_TLS_CERT]; reloaded on SIGHUP.")
@@ -119,9 +122,16 @@ struct SecurityOptions: ParsableArguments {
             maxConnections: try Self.value(maxConnections, "SWITCHBOARD_MAX_CONNECTIONS", file.maxConnections),
             maxConnectionsPerIP: try Self.value(maxConnectionsPerIp, "SWITCHBOARD_MAX_CONNECTIONS_PER_IP", file.maxConnectionsPerIP),
             requestsPerSecond: try Self.value(requestsPerS, "SWITCHBOARD_REQUESTS_PER_S", file.requestsPerSecond),
+            maxBatchSize: try batchLimit(file: file),
             handshakeTimeout: .milliseconds(Int64(handshake * 1000)),
             tls: tls
         )
+    }
+
+    private func batchLimit(file: ConfigurationFile) throws -> Int {
+        let limit = try Self.value(maxBatch, "SWITCHBOARD_MAX_BATCH", file.maxBatchSize) ?? 100
+        guard (1...10_000).contains(limit) else { throw ValidationError("--max-batch must be between 1 and 10000 (got \(limit))") }
+        return limit
     }
 
     /// The flag, else the environment variable (which must parse), else the file's value.

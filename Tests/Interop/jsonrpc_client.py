@@ -1,7 +1,8 @@
 """aiohttp-json-rpc's own client against /jsonrpc on two nodes of one Redis.
 
 usage: jsonrpc_client.py BASE_A BASE_B   (ws://host:port of each node; both with --topics news)
-Node A serves an application method `add(a, b)` and `refuse()`, which raises -32050.
+Both nodes serve the application methods `add(a, b)`, `sleep(seconds)` and `refuse()`, which
+raises -32050.
 """
 import asyncio
 import json
@@ -45,6 +46,28 @@ async def methods_and_calls():
             check("a server-defined error keeps its code and message", False, "no error")
         except RpcGenericServerDefinedError as error:
             check("a server-defined error keeps its code and message", error.error_code == -32050 and error.message == "Computer says no.", vars(error))
+        try:
+            await client.call("add", ["x", 1], timeout=5)
+            check("an application's own message on -32602 reaches the client", False, "no error")
+        except RpcInvalidParamsError as error:
+            check("an application's own message on -32602 reaches the client", error.message == "'a' has to be 'int'", vars(error))
+        check("extra positional params are dropped, as the library does", await client.call("add", [1, 2, 3], timeout=5) == 3)
+    finally:
+        await client.disconnect()
+
+
+async def no_head_of_line():
+    """A call queued behind a slow one is answered first: with JsonRpcClient's default 1 s
+    timeout it would fail if it waited for `sleep(2)`."""
+    client = JsonRpcClient()
+    await client.connect_url(B + "/jsonrpc")
+    try:
+        slow = asyncio.ensure_future(client.call("sleep", [2], timeout=10))
+        await asyncio.sleep(0.1)
+        started = asyncio.get_running_loop().time()
+        check("a call behind a 2 s method is answered within the default 1 s timeout", await client.call("add", [1, 1]) == 2)
+        check("...long before the slow one", asyncio.get_running_loop().time() - started < 0.9)
+        check("the slow call gets its own answer", await slow == 2)
     finally:
         await client.disconnect()
 
@@ -115,4 +138,4 @@ async def browser_snippet():
                   reply == [{"jsonrpc": "2.0", "id": 2, "result": 3}, {"jsonrpc": "2.0", "id": 3, "result": ["news"]}], reply)
 
 
-asyncio.run(run(methods_and_calls, topic_across_nodes, state_across_nodes, browser_snippet))
+asyncio.run(run(methods_and_calls, no_head_of_line, topic_across_nodes, state_across_nodes, browser_snippet))

@@ -1,8 +1,8 @@
 """wsrpc-aiohttp's own WSRPCClient against /wsrpc on two nodes of one Redis.
 
 usage: wsrpc_client.py BASE_A BASE_B   (ws://host:port of each node; node B pings every 0.3 s)
-Both nodes serve subtract(a, b), area(x, y) (which calls the client's multiply) and the class
-route kv (kv.set, kv.get).
+Both nodes serve subtract(a, b), area(x, y) (which calls the client's multiply), sleep(seconds)
+and the class route kv (kv(mode), kv.set, kv.get).
 """
 import asyncio
 import json
@@ -60,6 +60,29 @@ async def routes():
         except ClientException as error:
             check("an unknown route raises ClientException", error.type == "NotImplementedError", error.raw)
         check("the node's route calls the client's multiply and answers with its result", await client.call("area", x=10, y=20) == 200)
+        check("the bare class route runs its init with the params", await client.call("kv", mode="test") == {"mode": "test"})
+        try:
+            await client.call("kv.nope")
+            check("an unknown member of a class route: Method not implemented", False, "no error")
+        except ClientException as error:
+            check("an unknown member of a class route: Method not implemented",
+                  error.type == "NotImplementedError" and error.message == "Method not implemented", error.raw)
+        try:
+            await client.call("kv._store")
+            check("a member starting with _ is masked", False, "no error")
+        except ClientException as error:
+            check("a member starting with _ is masked", error.type == "NotImplementedError" and error.message == "Method masked", error.raw)
+        try:
+            await client.call("kv.get")
+            check("a call with missing arguments raises TypeError", False, "no error")
+        except ClientException as error:
+            check("a call with missing arguments raises TypeError", error.type == "TypeError", error.raw)
+        slow = asyncio.ensure_future(client.call("sleep", seconds=2))
+        await asyncio.sleep(0.1)
+        started = asyncio.get_running_loop().time()
+        check("a call behind a 2 s route is answered first", await client.call("subtract", a=5, b=2) == 3)
+        check("...long before the slow one", asyncio.get_running_loop().time() - started < 0.9)
+        check("the slow route gets its own answer", await slow == 2)
         await asyncio.sleep(1.0)  # node B pings every 0.3 s: the client's ping route answers them
         check("the node's keepalive pings are answered: the socket is still served", await client.call("subtract", a=1, b=1) == 0)
     finally:

@@ -46,6 +46,12 @@ public enum ChannelMessageText {
         case .jsonRPC:
             head.append(contentsOf: #"{"jsonrpc":"2.0","method":"#.utf8)
             JSONWriter.append(channel, to: &head)
+            // A notification without data has no params (aiohttp-json-rpc's `encode_request`).
+            if rawData.readableBytesView.elementsEqual("null".utf8) {
+                head.append(UInt8(ascii: "}"))
+                buffer.writeBytes(head)
+                return
+            }
             head.append(contentsOf: #","params":"#.utf8)
         }
         buffer.reserveCapacity(buffer.writerIndex + head.count + rawData.readableBytes + 1)

@@ -4,87 +4,73 @@ import Synchronization
 
 /// The route-group instances of one socket, made on first use.
 final class RouteGroupStore: Sendable {
-    /// A group's instance once made, with what its first `initialize` returned.
-    private typealias Made = (group: any RPCRouteGroup, initialized: JSONValue)
-
-    private let instances = Mutex<[String: Task<Made, any Error>]>([:])
+    private let instances = Mutex<[String: any RPCRouteGroup]>([:])
     private let closed = Atomic(false)
 
-    /// The socket's instance of group `name`, made (and initialized) by the first caller; that
-    /// caller also gets the result of `initialize`.
-    func instance(
-        named name: String,
-        context: RPCContext,
-        make: @escaping @Sendable () -> any RPCRouteGroup
-    ) async throws -> (group: any RPCRouteGroup, initialized: JSONValue?) {
-        let (task, created) = instances.withLock { instances -> (Task<Made, any Error>, Bool) in
-            if let task = instances[name] { return (task, false) }
-            let task = Task<Made, any Error> {
-                let group = make()
-                return (group, try await group.initialize(context: context))
-            }
-            instances[name] = task
-            return (task, true)
-        }
-        do {
-            let made = try await task.value
-            return (made.group, created ? .some(made.initialized) : .none)
-        } catch {
-            // A failed initialization is forgotten: the next call tries again.
-            if created { instances.withLock { $0[name] = nil } }
-            throw error
+    /// The socket's instance of group `name`, made by `make` on the first call.
+    func instance(named name: String, make: @Sendable () -> any RPCRouteGroup) -> any RPCRouteGroup {
+        instances.withLock { instances in
+            if let instance = instances[name] { return instance }
+            let instance = make()
+            instances[name] = instance
+            return instance
         }
     }
 
-    /// Tells every instance the socket closed.
+    /// Tells every instance the socket closed (on a task of its own: the groups' methods are
+    /// `async`, the socket's teardown is not).
     func close() {
         guard !closed.exchange(true, ordering: .relaxed) else { return }
-        let tasks = instances.withLock { instances in
+        let groups = instances.withLock { instances in
             defer { instances = [:] }
             return Array(instances.values)
         }
-        guard !tasks.isEmpty else { return }
+        guard !groups.isEmpty else { return }
         Task {
-            for task in tasks {
-                if let made = try? await task.value { await made.group.socketClosed() }
-            }
+            for group in groups { await group.socketClosed() }
         }
     }
 }
 
-/// The methods of a route group in the router: `kv` (initialize) and `kv.get`, `kv.set`….
+/// The methods of a route group in the router: `kv` and `kv.init` (initialize), `kv.get`,
+/// `kv.set`….
 struct RouteGroupMethod: RPCMethod {
     let group: String
     /// `nil` for the bare group name (initialize).
     let method: String?
+    let parameterNames: [String]
     let make: @Sendable () -> any RPCRouteGroup
 
     func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue> {
-        context.eventLoop.makeFutureWithTask {
-            guard let store = context.socket.link?.groups else {
-                throw RPCError(code: RPCError.Code.serverError, message: "\(group) needs a connection: route groups live with their socket")
-            }
-            let (instance, initialized) = try await store.instance(named: group, context: context, make: make)
-            guard let method else {
-                if let initialized { return initialized }
-                return try await instance.initialize(context: context)
-            }
+        guard let store = context.socket.link?.groups else {
+            return context.eventLoop.makeFailedFuture(
+                RPCError(code: RPCError.Code.serverError, message: "\(group) needs a connection: route groups live with their socket")
+            )
+        }
+        let instance = store.instance(named: group, make: make)
+        return context.eventLoop.makeFutureWithTask {
+            guard let method else { return try await instance.initialize(payload: payload, context: context) }
             return try await instance.call(method, payload: payload, context: context)
         }
     }
 }
 
 extension RPCRouter {
-    /// Adds a route group: `name` runs its `initialize`, `name.<method>` each of its methods, with
-    /// one instance per socket, made by `make` on the socket's first call to the group.
+    /// Adds a route group: `name` and `name.init` run its `initialize`, `name.<method>` each of
+    /// its methods, with one instance per socket, made by `make` on the socket's first call to
+    /// the group. Methods whose names start with `_` are left out (masked).
     public mutating func register<Group: RPCRouteGroup>(
         group name: String,
         requires: MethodRequirement = .anyone,
         _ make: @escaping @Sendable () -> Group
     ) {
-        register(name, requires: requires, RouteGroupMethod(group: name, method: nil, make: make))
-        for method in Group.methodNames {
-            register("\(name).\(method)", requires: requires, RouteGroupMethod(group: name, method: method, make: make))
+        let initialize = RouteGroupMethod(group: name, method: nil, parameterNames: Group.parameterNames["init"] ?? [], make: make)
+        register(name, requires: requires, initialize)
+        register("\(name).init", requires: requires, initialize)
+        for method in Group.methodNames where !method.hasPrefix("_") && method != "init" {
+            let names = Group.parameterNames[method] ?? []
+            register("\(name).\(method)", requires: requires, RouteGroupMethod(group: name, method: method, parameterNames: names, make: make))
         }
+        groups.insert(name)
     }
 }

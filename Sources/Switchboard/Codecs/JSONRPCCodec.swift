@@ -10,21 +10,24 @@ public struct JSONRPCCodec: RPCCodec {
     public var messageFormat: ChannelMessageFormat { .jsonRPC }
     public var firstCallSerial: Int? { 0 }
 
-    /// Standard messages of the standard codes.
+    /// aiohttp-json-rpc's messages for the standard codes (its exception classes' `MESSAGE`).
     static func standardMessage(_ code: Int) -> String? {
         switch code {
-        case RPCError.Code.parseError: "Parse error"
-        case RPCError.Code.invalidRequest: "Invalid Request"
+        case RPCError.Code.parseError: "Invalid JSON was received"
+        case RPCError.Code.invalidRequest: "Invalid request"
         case RPCError.Code.methodNotFound: "Method not found"
         case RPCError.Code.invalidParams: "Invalid params"
-        case RPCError.Code.internalError: "Internal error"
+        case RPCError.Code.internalError: "Internal Error"
         default: nil
         }
     }
 
-    public var binaryFrameError: RPCError {
-        RPCError(code: RPCError.Code.invalidRequest, message: "Binary messages are not supported", data: "binary frames are not supported: send JSON text")
-    }
+    /// aiohttp-json-rpc ignores frames that are not text; so does the node (a reply without an
+    /// id would reach no caller).
+    public var binaryFrameError: RPCError? { nil }
+
+    /// Each request runs on its own and is answered when it is done, as aiohttp-json-rpc does.
+    public var answersInRequestOrder: Bool { false }
 
     // MARK: - Decoding
 
@@ -33,7 +36,7 @@ public struct JSONRPCCodec: RPCCodec {
         do {
             value = try text.withUnsafeReadableBytes { try JSONParser.parse($0) }
         } catch {
-            return .single(.invalid(RPCError(code: RPCError.Code.parseError, message: "Parse error", data: .string("\(error)")), address: nil))
+            return .single(.invalid(RPCError(code: RPCError.Code.parseError, message: "not JSON: \(error)").fromNode, address: nil))
         }
         guard case .array(let elements) = value else { return .single(message(value)) }
         guard !elements.isEmpty else {
@@ -43,7 +46,7 @@ public struct JSONRPCCodec: RPCCodec {
     }
 
     private static func invalidRequest(_ reason: String) -> RPCError {
-        RPCError(code: RPCError.Code.invalidRequest, message: "Invalid Request", data: .string(reason))
+        RPCError(code: RPCError.Code.invalidRequest, message: "Invalid request: \(reason)").fromNode
     }
 
     /// One request, notification or reply.
@@ -94,12 +97,16 @@ public struct JSONRPCCodec: RPCCodec {
         buffer.writeInteger(UInt8(ascii: "}"))
     }
 
+    /// The node's own errors with a standard code in aiohttp-json-rpc's words and without `data`
+    /// (the details are in the node's debug log); every other error with its own message and data.
     public func encodeError(_ error: RPCError, for request: RPCReplyAddress?, into buffer: inout ByteBuffer) {
-        var object: JSONObject = [
-            "code": .number(JSONNumber(error.code)),
-            "message": .string(Self.standardMessage(error.code) ?? error.summary),
-        ]
-        if let data = error.data ?? error.errors.map(JSONValue.object) { object.append("data", data) }
+        var object: JSONObject = ["code": .number(JSONNumber(error.code))]
+        if error.isNodeStandard, let standard = Self.standardMessage(error.code) {
+            object.append("message", .string(standard))
+        } else {
+            object.append("message", .string(error.summary))
+            if let data = error.data ?? error.errors.map(JSONValue.object) { object.append("data", data) }
+        }
         buffer.writeStaticString(#"{"jsonrpc":"2.0","error":"#)
         JSONWriter.write(object, into: &buffer)
         if var id = request?.rawID {
@@ -109,12 +116,18 @@ public struct JSONRPCCodec: RPCCodec {
         buffer.writeInteger(UInt8(ascii: "}"))
     }
 
+    /// A call; `params` is left out when `null`, as aiohttp-json-rpc's `encode_request` does.
     public func encodeCall(serial: Int, method: String, params: JSONValue, into buffer: inout ByteBuffer) {
-        JSONWriter.write(.object(["jsonrpc": "2.0", "id": .number(JSONNumber(serial)), "method": .string(method), "params": params]), into: &buffer)
+        var object: JSONObject = ["jsonrpc": "2.0", "id": .number(JSONNumber(serial)), "method": .string(method)]
+        if params != .null { object.append("params", params) }
+        JSONWriter.write(object, into: &buffer)
     }
 
+    /// A notification; `params` is left out when `null`.
     public func encodeNotification(method: String, params: JSONValue, into buffer: inout ByteBuffer) {
-        JSONWriter.write(.object(["jsonrpc": "2.0", "method": .string(method), "params": params]), into: &buffer)
+        var object: JSONObject = ["jsonrpc": "2.0", "method": .string(method)]
+        if params != .null { object.append("params", params) }
+        JSONWriter.write(object, into: &buffer)
     }
 
     /// A notification named by the event's `event` member (`"event"` without one), with its

@@ -13,14 +13,17 @@ public struct WSRPCCodec: RPCCodec {
     public var callSerialStep: Int { 2 }
     /// Both shipped clients register `ping`, which returns its params.
     public var keepaliveMethod: String? { "ping" }
+    /// wsrpc-aiohttp runs each call as its own task and answers when it is done.
+    public var answersInRequestOrder: Bool { false }
 
-    /// The exception class name a Python or JS client sees in `error.type`.
+    /// The exception class name a Python or JS client sees in `error.type` for `code` (as
+    /// wsrpc-aiohttp's would be: a call with arguments that do not fit raises `TypeError`).
     static func typeName(_ code: Int) -> String {
         switch code {
         case RPCError.Code.parseError: "JSONDecodeError"
         case RPCError.Code.invalidRequest: "InvalidRequest"
         case RPCError.Code.methodNotFound: "NotImplementedError"
-        case RPCError.Code.invalidParams: "ValueError"
+        case RPCError.Code.invalidParams: "TypeError"
         case RPCError.Code.internalError: "InternalError"
         default: "RPCError"
         }
@@ -86,7 +89,7 @@ public struct WSRPCCodec: RPCCodec {
         var id = request?.rawID ?? ByteBuffer(staticString: "null")
         buffer.writeBuffer(&id)
         buffer.writeStaticString(#","error":"#)
-        JSONWriter.write(.object(["type": .string(Self.typeName(error.code)), "message": .string(error.summary)]), into: &buffer)
+        JSONWriter.write(.object(["type": .string(error.exceptionType ?? Self.typeName(error.code)), "message": .string(error.exceptionMessage ?? error.summary)]), into: &buffer)
         buffer.writeInteger(UInt8(ascii: "}"))
     }
 

@@ -22,8 +22,14 @@ public protocol RPCCodec: Sendable {
     /// Reads one text frame.
     func decode(_ text: ByteBuffer) -> RPCFrame
 
-    /// The reply to a binary frame, which no protocol here carries.
-    var binaryFrameError: RPCError { get }
+    /// The reply to a binary frame, which no protocol here carries (`nil`: none, the frame is
+    /// ignored).
+    var binaryFrameError: RPCError? { get }
+
+    /// `true` when replies go out in the order the requests came (`/stream`); `false` when each
+    /// goes out as soon as it is ready (JSON-RPC and wsrpc, whose ids pair replies with requests;
+    /// a JSON-RPC batch still gets one array in request order).
+    var answersInRequestOrder: Bool { get }
 
     /// Writes a success reply.
     func encodeResult(_ result: RawJSON, for request: RPCReplyAddress, into buffer: inout ByteBuffer)
@@ -45,7 +51,8 @@ extension RPCCodec {
     public var firstCallSerial: Int? { nil }
     public var callSerialStep: Int { 1 }
     public var keepaliveMethod: String? { nil }
-    public var binaryFrameError: RPCError { .binaryNotSupported }
+    public var binaryFrameError: RPCError? { .binaryNotSupported }
+    public var answersInRequestOrder: Bool { true }
 
     public func encodeEvent(_ event: JSONObject, into buffer: inout ByteBuffer) {
         JSONWriter.write(JSONObject(event.members.filter { $0.key != "id" }), into: &buffer)

@@ -1,8 +1,12 @@
 /// An RPC error, as every protocol reports it: `/stream` sends `{"message", "errors"?}` (DESIGN
 /// §1), JSON-RPC `{"code", "message", "data"?}`, wsrpc `{"type", "message"}`.
 ///
-/// Throw it from an RPC method to send exactly this error to the caller. Any other error a
-/// method throws is logged and answered with "Internal server error".
+/// Throw it from an RPC method to send exactly this error to the caller, whatever its code: its
+/// message, data and (for wsrpc clients) exception type are sent as they are. Any other error a
+/// method throws is logged and answered with "Internal server error". The errors the node makes
+/// itself with a standard code (not JSON, not a request, no such method, parameters that do not
+/// fit, a method that failed) are sent in each protocol's own words: JSON-RPC clients get
+/// aiohttp-json-rpc's standard messages and no `data`.
 ///
 /// ```swift
 /// throw RPCError(code: -32050, message: "Computer says no.")
@@ -17,6 +21,15 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     public var errors: JSONObject?
     /// More about the error, for JSON-RPC's `data` (the field problems when absent).
     public var data: JSONValue?
+    /// The exception class name a wsrpc client sees in `error.type` (`ValueError`, `KeyError`…);
+    /// `nil`: the one that goes with `code` (`TypeError` for parameters that do not fit,
+    /// `NotImplementedError` for no such method…).
+    public var exceptionType: String?
+    /// The message a wsrpc client sees, where wsrpc-aiohttp words it differently (`nil`: `summary`).
+    var exceptionMessage: String?
+    /// `true` for the node's own errors with a standard code, which each protocol words its
+    /// own way; an error an application makes is sent with its own message.
+    var isNodeStandard = false
 
     /// The JSON-RPC 2.0 error codes.
     public enum Code {
@@ -48,12 +61,26 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         self.init(code: errors == nil ? Code.serverError : Code.invalidParams, message: message, errors: errors)
     }
 
-    /// An error with a JSON-RPC code; `data` goes to JSON-RPC's `data`.
-    public init(code: Int, message: String, errors: JSONObject? = nil, data: JSONValue? = nil) {
+    /// An error with a JSON-RPC code; `data` goes to JSON-RPC's `data`, `exceptionType` to wsrpc's
+    /// `error.type`.
+    public init(code: Int, message: String, errors: JSONObject? = nil, data: JSONValue? = nil, exceptionType: String? = nil) {
         self.code = code
         self.message = message
         self.errors = errors
         self.data = data
+        self.exceptionType = exceptionType
+    }
+
+    /// The same error, as one the node made itself (worded by each protocol).
+    var fromNode: RPCError {
+        var error = self
+        error.isNodeStandard = true
+        return error
+    }
+
+    public static func == (lhs: RPCError, rhs: RPCError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message && lhs.errors == rhs.errors && lhs.data == rhs.data
+            && lhs.exceptionType == rhs.exceptionType
     }
 
     /// "Invalid RPC parameters" with the given field errors, in order.
@@ -62,7 +89,7 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
             code: Code.invalidParams,
             message: invalidParametersMessage,
             errors: JSONObject(errors.map { JSONObject.Member(key: $0.field, value: .string($0.problem)) })
-        )
+        ).fromNode
     }
 
     /// "Invalid RPC parameters" with one field error.
@@ -73,15 +100,20 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The message of every validation error.
     public static let invalidParametersMessage = "Invalid RPC parameters"
     /// Text that is not JSON.
-    public static let notJSON = RPCError(code: Code.parseError, message: "JSON string expected")
+    public static let notJSON = RPCError(code: Code.parseError, message: "JSON string expected").fromNode
     /// Binary frames are refused.
-    public static let binaryNotSupported = RPCError(code: Code.invalidRequest, message: "Binary messages are not supported")
+    public static let binaryNotSupported = RPCError(code: Code.invalidRequest, message: "Binary messages are not supported").fromNode
     /// A method failed for a reason the caller should not see.
-    public static let internalError = RPCError(code: Code.internalError, message: "Internal server error")
+    public static let internalError = RPCError(code: Code.internalError, message: "Internal server error").fromNode
 
     /// JSON that is not an object.
     public static func notAnObject(_ value: JSONValue) -> RPCError {
-        RPCError(code: Code.invalidRequest, message: "Malformed message; expected dictionary, got \(value.typeName)")
+        RPCError(code: Code.invalidRequest, message: "Malformed message; expected dictionary, got \(value.typeName)").fromNode
+    }
+
+    /// A JSON-RPC batch with more entries than a node takes.
+    public static func batchTooLarge(limit: Int) -> RPCError {
+        RPCError(code: Code.invalidRequest, message: "Invalid Request: a batch may hold at most \(limit) requests").fromNode
     }
 
     /// A method name no one registered (or one this connection may not call).
@@ -93,13 +125,16 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The socket holds as many subscriptions as it may.
     public static func tooManySubscriptions(limit: Int) -> RPCError {
-        invalidParameter("channel", "Too many subscriptions (at most \(limit) per socket)")
+        var error = invalidParameter("channel", "Too many subscriptions (at most \(limit) per socket)")
+        error.isNodeStandard = false  // a refusal that says why, not a parameter problem
+        return error
     }
 
     /// The connection may not subscribe to, or publish on, the channel.
     public static func permissionDenied(_ action: AccessPolicy.Action) -> RPCError {
         var error = invalidParameter("channel", "Permission denied: this connection may not \(action.rawValue) here")
         error.code = Code.permissionDenied
+        error.isNodeStandard = false
         return error
     }
 
@@ -117,6 +152,7 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     /// wsrpc the reason in its message.
     public static func channelRefused(_ error: BrokerError, reason: String) -> RPCError {
         var refusal = RPCError(error)
+        refusal.isNodeStandard = false  // it says why
         var data = refusal.errors ?? JSONObject()
         data["reason"] = .string(reason)
         refusal.data = .object(data)

@@ -44,8 +44,9 @@ public enum RPCParams: Sendable {
     }
 
     /// The parameters by name for a method whose parameters are `names`: an object as it is,
-    /// positions mapped onto `names` in order. Throws "Invalid RPC parameters" when there are more
-    /// positions than names.
+    /// positions mapped onto `names` in order, positions past the last name dropped (as
+    /// aiohttp-json-rpc does). Throws "Invalid RPC parameters" for positions given to a method
+    /// that names no parameters.
     public func byName(_ names: [String]) throws(RPCError) -> JSONObject {
         switch self {
         case .none:
@@ -54,11 +55,8 @@ public enum RPCParams: Sendable {
             return RawJSON(unchecked: text).value.objectValue ?? JSONObject()
         case .array, .value:
             let values = positional ?? []
-            guard values.count <= names.count else {
-                let problem = names.isEmpty
-                    ? "this method takes its parameters by name"
-                    : "at most \(names.count) parameters (\(names.joined(separator: ", ")))"
-                throw RPCError.invalidParameter("params", problem)
+            guard !names.isEmpty || values.isEmpty else {
+                throw RPCError.invalidParameter("params", "this method takes its parameters by name")
             }
             return JSONObject(zip(names, values).map { JSONObject.Member(key: $0, value: $1) })
         }

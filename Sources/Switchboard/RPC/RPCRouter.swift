@@ -28,6 +28,8 @@ public struct RPCRouter: Sendable {
     }
 
     private var entries: [String: Entry] = [:]
+    /// The names of the route groups (`kv` for `kv.get`).
+    var groups: Set<String> = []
 
     /// A router with no methods.
     public init() {}
@@ -80,6 +82,7 @@ public struct RPCRouter: Sendable {
     /// Adds every method of `other`, replacing methods with the same name.
     public mutating func merge(_ other: RPCRouter) {
         entries.merge(other.entries) { _, new in new }
+        groups.formUnion(other.groups)
     }
 
     /// This router with `other`'s methods added (`other` wins on equal names).
@@ -98,6 +101,17 @@ public struct RPCRouter: Sendable {
     func entry(named name: String, for identity: Identity) -> Entry? {
         guard let entry = entries[name], entry.requirement.allows(identity) else { return nil }
         return entry
+    }
+
+    /// The error for `name`, which `identity` cannot call: "no such method", which wsrpc clients
+    /// read as wsrpc-aiohttp words it for a class route's member ("Method masked" for a name
+    /// starting with `_`, else "Method not implemented").
+    func unknownMethodError(_ name: String) -> RPCError {
+        var error = RPCError.unknownMethod(name)
+        if let dot = name.firstIndex(of: "."), groups.contains(String(name[..<dot])) {
+            error.exceptionMessage = name[name.index(after: dot)...].hasPrefix("_") ? "Method masked" : "Method not implemented"
+        }
+        return error
     }
 
     /// Every registered name, sorted.

@@ -3,15 +3,22 @@ public import Logging
 public import NIOCore
 
 /// The RPC side of one socket, whatever its protocol: the codec reads each text frame into
-/// requests, replies and events; the session runs the requests' methods and sends the replies
-/// in the order the requests came, and carries the node's calls to the client.
+/// requests, replies and events; the session runs the requests' methods, sends their replies,
+/// and carries the node's calls to the client.
 ///
-/// Requests run one after another, except that a run of pipelined methods (`publish`) may be
-/// in flight together, since the broker keeps their order. Bad requests are answered in their
-/// turn too; a JSON-RPC batch is answered with one array once all its requests are done, and a
-/// notification with nothing. A method that calls its client (`RPCSocket.call`) leaves the order
-/// at that moment, so the socket goes on while it waits. Answers to the node's calls are taken
-/// as they come, never queued behind requests.
+/// How replies are ordered is the protocol's (`RPCCodec.answersInRequestOrder`):
+/// - `/stream` answers in the order the requests came. Requests run one after another, except
+///   that a run of pipelined methods (`publish`) may be in flight together, since the broker
+///   keeps their order; bad requests are answered in their turn too. A method that calls its
+///   client (`RPCSocket.call`) leaves the order at that moment, so the socket goes on while it
+///   waits.
+/// - `/jsonrpc` and `/wsrpc` run every request at once and answer each as it completes, as
+///   aiohttp-json-rpc and wsrpc-aiohttp do (their ids pair the answers); a slow method never
+///   holds a later reply. A JSON-RPC batch is answered with one array, in request order.
+///
+/// Either way requests start in the order they came, so publishes of one socket reach the broker,
+/// and every subscriber, in that order. A notification is answered with nothing. Answers to the
+/// node's calls are taken as they come, never queued behind requests.
 ///
 /// A session lives on its socket's event loop and is touched only there.
 public final class RPCSession {
@@ -21,19 +28,24 @@ public final class RPCSession {
         public var maxPendingRequests: Int
         /// Calls to the client that may wait for an answer at once; past it a call fails.
         public var maxPendingCalls: Int
-        /// Requests the socket may make per second, on average (`nil`: no limit). Bursts of
+        /// Messages the socket may send per second, on average (`nil`: no limit). Bursts of
         /// twice that pass; a request over it is answered with an error (code -32012), and a
         /// socket that goes on past another burst's worth of refusals is reported (`onAbuse`).
+        /// Every inbound message takes its share: requests, malformed ones, binary frames,
+        /// events, and each entry of a batch.
         public var requestsPerSecond: Double?
+        /// Most entries of one JSON-RPC batch; a larger batch is answered with one error.
+        public var maxBatchSize: Int
 
-        public init(maxPendingRequests: Int = 512, maxPendingCalls: Int = 64, requestsPerSecond: Double? = nil) {
+        public init(maxPendingRequests: Int = 512, maxPendingCalls: Int = 64, requestsPerSecond: Double? = nil, maxBatchSize: Int = 100) {
             self.maxPendingRequests = maxPendingRequests
             self.maxPendingCalls = maxPendingCalls
             self.requestsPerSecond = requestsPerSecond
+            self.maxBatchSize = maxBatchSize
         }
     }
 
-    private enum SlotState {
+    enum SlotState {
         case waiting(RPCIncomingRequest, RPCRouter.Entry)
         case running
         /// Done: the reply to send (`nil`: nothing, for a notification).
@@ -42,14 +54,14 @@ public final class RPCSession {
         case detached
     }
 
-    private struct Slot {
+    struct Slot {
         var sequential: Bool
         var state: SlotState
         var batch: BatchReplies?
     }
 
     /// The replies of one batch, collected in order.
-    private final class BatchReplies {
+    final class BatchReplies {
         var replies: [ByteBuffer] = []
         var remaining: Int
 
@@ -58,7 +70,7 @@ public final class RPCSession {
         }
     }
 
-    private struct PendingCall {
+    struct PendingCall {
         let method: String
         let promise: EventLoopPromise<JSONValue>
         let timer: Scheduled<Void>
@@ -67,23 +79,26 @@ public final class RPCSession {
     /// The socket's id, unique in the cluster (`<node-id>.<n>`).
     public let socketName: String
     /// Who is on the connection (changed by `login`, `logout` and refreshed tokens).
-    public private(set) var identity: Identity
+    public internal(set) var identity: Identity
     /// Who may do what on this node.
     public let access: AccessPolicy
     /// The socket's protocol.
     public let codec: any RPCCodec
-    private let router: RPCRouter
-    private let manager: any SocketsManager
-    private let socketID: SocketID
-    private let eventLoop: any EventLoop
-    private let logger: Logger
-    private let configuration: Configuration
-    private let metrics: SwitchboardMetrics
-    private let makeBuffer: () -> ByteBuffer
-    private let send: (ByteBuffer) -> Void
-    private let flush: () -> Void
-    private let link: RPCSessionLink
+    let router: RPCRouter
+    let manager: any SocketsManager
+    let socketID: SocketID
+    let eventLoop: any EventLoop
+    let logger: Logger
+    let configuration: Configuration
+    let metrics: SwitchboardMetrics
+    let makeBuffer: () -> ByteBuffer
+    let send: (ByteBuffer) -> Void
+    let flush: () -> Void
+    let link: RPCSessionLink
+    /// `codec.answersInRequestOrder`, read once.
+    private let inOrder: Bool
 
+    // Requests answered in order (all of `/stream`'s; JSON-RPC batches).
     @exclusivity(unchecked) private var slots = CircularBuffer<Slot>()
     @exclusivity(unchecked) private var firstSequence: UInt64 = 0
     @exclusivity(unchecked) private var started = 0
@@ -92,14 +107,16 @@ public final class RPCSession {
     @exclusivity(unchecked) private var detached = Set<UInt64>()
     @exclusivity(unchecked) private var pumping = false
     @exclusivity(unchecked) private var pumpAgain = false
-    @exclusivity(unchecked) private var closed = false
+    /// Requests running outside the order (JSON-RPC and wsrpc requests not in a batch).
+    @exclusivity(unchecked) private var unordered = 0
+    @exclusivity(unchecked) var closed = false
 
-    @exclusivity(unchecked) private var calls: [Int: PendingCall] = [:]
-    @exclusivity(unchecked) private var nextSerial: Int
-    /// The keepalive call waiting for its answer: its serial and when it was sent.
-    private var keepaliveCall: (serial: Int, sent: NIODeadline)?
+    /// The node's calls to the client waiting for answers.
+    @exclusivity(unchecked) var calls: ClientCallTable<PendingCall>
     /// Since the token expired: when the connection is closed unless a new token comes.
-    private var refreshDeadline: NIODeadline?
+    var refreshDeadline: NIODeadline?
+    private var limiter: RequestRateLimiter
+    private var reportedAbuse = false
 
     /// Called (on the loop) when the session had been full and can take requests again.
     public var onCapacityAvailable: (() -> Void)?
@@ -108,9 +125,6 @@ public final class RPCSession {
     /// Called (on the loop) when the client abuses the connection (it keeps sending over its
     /// request rate): the transport should close it (1008).
     public var onAbuse: ((String) -> Void)?
-
-    /// The request-rate bucket: tokens left, when it was last filled, refusals since it was last full.
-    private var bucket: (tokens: Double, filled: NIODeadline, refusals: Int)
 
     /// Creates a session.
     /// - Parameters:
@@ -137,6 +151,7 @@ public final class RPCSession {
         flush: @escaping () -> Void = {}
     ) {
         self.codec = codec
+        self.inOrder = codec.answersInRequestOrder
         self.router = router
         self.manager = manager
         self.socketID = socketID
@@ -150,17 +165,17 @@ public final class RPCSession {
         self.makeBuffer = makeBuffer
         self.send = send
         self.flush = flush
-        self.nextSerial = codec.firstCallSerial ?? 0
-        self.bucket = (Self.burst(configuration.requestsPerSecond), .now(), 0)
+        self.calls = ClientCallTable(firstSerial: codec.firstCallSerial ?? 0, step: codec.callSerialStep, limit: configuration.maxPendingCalls)
+        self.limiter = RequestRateLimiter(rate: configuration.requestsPerSecond)
         self.link = RPCSessionLink(eventLoop: eventLoop)
         link.bind(self)
     }
 
     /// `true` while the session can take more requests.
-    public var hasCapacity: Bool { slots.count < configuration.maxPendingRequests }
+    public var hasCapacity: Bool { pendingCount < configuration.maxPendingRequests }
 
     /// Number of requests waiting, running, or with a reply not yet sent.
-    public var pendingCount: Int { slots.count }
+    public var pendingCount: Int { slots.count + unordered }
 
     /// Number of calls to the client waiting for an answer.
     public var pendingCallCount: Int { calls.count }
@@ -174,88 +189,114 @@ public final class RPCSession {
     public func receive(text: ByteBuffer) {
         eventLoop.preconditionInEventLoop()
         guard !closed else { return }
+        let wasFull = !hasCapacity
         switch codec.decode(text) {
         case .single(let message):
-            accept(message, batch: nil)
+            accept(admitted(message), batch: nil)
+        case .batch(let messages) where messages.count > configuration.maxBatchSize:
+            let error: RPCError = takeToken() ? .batchTooLarge(limit: configuration.maxBatchSize) : rateError
+            metrics.rpcError(.malformed)
+            logger.debug("batch too large", metadata: ["entries": "\(messages.count)", "limit": "\(configuration.maxBatchSize)"])
+            answer(encodeError(error, for: nil), batch: nil)
         case .batch(let messages):
-            let answered = messages.count { message in
+            let admitted = messages.map(admitted)
+            // Every request and rejection takes a slot of the batch (a notification's holds no reply).
+            let answered = admitted.count { message in
                 switch message {
                 case .request, .invalid: true
                 case .reply, .event, .ignored: false
                 }
             }
             let batch = answered > 0 ? BatchReplies(remaining: answered) : nil
-            for message in messages { accept(message, batch: batch) }
+            for message in admitted { accept(message, batch: batch) }
         }
-        pump()
+        pump(wasFull: wasFull)
     }
 
-    /// Answers a binary message with an error, in turn.
+    /// Answers a binary message: with the protocol's error, in turn, or not at all.
     public func receiveBinary() {
         guard !closed else { return }
         metrics.rpcError(.binary)
-        slots.append(Slot(sequential: false, state: .ready(encodeError(codec.binaryFrameError, for: nil)), batch: nil))
-        pump()
+        let error = takeToken() ? codec.binaryFrameError : rateError
+        guard let error else { return }
+        answer(encodeError(error, for: nil), batch: nil)
+        pump(wasFull: false)
     }
 
-    private static func burst(_ rate: Double?) -> Double {
-        guard let rate else { return 0 }
-        return max(1, rate * 2)
-    }
-
-    /// Takes one request's worth from the rate bucket; `false` when it is empty.
+    /// Takes one inbound message's share of the rate; `false` when it is over it (reported to
+    /// `onAbuse` once the client keeps going).
     private func takeToken() -> Bool {
-        guard let rate = configuration.requestsPerSecond else { return true }
-        let now = NIODeadline.now()
-        let elapsed = Double((now - bucket.filled).nanoseconds) / 1e9
-        bucket.tokens = min(Self.burst(rate), bucket.tokens + elapsed * rate)
-        bucket.filled = now
-        if bucket.tokens >= 1 {
-            // Refusals are forgiven once the client has let the bucket fill up again: one that
-            // keeps pressing at the limit is closed even if a request slips through now and then.
-            if bucket.tokens >= Self.burst(rate) - 0.5 { bucket.refusals = 0 }
-            bucket.tokens -= 1
+        switch limiter.take() {
+        case .allowed:
             return true
-        }
-        bucket.refusals += 1
-        metrics.refusal(.rate)
-        if Double(bucket.refusals) > Self.burst(rate) {
-            logger.warning("request rate exceeded again and again: closing", metadata: ["limit_per_s": "\(rate)"])
+        case .abusive where !reportedAbuse:
+            reportedAbuse = true
+            logger.warning("request rate exceeded again and again: closing", metadata: ["limit_per_s": "\(configuration.requestsPerSecond ?? 0)"])
             onAbuse?("request rate exceeded")
+        case .refused, .abusive:
+            break
         }
+        metrics.refusal(.rate)
         return false
     }
 
-    private func accept(_ message: RPCInboundMessage, batch: BatchReplies?) {
-        if case .request(let request) = message, !takeToken() {
-            let limit = configuration.requestsPerSecond ?? 0
-            let error = RPCError(code: RPCError.Code.rateLimited, message: "Too many requests: at most \(limit) per second on one connection")
-            slots.append(Slot(sequential: false, state: .ready(request.isNotification ? nil : encodeError(error, for: request.address)), batch: batch))
-            return
+    private var rateError: RPCError {
+        RPCError(code: RPCError.Code.rateLimited, message: "Too many requests: at most \(configuration.requestsPerSecond ?? 0) per second on one connection")
+    }
+
+    /// `message` if the rate allows it, else what stands in for it: the rate error for a request
+    /// or a malformed message, nothing for a notification or an event. Answers to the node's own
+    /// calls take their share but are always read.
+    private func admitted(_ message: RPCInboundMessage) -> RPCInboundMessage {
+        guard !takeToken() else { return message }
+        switch message {
+        case .request(let request): return request.isNotification ? .ignored : .invalid(rateError, address: request.address)
+        case .invalid(_, let address): return .invalid(rateError, address: address)
+        case .reply: return message
+        case .event, .ignored: return .ignored
         }
+    }
+
+    private func accept(_ message: RPCInboundMessage, batch: BatchReplies?) {
         switch message {
         case .request(let request):
             if let entry = router.entry(named: request.method, for: identity) {
-                slots.append(Slot(sequential: !entry.method.pipelined, state: .waiting(request, entry), batch: batch))
+                if !inOrder, batch == nil {
+                    runUnordered(request, entry)
+                } else {
+                    let sequential = inOrder && !entry.method.pipelined
+                    slots.append(Slot(sequential: sequential, state: .waiting(request, entry), batch: batch))
+                }
             } else {
                 metrics.rpcError(.unknownMethod)
-                let reply = request.isNotification ? nil : encodeError(.unknownMethod(request.method), for: request.address)
-                slots.append(Slot(sequential: false, state: .ready(reply), batch: batch))
+                answer(request.isNotification ? nil : encodeError(router.unknownMethodError(request.method), for: request.address), batch: batch)
             }
         case .invalid(let error, let address):
             logger.debug("rejected request", metadata: ["error": "\(error)"])
             metrics.rpcError(Self.kind(ofRejection: error))
-            slots.append(Slot(sequential: false, state: .ready(encodeError(error, for: address)), batch: batch))
+            answer(encodeError(error, for: address), batch: batch)
         case .reply(let serial, let outcome):
             answered(serial: serial, outcome: outcome)
         case .event(let event):
             if let onEvent {
                 onEvent(event)
             } else {
-                logger.debug("event from the client ignored", metadata: ["event": "\(event)"])
+                logger.debug("event from the client ignored")
             }
         case .ignored:
             break
+        }
+    }
+
+    /// A reply known at once: sent now when replies go out as they come, else queued in turn.
+    private func answer(_ reply: ByteBuffer?, batch: BatchReplies?) {
+        if !inOrder, batch == nil {
+            if let reply {
+                send(reply)
+                flush()
+            }
+        } else {
+            slots.append(Slot(sequential: false, state: .ready(reply), batch: batch))
         }
     }
 
@@ -266,23 +307,57 @@ public final class RPCSession {
         link.groups.close()
         slots.removeAll()
         detached.removeAll()
-        let pending = calls
-        calls.removeAll()
-        for call in pending.values {
+        for call in calls.removeAll() {
             call.timer.cancel()
             call.promise.fail(RPCError.connectionClosed)
         }
     }
 
-    // MARK: - Running requests in order
+    // MARK: - Running requests
 
-    private func pump() {
+    private func context(for request: RPCIncomingRequest, sequence: UInt64?) -> RPCContext {
+        RPCContext(
+            socketID: socketID,
+            socket: RPCSocket(id: socketName, protocolName: codec.name, link: link, request: sequence),
+            manager: manager,
+            eventLoop: eventLoop,
+            logger: logger,
+            address: request.address,
+            method: request.method,
+            router: router,
+            identity: identity,
+            access: access
+        )
+    }
+
+    /// Runs a request whose reply goes out as soon as it is ready.
+    private func runUnordered(_ request: RPCIncomingRequest, _ entry: RPCRouter.Entry) {
+        unordered += 1
+        let context = context(for: request, sequence: nil)
+        let startedAt = NIODeadline.now()
+        invoke(entry, params: request.params, context: context)
+            .hop(to: eventLoop)
+            .assumeIsolated()
+            .whenComplete { result in
+                self.metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
+                guard !self.closed else { return }
+                let wasFull = !self.hasCapacity
+                self.unordered -= 1
+                if let reply = self.encodeReply(result, context: context) {
+                    self.send(reply)
+                    self.flush()
+                }
+                if wasFull, self.hasCapacity, !self.closed { self.onCapacityAvailable?() }
+            }
+    }
+
+    private func pump(wasFull: Bool? = nil) {
         if pumping {
             pumpAgain = true
             return
         }
         pumping = true
-        let wasFull = !hasCapacity
+        let wasFull = wasFull ?? !hasCapacity
         repeat {
             pumpAgain = false
             startRunnable()
@@ -306,7 +381,7 @@ public final class RPCSession {
             if sequential { runningSequential += 1 }
             let sequence = firstSequence + UInt64(started)
             started += 1
-            run(request, entry, sequence: sequence, sequential: sequential)
+            runInOrder(request, entry, sequence: sequence, sequential: sequential)
         }
     }
 
@@ -343,19 +418,8 @@ public final class RPCSession {
         if wrote { flush() }
     }
 
-    private func run(_ request: RPCIncomingRequest, _ entry: RPCRouter.Entry, sequence: UInt64, sequential: Bool) {
-        let context = RPCContext(
-            socketID: socketID,
-            socket: RPCSocket(id: socketName, protocolName: codec.name, link: link, request: sequence),
-            manager: manager,
-            eventLoop: eventLoop,
-            logger: logger,
-            address: request.address,
-            method: request.method,
-            router: router,
-            identity: identity,
-            access: access
-        )
+    private func runInOrder(_ request: RPCIncomingRequest, _ entry: RPCRouter.Entry, sequence: UInt64, sequential: Bool) {
+        let context = context(for: request, sequence: sequence)
         let startedAt = NIODeadline.now()
         invoke(entry, params: request.params, context: context)
             .hop(to: eventLoop)
@@ -420,7 +484,7 @@ public final class RPCSession {
 
     /// Takes the request at `sequence` out of the order, if it is running (a method that calls
     /// its client); its reply is then sent as soon as it is ready. Requests of a batch stay.
-    private func detach(_ sequence: UInt64) {
+    func detach(_ sequence: UInt64) {
         guard sequence >= firstSequence else { return }
         let offset = Int(sequence - firstSequence)
         guard offset < slots.count else { return }
@@ -433,176 +497,10 @@ public final class RPCSession {
         pump()
     }
 
-    private func encodeError(_ error: RPCError, for address: RPCReplyAddress?) -> ByteBuffer {
+    func encodeError(_ error: RPCError, for address: RPCReplyAddress?) -> ByteBuffer {
         var buffer = makeBuffer()
         codec.encodeError(error, for: address, into: &buffer)
         return buffer
-    }
-
-    // MARK: - Calls to the client
-
-    /// Calls `method` on the client; `request` is the sequence of the request whose method
-    /// calls, which leaves the order. The future fails with an `RPCError` when the client
-    /// answers with an error, not within `timeout`, or the connection closes.
-    func startCall(_ method: String, params: JSONValue, timeout: TimeAmount, from request: UInt64?) -> EventLoopFuture<JSONValue> {
-        eventLoop.preconditionInEventLoop()
-        guard !closed else { return eventLoop.makeFailedFuture(RPCError.connectionClosed) }
-        guard codec.firstCallSerial != nil else {
-            return eventLoop.makeFailedFuture(RPCError(code: RPCError.Code.clientCannotBeCalled, message: "the \(codec.name) protocol has no calls to the client"))
-        }
-        guard calls.count < configuration.maxPendingCalls else {
-            return eventLoop.makeFailedFuture(RPCError(
-                code: RPCError.Code.tooManyClientCalls,
-                message: "too many calls to the client in flight (at most \(configuration.maxPendingCalls) per socket)"
-            ))
-        }
-        let serial = nextSerial
-        nextSerial += codec.callSerialStep
-        let promise = eventLoop.makePromise(of: JSONValue.self)
-        let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        let timer = eventLoop.scheduleTask(in: timeout) { bound.value.callTimedOut(serial: serial, after: timeout) }
-        calls[serial] = PendingCall(method: method, promise: promise, timer: timer)
-        var buffer = makeBuffer()
-        codec.encodeCall(serial: serial, method: method, params: params, into: &buffer)
-        send(buffer)
-        flush()
-        if let request { detach(request) }
-        return promise.futureResult
-    }
-
-    private func callTimedOut(serial: Int, after timeout: TimeAmount) {
-        guard let call = calls.removeValue(forKey: serial) else { return }
-        logger.info("the client did not answer a call in time", metadata: ["method": "\(call.method)", "serial": "\(serial)"])
-        call.promise.fail(RPCError(
-            code: RPCError.Code.clientTimeout,
-            message: "the client did not answer \(call.method) within \(Double(timeout.nanoseconds) / 1e9) s"
-        ))
-    }
-
-    /// One keepalive pass of a protocol whose keepalive is a call (wsrpc's `ping {"seq": <time>}`):
-    /// calls `method` unless the previous keepalive call is still waiting. Returns `false` when
-    /// that call has waited `timeout` or longer (the transport then drops the connection), so a
-    /// client always has at least `timeout` to answer. No timer: the passes are the clock.
-    public func keepalive(method: String, timeout: TimeAmount, now: NIODeadline = .now()) -> Bool {
-        eventLoop.preconditionInEventLoop()
-        guard !closed, codec.firstCallSerial != nil else { return true }
-        if let waiting = keepaliveCall { return now - waiting.sent < timeout }
-        let serial = nextSerial
-        nextSerial += codec.callSerialStep
-        keepaliveCall = (serial, now)
-        var buffer = makeBuffer()
-        let seconds = Double(now.uptimeNanoseconds) / 1e9
-        codec.encodeCall(serial: serial, method: method, params: ["seq": .number(JSONNumber(seconds))], into: &buffer)
-        send(buffer)
-        flush()
-        return true
-    }
-
-    private func answered(serial: Int, outcome: Result<JSONValue, RPCError>) {
-        if serial == keepaliveCall?.serial {
-            keepaliveCall = nil
-            if case .failure(let error) = outcome { logger.debug("the client answered the keepalive with an error", metadata: ["error": "\(error)"]) }
-            return
-        }
-        guard let call = calls.removeValue(forKey: serial) else {
-            logger.debug("answer to no pending call ignored", metadata: ["serial": "\(serial)"])
-            return
-        }
-        call.timer.cancel()
-        switch outcome {
-        case .success(let value): call.promise.succeed(value)
-        case .failure(let error): call.promise.fail(error)
-        }
-    }
-
-    // MARK: - Identity
-
-    /// Sets who is on the connection (a `login`, a `logout`, a refreshed token), and leaves the
-    /// channels the new identity may not hold. Returns the channels left.
-    @discardableResult
-    func setIdentity(_ identity: Identity) -> [String] {
-        eventLoop.preconditionInEventLoop()
-        self.identity = identity
-        refreshDeadline = nil
-        var left: [String] = []
-        var released: [String] = []
-        for member in manager.channels.subscriptions(of: socketID) where !access.allows(identity, .subscribe, member.key) {
-            let channel = member.key
-            for pattern in (member.value.arrayValue ?? []).compactMap(\.stringValue) {
-                if case .left(_, release: true) = manager.channels.leave(socketID, channel: channel, pattern: pattern) {
-                    released.append(channel)
-                }
-            }
-            left.append(channel)
-        }
-        if !released.isEmpty {
-            // Channels left empty are released at the broker, as when a socket closes.
-            let manager = self.manager
-            Task {
-                for channel in released { await manager.unsubscribe(channel: channel) }
-            }
-        }
-        return left
-    }
-
-    /// One expiry pass (the transport runs it with the keepalive passes): once the token has
-    /// expired the client is asked for a new one — a `refresh` call it may answer with a token
-    /// (JSON-RPC, wsrpc), or a `refresh` event after which it calls `login` (`/stream`) — and
-    /// given `grace`. Returns `false` when the grace has passed without a new token: the
-    /// transport closes the connection with 4001 "token expired".
-    public func expiryPass(now: NIODeadline = .now(), wallClock: Double, grace: TimeAmount) -> Bool {
-        eventLoop.preconditionInEventLoop()
-        guard !closed, identity.isExpired(now: wallClock) else {
-            refreshDeadline = nil
-            return true
-        }
-        if let deadline = refreshDeadline { return now < deadline }
-        refreshDeadline = now + grace
-        logger.info("token expired: asking the client for a new one", metadata: ["user": "\(identity.userID ?? "?")"])
-        if codec.firstCallSerial != nil {
-            let bound = NIOLoopBound(self, eventLoop: eventLoop)
-            let verifier = access.verifier
-            startCall("refresh", params: ["expired_at": .number(JSONNumber(identity.expiresAt ?? wallClock))], timeout: grace, from: nil)
-                .whenSuccess { answer in
-                    guard let token = answer.stringValue ?? answer["token"]?.stringValue, let verifier else { return }
-                    Task {
-                        guard let identity = try? await verifier.identity(for: token) else { return }
-                        bound.value.eventLoop.execute { bound.value.setIdentity(identity) }
-                    }
-                }
-        } else {
-            sendNotification(method: "refresh", params: ["expired_at": .number(JSONNumber(identity.expiresAt ?? wallClock))])
-        }
-        return true
-    }
-
-    // MARK: - Messages outside replies
-
-    /// Sends a notification (see `RPCSocket.notify`).
-    func sendNotification(method: String, params: JSONValue) {
-        guard !closed else { return }
-        var buffer = makeBuffer()
-        codec.encodeNotification(method: method, params: params, into: &buffer)
-        send(buffer)
-        flush()
-    }
-
-    /// Sends an event object (see `RPCSocket.emit`).
-    func sendEvent(_ event: JSONObject) {
-        guard !closed else { return }
-        var buffer = makeBuffer()
-        codec.encodeEvent(event, into: &buffer)
-        send(buffer)
-        flush()
-    }
-
-    /// Sends one channel message in the protocol's format.
-    func sendChannelMessage(channel: String, event: String?, rawData: ByteBuffer) {
-        guard !closed else { return }
-        var buffer = makeBuffer()
-        ChannelMessageText.write(format: codec.messageFormat, channel: channel, event: event, rawData: rawData, into: &buffer)
-        send(buffer)
-        flush()
     }
 
     // MARK: - Errors

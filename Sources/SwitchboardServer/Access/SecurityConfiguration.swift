@@ -21,7 +21,10 @@ public struct SecurityConfiguration: Sendable {
     /// that pass. Over it a request is refused with an error; a socket that keeps going is
     /// closed with 1008.
     public var requestsPerSecond: Double?
-    /// Time a client has to send its request's headers (slow clients are dropped).
+    /// Most requests in one JSON-RPC batch; a larger batch is answered with one error.
+    public var maxBatchSize: Int
+    /// Time a client has from its TCP connection to a finished upgrade (TLS handshake, request
+    /// headers, token check): past it the connection is closed.
     public var handshakeTimeout: TimeAmount
     /// Certificate and key files for `wss://` and `https://`, or `nil` for plain text.
     public var tls: TLSFiles?
@@ -44,6 +47,7 @@ public struct SecurityConfiguration: Sendable {
         maxConnections: Int? = nil,
         maxConnectionsPerIP: Int? = nil,
         requestsPerSecond: Double? = nil,
+        maxBatchSize: Int = 100,
         handshakeTimeout: TimeAmount = .seconds(10),
         tls: TLSFiles? = nil
     ) {
@@ -53,6 +57,7 @@ public struct SecurityConfiguration: Sendable {
         self.maxConnections = maxConnections
         self.maxConnectionsPerIP = maxConnectionsPerIP
         self.requestsPerSecond = requestsPerSecond
+        self.maxBatchSize = maxBatchSize
         self.handshakeTimeout = handshakeTimeout
         self.tls = tls
     }

@@ -13,9 +13,15 @@ struct NodeRoutes {
 
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        for path in node.configuration.paths.all {
+        // A plain GET of a WebSocket route: `/stream` answers as aio-openapi does (400), `/jsonrpc`
+        // and `/wsrpc` as aiohttp does for their libraries (405).
+        let paths = node.configuration.paths
+        for path in paths.all {
+            let stream = path == paths.stream
             router.get(RouterPath(path)) { _, _ in
-                Self.json(["message": "Unable to open websocket connection"], status: .badRequest)
+                stream
+                    ? Self.json(["message": "Unable to open websocket connection"], status: .badRequest)
+                    : Self.json(["message": .string("\(path) is a WebSocket endpoint: connect with a WebSocket client")], status: .methodNotAllowed)
             }
         }
         Self.addStaticFiles(to: router, demo: node.configuration.demo)

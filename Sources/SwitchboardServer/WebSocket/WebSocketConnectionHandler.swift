@@ -91,7 +91,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             logger: logger,
             configuration: .init(
                 maxPendingRequests: endpoint.configuration.maxPendingRequests,
-                requestsPerSecond: endpoint.node.security.requestsPerSecond
+                requestsPerSecond: endpoint.node.security.requestsPerSecond,
+                maxBatchSize: endpoint.node.security.maxBatchSize
             ),
             metrics: endpoint.metrics,
             makeBuffer: { WebSocketFrameWriter.makePayloadBuffer() },

@@ -70,7 +70,8 @@ struct WSRPCCodecTests {
         #expect(try encoded { codec.encodeError(.unknownMethod("divide"), for: address, into: &$0) } == [
             "id": 7, "error": ["type": "NotImplementedError", "message": "method: divide method not available"],
         ])
-        #expect(try encoded { codec.encodeError(.invalidParameter("key", "required"), for: address, into: &$0) }["error"]?["type"] == "ValueError")
+        #expect(try encoded { codec.encodeError(.invalidParameter("key", "required"), for: address, into: &$0) }["error"]?["type"] == "TypeError")
+        #expect(try encoded { codec.encodeError(RPCError(code: -32602, message: "no such key", exceptionType: "KeyError"), for: address, into: &$0) }["error"] == ["type": "KeyError", "message": "no such key"])
         #expect(try encoded { codec.encodeCall(serial: 2, method: "multiply", params: ["x": 10, "y": 20], into: &$0) } == [
             "id": 2, "method": "multiply", "params": ["x": 10, "y": 20],
         ])

@@ -14,7 +14,13 @@ final class SessionHarness: Sendable {
     let session: NIOLoopBound<RPCSession>
     let socket: RecordingSocket
 
-    init(router: RPCRouter = .standard(), manager: LocalBroker? = nil, id: UInt64 = 1, codec: any RPCCodec = StreamCodec()) async throws {
+    init(
+        router: RPCRouter = .standard(),
+        manager: LocalBroker? = nil,
+        id: UInt64 = 1,
+        codec: any RPCCodec = StreamCodec(),
+        configuration: RPCSession.Configuration = .init()
+    ) async throws {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         self.loop = loop
         let manager = manager ?? LocalBroker(eventLoop: loop)
@@ -31,6 +37,7 @@ final class SessionHarness: Sendable {
                 socketID: socket.id,
                 eventLoop: loop,
                 logger: TestNode.logger(),
+                configuration: configuration,
                 send: { buffer in replies.put(try! JSONValue(parsing: String(buffer: buffer))) }
             )
             return NIOLoopBound(session, eventLoop: loop)
@@ -44,6 +51,16 @@ final class SessionHarness: Sendable {
 
     func reply() async throws -> JSONValue {
         try #require(await replies.take(timeout: .seconds(5)))
+    }
+
+    /// The next `count` replies, by their integer id (for protocols that answer as requests complete).
+    func replies(_ count: Int) async throws -> [Int: JSONValue] {
+        var byID: [Int: JSONValue] = [:]
+        for _ in 0..<count {
+            let reply = try await reply()
+            byID[try #require(reply["id"]?.intValue, "\(reply)")] = reply
+        }
+        return byID
     }
 
     /// Runs `body` with the session on its loop.

@@ -7,13 +7,14 @@ import Testing
 
 /// A key-value class route: one store per socket.
 actor KVRoute: RPCRouteGroup {
-    static let methodNames = ["get", "set"]
+    static let methodNames = ["get", "set", "_secret"]
+    static let parameterNames = ["get": ["key"], "set": ["key", "value"], "init": ["mode"]]
     private var store: [String: JSONValue] = [:]
-    private var initialized = 0
+    private var inits: [JSONValue] = []
 
-    func initialize(context: RPCContext) async throws -> JSONValue {
-        initialized += 1
-        return ["ready": true, "times": .number(JSONNumber(initialized))]
+    func initialize(payload: JSONObject, context: RPCContext) async throws -> JSONValue {
+        inits.append(payload["mode"] ?? .null)
+        return ["ready": true, "modes": .array(inits)]
     }
 
     func call(_ method: String, payload: JSONObject, context: RPCContext) async throws -> JSONValue {
@@ -23,7 +24,8 @@ actor KVRoute: RPCRouteGroup {
             store[key] = payload["value"] ?? .null
             return true
         default:
-            return store[key] ?? .null
+            guard let value = store[key] else { throw RPCError(code: RPCError.Code.serverError, message: "'\(key)'", exceptionType: "KeyError") }
+            return value
         }
     }
 }
@@ -36,7 +38,7 @@ struct RouteGroupTests {
         return router
     }
 
-    @Test("each socket gets its own instance, initialized before its first call")
+    @Test("each socket gets its own instance; init is never run by itself")
     func perSocket() async throws {
         let a = try await SessionHarness(router: Self.router, id: 1, codec: WSRPCCodec())
         let b = try await SessionHarness(router: Self.router, id: 2, codec: WSRPCCodec())
@@ -45,22 +47,33 @@ struct RouteGroupTests {
         a.send(#"{"id": 5, "method": "kv.get", "params": {"key": "k"}}"#)
         #expect(try await a.reply() == ["id": 5, "result": "from a"])
         b.send(#"{"id": 3, "method": "kv.get", "params": {"key": "k"}}"#)
-        #expect(try await b.reply() == ["id": 3, "result": nil])
-        // The bare group name runs initialize again (the first run happened on the first call).
-        a.send(#"{"id": 7, "method": "kv"}"#)
-        let reply = try await a.reply()
-        #expect(reply == ["id": 7, "result": ["ready": true, "times": 2]], "\(reply)")
+        #expect(try await b.reply() == ["id": 3, "error": ["type": "KeyError", "message": "'k'"]])
+        // The bare group name runs init with its params (the first time now: the calls above did not).
+        a.send(#"{"id": 7, "method": "kv", "params": {"mode": "test"}}"#)
+        #expect(try await a.reply() == ["id": 7, "result": ["ready": true, "modes": ["test"]]])
+        a.send(#"{"id": 9, "method": "kv.init", "params": ["again"]}"#)
+        #expect(try await a.reply() == ["id": 9, "result": ["ready": true, "modes": ["test", "again"]]])
     }
 
-    @Test("a first call to the bare group name initializes once; errors of the group reach the caller")
-    func bareFirst() async throws {
+    @Test("positional params reach a method that names its parameters")
+    func positional() async throws {
         let harness = try await SessionHarness(router: Self.router, codec: WSRPCCodec())
-        harness.send(#"{"id": 3, "method": "kv"}"#)
-        #expect(try await harness.reply() == ["id": 3, "result": ["ready": true, "times": 1]])
+        harness.send(#"{"id": 3, "method": "kv.set", "params": ["a", 1]}"#)
+        #expect(try await harness.reply() == ["id": 3, "result": true])
+        harness.send(#"{"id": 5, "method": "kv.get", "params": ["a"]}"#)
+        #expect(try await harness.reply() == ["id": 5, "result": 1])
+    }
+
+    @Test("errors as wsrpc-aiohttp words them: wrong arguments TypeError, unknown and masked members NotImplementedError")
+    func errors() async throws {
+        let harness = try await SessionHarness(router: Self.router, codec: WSRPCCodec())
         harness.send(#"{"id": 5, "method": "kv.get", "params": {}}"#)
-        #expect(try await harness.reply()["error"]?["type"] == "ValueError")
+        #expect(try await harness.reply()["error"]?["type"] == "TypeError")
         harness.send(#"{"id": 7, "method": "kv.delete", "params": {}}"#)
-        #expect(try await harness.reply()["error"]?["type"] == "NotImplementedError")
+        #expect(try await harness.reply()["error"] == ["type": "NotImplementedError", "message": "Method not implemented"])
+        harness.send(#"{"id": 9, "method": "kv._secret", "params": {}}"#)
+        #expect(try await harness.reply()["error"] == ["type": "NotImplementedError", "message": "Method masked"])
+        #expect(!Self.router.methodNames.contains("kv._secret"))
     }
 
     @Test("get_methods lists the group's methods; the group answers on /stream too")
@@ -70,6 +83,8 @@ struct RouteGroupTests {
         let stream = try await SessionHarness(router: Self.router)
         stream.send(#"{"id": "1", "method": "kv.set", "payload": {"key": "x", "value": [1]}}"#)
         #expect(try await stream.reply()["response"] == true)
+        stream.send(#"{"id": "2", "method": "kv.nope"}"#)
+        #expect(try await stream.reply()["error"] == ["message": "Invalid RPC parameters", "errors": ["method": "kv.nope method not available"]])
     }
 }
 
