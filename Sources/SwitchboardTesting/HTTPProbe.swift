@@ -1,5 +1,13 @@
 import NIOCore
 import NIOPosix
+import Synchronization
+
+/// A flag set once, from any thread.
+private final class ManagedAtomicFlag: Sendable {
+    private let value = Atomic(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
+}
 
 /// One plain HTTP/1.1 request over a raw TCP connection (`Connection: close`), for tests.
 public enum HTTPProbe {
@@ -48,6 +56,40 @@ public enum HTTPProbe {
             }
         }
         return parse(String(buffer: received))?.response ?? Response(status: 0, headers: [:], body: String(buffer: received))
+    }
+
+    /// What a connection saw before the server closed it.
+    public struct Closing: Sendable {
+        /// `true` when the server closed the connection within the time allowed.
+        public var closed: Bool
+        /// How long it stayed open.
+        public var elapsed: Duration
+        /// Everything the server sent.
+        public var received: String
+    }
+
+    /// Opens a TCP connection, sends `text` (nothing, a partial request…), and waits for the
+    /// server to close it, for `timeout` at most.
+    public static func waitForClose(sending text: String = "", port: Int, host: String = "127.0.0.1", timeout: Duration) async throws -> Closing {
+        let started = ContinuousClock.now
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let timedOut = ManagedAtomicFlag()
+        let deadline = channel.channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            timedOut.set()
+            channel.channel.close(promise: nil)
+        }
+        defer { deadline.cancel() }
+        var received = ByteBuffer()
+        try? await channel.executeThenClose { inbound, outbound in
+            if !text.isEmpty { try await outbound.write(ByteBuffer(string: text)) }
+            for try await var chunk in inbound { received.writeBuffer(&chunk) }
+        }
+        return Closing(closed: !timedOut.isSet, elapsed: ContinuousClock.now - started, received: String(buffer: received))
     }
 
     /// The response in `text`, and whether it is complete (a 101, or a body of its length).

@@ -4,12 +4,24 @@ import Glibc
 import Darwin
 #endif
 import ArgumentParser
+import Foundation
 
-/// Flags fall back to `SWITCHBOARD_*` environment variables, then to defaults.
+/// Flags fall back to `SWITCHBOARD_*` environment variables, then to defaults. Every variable
+/// also has a `_FILE` form naming a file that holds the value (Docker and Kubernetes secrets:
+/// `SWITCHBOARD_API_KEY_FILE=/run/secrets/api_key`); a trailing newline is dropped.
 enum Environment {
     static func value(_ name: String) -> String? {
-        guard let raw = getenv(name) else { return nil }
-        let value = String(cString: raw)
+        if let raw = getenv(name) {
+            let value = String(cString: raw)
+            return value.isEmpty ? nil : value
+        }
+        guard let rawPath = getenv(name + "_FILE") else { return nil }
+        let path = String(cString: rawPath)
+        guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
+            FileHandle.standardError.write(Data("error: \(name)_FILE=\(path): cannot read the file\n".utf8))
+            exit(78)  // EX_CONFIG
+        }
+        let value = contents.hasSuffix("\n") ? String(contents.dropLast()) : contents
         return value.isEmpty ? nil : value
     }
 

@@ -40,6 +40,9 @@ struct SecurityOptions: ParsableArguments {
     @Option(help: "Most requests in one JSON-RPC batch [SWITCHBOARD_MAX_BATCH] (default 100).")
     var maxBatch: Int?
 
+    @Option(help: "Most bytes of message data in one history page [SWITCHBOARD_HISTORY_PAGE_BYTES] (default 1048576).")
+    var historyPageBytes: Int?
+
     @Option(help: "Seconds a client has from connecting to a finished WebSocket upgrade (TLS, headers, token) [SWITCHBOARD_HANDSHAKE_TIMEOUT] (default 10).")
     var handshakeTimeout: Double?
 
@@ -59,12 +62,16 @@ struct SecurityOptions: ParsableArguments {
         }
     }
 
-    /// Warnings about the resolved settings, for the log at start.
-    static func warnings(_ security: SecurityConfiguration, secrets: [String]) -> [String] {
+    /// Warnings about the resolved settings, for the log at start (`exposed`: the node listens
+    /// beyond loopback).
+    static func warnings(_ security: SecurityConfiguration, secrets: [String], exposed: Bool = false) -> [String] {
         var warnings: [String] = []
+        if security.httpAPIOpen, exposed {
+            warnings.append("authentication is off and no API key is configured: anyone who reaches this node can POST /publish, /call and /emit (give --api-key KEY)")
+        }
         if JWTVerifier.hasWeakSecret(secrets) { warnings.append("an HS256 secret is shorter than 32 bytes: use a longer one") }
-        if !security.policy.isOpen, security.apiKeys.isEmpty {
-            warnings.append("authentication is \(security.policy.mode.rawValue) and no API key is configured: POST /publish, /call and /emit refuse every request (--api-key)")
+        if security.apiKeys.isEmpty, !security.httpAPIOpen {
+            warnings.append("no API key is configured: the HTTP API (POST /publish, /call, /emit) is closed and answers 401; give one with --api-key KEY (SWITCHBOARD_API_KEYS), or --auth off on a private network")
         }
         if security.policy.mode == .optional, security.policy.verifier == nil {
             warnings.append("--auth optional without a key (--jwt-secret, --jwt-public-key, --jwks): no token can be valid, so channels without a rule are open to anonymous connections, as with --auth off")
@@ -123,6 +130,7 @@ struct SecurityOptions: ParsableArguments {
             maxConnectionsPerIP: try Self.value(maxConnectionsPerIp, "SWITCHBOARD_MAX_CONNECTIONS_PER_IP", file.maxConnectionsPerIP),
             requestsPerSecond: try Self.value(requestsPerS, "SWITCHBOARD_REQUESTS_PER_S", file.requestsPerSecond),
             maxBatchSize: try batchLimit(file: file),
+            maxHistoryPageBytes: try historyPageLimit(file: file),
             handshakeTimeout: .milliseconds(Int64(handshake * 1000)),
             tls: tls
         )
@@ -131,6 +139,12 @@ struct SecurityOptions: ParsableArguments {
     private func batchLimit(file: ConfigurationFile) throws -> Int {
         let limit = try Self.value(maxBatch, "SWITCHBOARD_MAX_BATCH", file.maxBatchSize) ?? 100
         guard (1...10_000).contains(limit) else { throw ValidationError("--max-batch must be between 1 and 10000 (got \(limit))") }
+        return limit
+    }
+
+    private func historyPageLimit(file: ConfigurationFile) throws -> Int {
+        let limit = try Self.value(historyPageBytes, "SWITCHBOARD_HISTORY_PAGE_BYTES", file.maxHistoryPageBytes) ?? 1 << 20
+        guard limit >= 1024 else { throw ValidationError("--history-page-bytes must be at least 1024 (got \(limit))") }
         return limit
     }
 

@@ -193,7 +193,8 @@ struct ServeCommand: AsyncParsableCommand {
                 eventLoop: group.next()
             )
         }
-        for warning in SecurityOptions.warnings(securityConfiguration, secrets: security.secrets(file: file)) {
+        logger.info("HTTP API", metadata: ["POST /publish, /call, /emit": "\(securityConfiguration.httpAPIOpen ? "open (auth off, no API key)" : securityConfiguration.apiKeys.isEmpty ? "closed (no API key)" : "API key required")"])
+        for warning in SecurityOptions.warnings(securityConfiguration, secrets: security.secrets(file: file), exposed: !loopback) {
             logger.warning("\(warning)")
         }
         do {

@@ -173,19 +173,62 @@ struct AccessTests {
         await node.stop()
     }
 
-    @Test("the HTTP API takes its key: none or a wrong one is 401, the right one 200")
+    @Test("the HTTP API takes its key in any of three headers: none or a wrong one is 401, the right one 200")
     func apiKeys() async throws {
         let node = try await Self.node()
-        for (headers, status) in [([:], 401), (["Authorization": "apikey wrong"], 401), (["Authorization": "apikey the-api-key"], 200)] {
+        let cases: [([String: String], Int)] = [
+            ([:], 401), (["Authorization": "apikey wrong"], 401), (["X-API-Key": "wrong"], 401),
+            (["Authorization": "apikey the-api-key"], 200), (["Authorization": "Bearer the-api-key"], 200), (["X-API-Key": "the-api-key"], 200),
+        ]
+        for (headers, status) in cases {
             let response = try await HTTPProbe.request("POST", "/publish", port: node.port, body: #"{"channel":"news","data":"x"}"#, headers: headers)
             #expect(response.status == status, "\(headers)")
-            if status == 401 { #expect(try JSONValue(parsing: response.body)["error"]?["message"] == "a valid API key is required: Authorization: apikey <key>") }
+            if status == 401 {
+                #expect(try JSONValue(parsing: response.body)["error"]?["message"] == "a valid API key is required: send Authorization: apikey <key> (or Bearer <key>, or X-API-Key: <key>)")
+            }
         }
         let call = try await HTTPProbe.request("POST", "/call", port: node.port, body: #"{"socket":"x.1","method":"m"}"#)
         #expect(call.status == 401)
         let emit = try await HTTPProbe.request("POST", "/emit", port: node.port, body: #"{"socket":"x.1","event":{}}"#)
         #expect(emit.status == 401)
         await node.stop()
+    }
+
+    @Test("the HTTP API is closed without a key unless authentication is off, whatever the token settings")
+    func httpAPIClosedByDefault() async throws {
+        // As the shipped deployments start a node: --redis only, so auth optional, no key of any kind.
+        var optional = NodeConfiguration(port: 0)
+        optional.security = SecurityConfiguration(policy: AccessPolicy(mode: .optional))
+        let node = try await TestNode.start(configuration: optional)
+        for path in ["/publish", "/call", "/emit"] {
+            let response = try await HTTPProbe.request("POST", path, port: node.port, body: #"{"channel":"news","data":"x","socket":"a.1","method":"m","event":{}}"#)
+            #expect(response.status == 401, "\(path)")
+            #expect(try JSONValue(parsing: response.body)["error"]?["message"]?.stringValue?.contains("--api-key") == true)
+        }
+        await node.stop()
+        let off = try await TestNode.start()  // --auth off
+        #expect(try await HTTPProbe.request("POST", "/publish", port: off.port, body: #"{"channel":"news","data":"x"}"#).status == 200)
+        await off.stop()
+    }
+
+    @Test("the HTTP API refuses web pages: a cross-site form post with a foreign Origin gets 403, even on an open node")
+    func httpAPIRefusesPages() async throws {
+        let node = try await TestNode.start()
+        let form = try await HTTPProbe.request(
+            "POST", "/publish", port: node.port, body: #"{"channel":"news","data":"x"}"#,
+            headers: ["Content-Type": "text/plain", "Origin": "https://evil.example"]
+        )
+        #expect(form.status == 403)
+        let fetch = try await HTTPProbe.request("POST", "/call", port: node.port, body: #"{"socket":"a.1","method":"m"}"#, headers: ["Sec-Fetch-Site": "cross-site"])
+        #expect(fetch.status == 403)
+        #expect(try await HTTPProbe.request("POST", "/publish", port: node.port, body: #"{"channel":"news","data":"x"}"#).status == 200)
+        await node.stop()
+        // An origin the operator listed may call it.
+        var listed = NodeConfiguration(port: 0)
+        listed.security.allowedOrigins = ["https://admin.example.com"]
+        let admin = try await TestNode.start(configuration: listed)
+        #expect(try await HTTPProbe.request("POST", "/publish", port: admin.port, body: #"{"channel":"n","data":"x"}"#, headers: ["Origin": "https://admin.example.com"]).status == 200)
+        await admin.stop()
     }
 
     @Test("origins: a foreign one gets 403, allowed ones (exact, wildcard) and none connect")
@@ -195,6 +238,10 @@ struct AccessTests {
         #expect(try await Self.upgrade(node, headers: ["Origin": "https://app.example.com"]).0 == 101)
         #expect(try await Self.upgrade(node, headers: ["Origin": "http://a.example.org"]).0 == 101)
         #expect(try await Self.upgrade(node).0 == 101)
+        // Only scheme://host[:port]: a path, query or user info makes it no origin at all.
+        for trick in ["https://evil.com/.example.org", "https://evil.com?.example.org", "https://evil.com#.example.org", "https://x@a.example.org", "https://app.example.com/"] {
+            #expect(try await Self.upgrade(node, headers: ["Origin": trick]).0 == 403, "\(trick)")
+        }
         await node.stop()
     }
 

@@ -19,7 +19,7 @@ struct SlowConsumerTests {
 
     @Test("a socket that stops reading is closed with 1008; the others get every message")
     func slowConsumer() async throws {
-        let node = try await TestNode.start(configuration: NodeConfiguration(port: 0, stream: StreamConfiguration(maxOutboundBytes: 256 * 1024, closeTimeout: .seconds(15))))
+        let node = try await TestNode.start(configuration: NodeConfiguration(port: 0, stream: StreamConfiguration(maxOutboundBytes: 1024 * 1024, closeTimeout: .seconds(15))))
         let slow = try await RawWebSocket.connect(node.url)
         let healthy = try await RawWebSocket.connect(node.url)
         for socket in [slow, healthy] {

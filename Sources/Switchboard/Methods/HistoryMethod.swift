@@ -5,8 +5,17 @@ public import NIOCore
 /// default and 1,000 at most), after `since` (`{"offset", "epoch"}` or an offset), newest first
 /// when `reverse`. Needs the right to subscribe to the channel, and a channel with history
 /// (`history_size` in the configuration's `channels`).
+///
+/// A page holds at most `maxPageBytes` of data (at least one message): a page cut there says
+/// `"truncated": true` and, for a forward read, where to go on from (`"next": {"offset",
+/// "epoch"}`, to send as the next read's `since`).
 public struct HistoryMethod: RPCMethod {
-    public init() {}
+    /// Most bytes of message data in one page.
+    public let maxPageBytes: Int
+
+    public init(maxPageBytes: Int = 1 << 20) {
+        self.maxPageBytes = maxPageBytes
+    }
 
     public var parameterNames: [String] { ["channel", "limit", "since", "reverse"] }
 
@@ -34,7 +43,7 @@ public struct HistoryMethod: RPCMethod {
         } catch {
             return context.eventLoop.makeFailedFuture(error)
         }
-        let (position, newestFirst) = (since, reverse)
+        let (position, newestFirst, maxPageBytes) = (since, reverse, self.maxPageBytes)
         return context.eventLoop.makeFutureWithTask {
             let page: HistoryPage
             do {
@@ -45,7 +54,12 @@ public struct HistoryMethod: RPCMethod {
             if let since = position, !since.epoch.isEmpty, let epoch = page.epoch, epoch != since.epoch {
                 throw RPCError(code: RPCError.Code.serverError, message: "The channel's history started again: epoch \(epoch), not \(since.epoch)")
             }
-            var response: JSONObject = ["publications": .array(page.messages.map { message in
+            var bytes = 0
+            let kept = page.messages.prefix { message in
+                defer { bytes += message.rawData.readableBytes }
+                return bytes == 0 || bytes + message.rawData.readableBytes <= maxPageBytes
+            }
+            var response: JSONObject = ["publications": .array(kept.map { message in
                 .object([
                     "offset": .string(message.offset.description),
                     "event": message.event.map(JSONValue.string) ?? .null,
@@ -53,6 +67,12 @@ public struct HistoryMethod: RPCMethod {
                 ])
             })]
             for member in SubscribeMethod.stream(page) { response[member.key] = member.value }
+            if kept.count < page.messages.count {
+                response["truncated"] = true
+                if !newestFirst, let last = kept.last {
+                    response["next"] = ["offset": .string(last.offset.description), "epoch": page.epoch.map(JSONValue.string) ?? .null]
+                }
+            }
             return .object(response)
         }
     }

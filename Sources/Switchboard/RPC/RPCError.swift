@@ -51,6 +51,8 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let authenticationFailed = -32011
         /// The connection sends requests faster than it may.
         public static let rateLimited = -32012
+        /// The reply would be larger than the node sends for one request.
+        public static let replyTooLarge = -32013
         /// Server-defined codes.
         public static let serverDefined = -32099 ... -32000
     }
@@ -109,6 +111,16 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     /// JSON that is not an object.
     public static func notAnObject(_ value: JSONValue) -> RPCError {
         RPCError(code: Code.invalidRequest, message: "Malformed message; expected dictionary, got \(value.typeName)").fromNode
+    }
+
+    /// A reply (or a batch's replies together) larger than a node sends for one request.
+    public static func replyTooLarge(limit: Int, batch: Bool) -> RPCError {
+        RPCError(
+            code: Code.replyTooLarge,
+            message: batch
+                ? "Reply too large: a batch's replies may take at most \(limit) bytes; send fewer requests per batch"
+                : "Reply too large: at most \(limit) bytes; ask for less (a smaller limit, a narrower query)"
+        )
     }
 
     /// A JSON-RPC batch with more entries than a node takes.

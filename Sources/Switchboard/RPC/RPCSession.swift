@@ -36,12 +36,22 @@ public final class RPCSession {
         public var requestsPerSecond: Double?
         /// Most entries of one JSON-RPC batch; a larger batch is answered with one error.
         public var maxBatchSize: Int
+        /// Most bytes of one reply (a batch's replies together); a result past it is answered
+        /// with an error instead, so a small request cannot make the node hold a huge reply.
+        public var maxReplyBytes: Int
 
-        public init(maxPendingRequests: Int = 512, maxPendingCalls: Int = 64, requestsPerSecond: Double? = nil, maxBatchSize: Int = 100) {
+        public init(
+            maxPendingRequests: Int = 512,
+            maxPendingCalls: Int = 64,
+            requestsPerSecond: Double? = nil,
+            maxBatchSize: Int = 100,
+            maxReplyBytes: Int = 4 << 20 + 64 << 10
+        ) {
             self.maxPendingRequests = maxPendingRequests
             self.maxPendingCalls = maxPendingCalls
             self.requestsPerSecond = requestsPerSecond
             self.maxBatchSize = maxBatchSize
+            self.maxReplyBytes = maxReplyBytes
         }
     }
 
@@ -63,6 +73,7 @@ public final class RPCSession {
     /// The replies of one batch, collected in order.
     final class BatchReplies {
         var replies: [ByteBuffer] = []
+        var bytes = 0
         var remaining: Int
 
         init(remaining: Int) {
@@ -391,7 +402,13 @@ public final class RPCSession {
             switch first.state {
             case .ready(let reply):
                 if let batch = first.batch {
-                    if let reply { batch.replies.append(reply) }
+                    if var reply {
+                        if batch.bytes + reply.readableBytes > configuration.maxReplyBytes {
+                            reply = tooLarge(reply, batch: true)
+                        }
+                        batch.bytes += reply.readableBytes
+                        batch.replies.append(reply)
+                    }
                     batch.remaining -= 1
                     if batch.remaining == 0, !batch.replies.isEmpty {
                         var buffer = makeBuffer()
@@ -473,6 +490,10 @@ public final class RPCSession {
             guard context.address.rawID != nil else { return nil }
             var buffer = makeBuffer()
             codec.encodeResult(response, for: context.address, into: &buffer)
+            if buffer.readableBytes > configuration.maxReplyBytes {
+                context.logger.warning("reply too large: answered with an error", metadata: ["bytes": "\(buffer.readableBytes)", "limit": "\(configuration.maxReplyBytes)"])
+                return encodeError(.replyTooLarge(limit: configuration.maxReplyBytes, batch: false), for: context.address)
+            }
             return buffer
         case .failure(let error):
             let rpcError = Self.rpcError(for: error, logger: context.logger)
@@ -495,6 +516,14 @@ public final class RPCSession {
         running -= 1
         if slots[index].sequential { runningSequential -= 1 }
         pump()
+    }
+
+    /// The error that replaces a batch entry's reply once the batch's replies pass the bound
+    /// (`reply` is that entry's reply; its id is read back from it).
+    private func tooLarge(_ reply: ByteBuffer, batch: Bool) -> ByteBuffer {
+        logger.warning("batch replies too large: an entry answered with an error", metadata: ["limit": "\(configuration.maxReplyBytes)"])
+        let id = (try? reply.withUnsafeReadableBytes { try JSONParser.parse($0) })?["id"]
+        return encodeError(.replyTooLarge(limit: configuration.maxReplyBytes, batch: batch), for: RPCReplyAddress(rawID: id?.jsonBytes))
     }
 
     func encodeError(_ error: RPCError, for address: RPCReplyAddress?) -> ByteBuffer {

@@ -6,8 +6,9 @@ public import Switchboard
 public struct SecurityConfiguration: Sendable {
     /// The authentication mode, channel rules and token verifier.
     public var policy: AccessPolicy
-    /// Keys for `POST /publish`, `/call`, `/emit` (`Authorization: apikey <key>`); when empty,
-    /// those routes are open (allowed only with `--auth off`).
+    /// Keys for `POST /publish`, `/call`, `/emit` (`Authorization: apikey <key>`, `Authorization:
+    /// Bearer <key>` or `X-API-Key: <key>`); when empty, those routes are closed, unless
+    /// authentication is off (`httpAPIOpen`).
     public var apiKeys: [String]
     /// Origins a browser page may connect from: exact (`https://app.example.com`), a wildcard
     /// host (`*.example.com`, any scheme), or `*`. Empty: any. Requests without `Origin`
@@ -23,6 +24,8 @@ public struct SecurityConfiguration: Sendable {
     public var requestsPerSecond: Double?
     /// Most requests in one JSON-RPC batch; a larger batch is answered with one error.
     public var maxBatchSize: Int
+    /// Most bytes of message data in one `history` page (at least one message is sent).
+    public var maxHistoryPageBytes: Int
     /// Time a client has from its TCP connection to a finished upgrade (TLS handshake, request
     /// headers, token check): past it the connection is closed.
     public var handshakeTimeout: TimeAmount
@@ -48,6 +51,7 @@ public struct SecurityConfiguration: Sendable {
         maxConnectionsPerIP: Int? = nil,
         requestsPerSecond: Double? = nil,
         maxBatchSize: Int = 100,
+        maxHistoryPageBytes: Int = 1 << 20,
         handshakeTimeout: TimeAmount = .seconds(10),
         tls: TLSFiles? = nil
     ) {
@@ -58,30 +62,43 @@ public struct SecurityConfiguration: Sendable {
         self.maxConnectionsPerIP = maxConnectionsPerIP
         self.requestsPerSecond = requestsPerSecond
         self.maxBatchSize = maxBatchSize
+        self.maxHistoryPageBytes = maxHistoryPageBytes
         self.handshakeTimeout = handshakeTimeout
         self.tls = tls
     }
 
-    /// `true` when a page of `origin` may connect.
+    /// `true` when the HTTP write API (`POST /publish`, `/call`, `/emit`) takes requests without
+    /// an API key: none is configured and authentication is off. Otherwise it is closed until
+    /// keys are configured.
+    public var httpAPIOpen: Bool { apiKeys.isEmpty && policy.mode == .off }
+
+    /// `true` when a page of `origin` may connect. The origin must be exactly
+    /// `scheme://host[:port]`; it matches an entry that is the same origin, `*.domain` (any
+    /// scheme, a host under that domain), or `*`.
     public func allows(origin: String) -> Bool {
         guard !allowedOrigins.isEmpty else { return true }
-        let host = origin.split(separator: "://", maxSplits: 1).last.map { $0.split(separator: ":").first.map(String.init) ?? "" } ?? origin
+        if allowedOrigins.contains("*") { return true }
+        guard let parsed = WebOrigin(origin) else { return false }
         for allowed in allowedOrigins {
-            if allowed == "*" || allowed == origin { return true }
             if allowed.hasPrefix("*.") {
-                let suffix = allowed.dropFirst(1)  // ".example.com"
-                if host.hasSuffix(suffix), host.count > suffix.count { return true }
+                if parsed.isSubdomain(of: String(allowed.dropFirst(2))) { return true }
+            } else if let entry = WebOrigin(allowed), entry == parsed {
+                return true
             }
         }
         return false
     }
 
-    /// `true` when `header` (an `Authorization` value) carries one of the API keys.
-    public func acceptsAPIKey(_ header: String?) -> Bool {
-        guard !apiKeys.isEmpty else { return true }
-        guard let header, header.lowercased().hasPrefix("apikey ") else { return false }
-        let key = header.dropFirst("apikey ".count).trimmingPrefix(" ")
-        return apiKeys.contains { constantTimeEqual($0, String(key)) }
+    /// `true` when the request carries one of the API keys: `Authorization: apikey <key>`,
+    /// `Authorization: Bearer <key>`, or `X-API-Key: <key>`.
+    public func acceptsAPIKey(authorization: String?, xAPIKey: String? = nil) -> Bool {
+        var offered: [Substring] = []
+        if let xAPIKey { offered.append(xAPIKey.trimmingPrefix(" ")) }
+        if let authorization, let space = authorization.firstIndex(of: " ") {
+            let scheme = authorization[..<space].lowercased()
+            if scheme == "apikey" || scheme == "bearer" { offered.append(authorization[authorization.index(after: space)...].trimmingPrefix(" ")) }
+        }
+        return offered.contains { key in apiKeys.contains { constantTimeEqual($0, String(key)) } }
     }
 }
 

@@ -35,6 +35,7 @@ public struct ConfigurationFile: Sendable, Equatable {
     public var maxConnectionsPerIP: Int?
     public var requestsPerSecond: Double?
     public var maxBatchSize: Int?
+    public var maxHistoryPageBytes: Int?
     public var handshakeTimeoutSeconds: Double?
     public var tls: SecurityConfiguration.TLSFiles?
 
@@ -91,11 +92,12 @@ public struct ConfigurationFile: Sendable, Equatable {
             self.channels = try entries.enumerated().map { (index, entry) throws(Invalid) in try reader.channelRule(entry, at: "channels[\(index)]") }
         }
         if let limits = try reader.object(root, "limits", at: "") {
-            try reader.only(limits, at: "limits.", ["max_connections", "max_connections_per_ip", "requests_per_s", "max_batch", "handshake_timeout_s"])
+            try reader.only(limits, at: "limits.", ["max_connections", "max_connections_per_ip", "requests_per_s", "max_batch", "history_page_bytes", "handshake_timeout_s"])
             maxConnections = try reader.integer(limits, "max_connections", at: "limits.", minimum: 1)
             maxConnectionsPerIP = try reader.integer(limits, "max_connections_per_ip", at: "limits.", minimum: 1)
             requestsPerSecond = try reader.number(limits, "requests_per_s", at: "limits.")
             maxBatchSize = try reader.integer(limits, "max_batch", at: "limits.", minimum: 1)
+            maxHistoryPageBytes = try reader.integer(limits, "history_page_bytes", at: "limits.", minimum: 1024)
             handshakeTimeoutSeconds = try reader.number(limits, "handshake_timeout_s", at: "limits.")
         }
         if let tls = try reader.object(root, "tls", at: "") {

@@ -83,21 +83,40 @@ struct NodeRoutes {
         }
     }
 
-    /// The server API (`/publish`, `/call`, `/emit`) takes `Authorization: apikey <key>` when keys
-    /// are configured, and is closed when authentication is in force (a mode other than `off`,
-    /// with a key to check tokens) but no API key is configured.
+    /// The server API (`/publish`, `/call`, `/emit`) is for backends, never for browser pages: a
+    /// request from a page (an `Origin` header, or `Sec-Fetch-Site: cross-site`) is refused unless
+    /// its origin is listed in the allowed origins, so a cross-site form post cannot reach it. It
+    /// takes an API key (`Authorization: apikey <key>`, `Authorization: Bearer <key>` or
+    /// `X-API-Key: <key>`) when keys are configured, is open without one only when
+    /// authentication is off, and is closed otherwise.
     private static func checkAPIKey(_ request: Request, node: SwitchboardNode) throws(JSONErrorResponse) {
         let security = node.configuration.security
-        if security.apiKeys.isEmpty {
-            guard security.policy.isOpen else {
-                node.metrics.switchboard.refusal(.apiKey)
-                throw JSONErrorResponse(RPCError(message: "the HTTP API needs an API key, and none is configured (--api-key)"), status: .unauthorized)
+        let origin = request.headers[.origin]
+        let crossSite = request.headers[HTTPField.Name("Sec-Fetch-Site")!] == "cross-site"
+        if origin != nil || crossSite {
+            let listed = origin.map { origin in security.allowedOrigins.contains { $0 != "*" } && security.allows(origin: origin) } ?? false
+            guard listed else {
+                node.metrics.switchboard.refusal(.origin)
+                throw JSONErrorResponse(
+                    RPCError(message: "the HTTP API does not take requests from web pages (Origin \((origin ?? "cross-site").clippedForLog)); call it from your backend"),
+                    status: .forbidden
+                )
             }
-            return
         }
-        guard security.acceptsAPIKey(request.headers[.authorization]) else {
+        if security.httpAPIOpen { return }
+        guard !security.apiKeys.isEmpty else {
             node.metrics.switchboard.refusal(.apiKey)
-            throw JSONErrorResponse(RPCError(message: "a valid API key is required: Authorization: apikey <key>"), status: .unauthorized)
+            throw JSONErrorResponse(
+                RPCError(message: "the HTTP API is closed: this node has no API key (start it with --api-key KEY or SWITCHBOARD_API_KEYS, or --auth off on a private network)"),
+                status: .unauthorized
+            )
+        }
+        guard security.acceptsAPIKey(authorization: request.headers[.authorization], xAPIKey: request.headers[HTTPField.Name("X-API-Key")!]) else {
+            node.metrics.switchboard.refusal(.apiKey)
+            throw JSONErrorResponse(
+                RPCError(message: "a valid API key is required: send Authorization: apikey <key> (or Bearer <key>, or X-API-Key: <key>)"),
+                status: .unauthorized
+            )
         }
     }
 

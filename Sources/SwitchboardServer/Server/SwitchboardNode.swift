@@ -55,6 +55,7 @@ public final class SwitchboardNode: Sendable {
             let uptime = ContinuousClock.now - startedAt
             return ["id": .string(nodeID), "uptime_s": .number(JSONNumber(uptime.components.seconds))]
         })
+        router.register("history", HistoryMethod(maxPageBytes: configuration.security.maxHistoryPageBytes))
         router.merge(methods)
         self.router = router
     }

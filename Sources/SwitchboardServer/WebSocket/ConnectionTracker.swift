@@ -1,8 +1,9 @@
 import Synchronization
 
-/// Counts the node's open WebSocket connections (from upgrade to TCP close), in all and per
-/// client address, so that shutdown can wait until every socket finished its close handshake and
-/// the per-address limit can be enforced.
+/// Counts the node's WebSocket connections, in all and per client address, from the moment an
+/// upgrade request is accepted (before its token is checked) to the TCP close, so that shutdown
+/// can wait until every socket finished its close handshake and the connection limits hold for
+/// pending handshakes too.
 final class ConnectionTracker: Sendable {
     private struct State {
         var open = 0
@@ -19,10 +20,15 @@ final class ConnectionTracker: Sendable {
         state.withLock { $0.byAddress[address] ?? 0 }
     }
 
-    func opened(from address: String) {
+    /// Counts one more connection from `address` unless `refusal` (given the counts before it)
+    /// refuses it; check and count are one step, so concurrent handshakes cannot pass a limit
+    /// together. Returns the refusal, or `nil` once counted (`closed(from:)` uncounts it).
+    func reserve<Refusal>(from address: String, unless refusal: (_ total: Int, _ fromAddress: Int) -> Refusal?) -> Refusal? {
         state.withLock { state in
+            if let refused = refusal(state.open, state.byAddress[address] ?? 0) { return refused }
             state.open += 1
             state.byAddress[address, default: 0] += 1
+            return nil
         }
     }
 

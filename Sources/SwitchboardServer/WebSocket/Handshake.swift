@@ -40,12 +40,34 @@ enum Handshake {
         var connectionsFromAddress: Int
     }
 
+    /// The refusal of one more connection under `load`, if a limit is reached.
+    static func limitRefusal(_ load: Load, security: SecurityConfiguration) -> Refusal? {
+        if let limit = security.maxConnections, load.connections >= limit {
+            return Refusal(
+                status: .serviceUnavailable,
+                body: ["message": .string("this node holds as many connections as it may (\(limit)): try another node")],
+                headers: [("Retry-After", "1")],
+                refusal: .limit
+            )
+        }
+        if let limit = security.maxConnectionsPerIP, load.connectionsFromAddress >= limit {
+            return Refusal(
+                status: .tooManyRequests,
+                body: ["message": .string("too many connections from your address (at most \(limit))")],
+                headers: [("Retry-After", "1")],
+                refusal: .limit
+            )
+        }
+        return nil
+    }
+
+    /// The decision on a request head. The connection limits are checked apart
+    /// (`limitRefusal`), when the gate counts the accepted connection.
     static func decide(
         _ head: HTTPRequestHead,
         endpoints: [String: RPCEndpoint],
         security: SecurityConfiguration,
-        compression: Bool,
-        load: Load
+        compression: Bool
     ) -> Outcome {
         let headers = head.headers
         let upgrade = headers[canonicalForm: "upgrade"].map { $0.lowercased() }
@@ -80,24 +102,13 @@ enum Handshake {
         guard let key = headers.first(name: "sec-websocket-key"), isValidKey(key) else {
             return .refuse(Refusal(status: .badRequest, body: ["message": "a WebSocket upgrade needs a Sec-WebSocket-Key of 16 bytes in base64"]))
         }
+        // RFC 6455 §4.1: the opening handshake has no body. One announced would hold the
+        // connection until it comes.
+        if headers.contains(name: "transfer-encoding") || headers[canonicalForm: "content-length"].contains(where: { $0 != "0" }) {
+            return .refuse(Refusal(status: .badRequest, body: ["message": "a WebSocket upgrade request has no body (no Content-Length or Transfer-Encoding)"]))
+        }
         if let origin = headers.first(name: "origin"), !security.allows(origin: origin) {
-            return .refuse(Refusal(status: .forbidden, body: ["message": .string("origin \(origin) is not allowed to connect")], refusal: .origin))
-        }
-        if let limit = security.maxConnections, load.connections >= limit {
-            return .refuse(Refusal(
-                status: .serviceUnavailable,
-                body: ["message": .string("this node holds as many connections as it may (\(limit)): try another node")],
-                headers: [("Retry-After", "1")],
-                refusal: .limit
-            ))
-        }
-        if let limit = security.maxConnectionsPerIP, load.connectionsFromAddress >= limit {
-            return .refuse(Refusal(
-                status: .tooManyRequests,
-                body: ["message": .string("too many connections from your address (at most \(limit))")],
-                headers: [("Retry-After", "1")],
-                refusal: .limit
-            ))
+            return .refuse(Refusal(status: .forbidden, body: ["message": .string("origin \(origin.clippedForLog) is not allowed to connect")], refusal: .origin))
         }
         let offered = headers[canonicalForm: "sec-websocket-protocol"].map(String.init)
         let (token, subprotocol) = findToken(query: query, headers: headers, offered: offered)

@@ -92,7 +92,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             configuration: .init(
                 maxPendingRequests: endpoint.configuration.maxPendingRequests,
                 requestsPerSecond: endpoint.node.security.requestsPerSecond,
-                maxBatchSize: endpoint.node.security.maxBatchSize
+                maxBatchSize: endpoint.node.security.maxBatchSize,
+                maxReplyBytes: max(endpoint.configuration.maxMessageSize, endpoint.configuration.maxOutboundBytes) + 64 * 1024
             ),
             metrics: endpoint.metrics,
             makeBuffer: { WebSocketFrameWriter.makePayloadBuffer() },
@@ -109,8 +110,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             rpc: session?.socket,
             handler: self
         )
-        endpoint.connections.opened(from: address)
-        endpoint.manager.connect(socket)
+        endpoint.manager.connect(socket)  // counted in `connections` since its upgrade was accepted
         endpoint.metrics.connections.increment()
         endpoint.metrics.connectionsOpened.increment()
         let services = endpoint.loops.services(for: context.eventLoop)
@@ -428,27 +428,46 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         if let mark { recoveredThrough[channel] = mark }
     }
 
-    /// Writes a frame, or queues it while the socket is not writable. Past the outbound limit
-    /// the socket is closed as a slow consumer; `force` bypasses the limit (control frames).
+    /// The channel's write buffer high-water mark (NIO's default): while the channel is writable
+    /// it holds less than this.
+    private static let channelHighWaterMark = 64 * 1024
+
+    /// Writes a frame, or queues it while the socket is not writable. Every byte not yet taken
+    /// by the kernel counts against the outbound limit — the queue here and what the channel
+    /// still buffers, whichever path wrote it (replies, deliveries, calls) — and a frame that
+    /// would pass it closes the socket as a slow consumer before it is written. One frame is
+    /// always taken when nothing is waiting (a message may be larger than the limit). `force`
+    /// bypasses the limit (control frames).
     private func writeOutbound(_ frame: ByteBuffer, force: Bool = false) {
         guard state != .closed, let context else { return }
-        if outbound.isEmpty && context.channel.isWritable {
+        let writable = outbound.isEmpty && context.channel.isWritable
+        // The common case needs no count: a writable channel buffers less than its high-water mark.
+        if writable, frame.readableBytes <= endpoint.configuration.maxOutboundBytes - Self.channelHighWaterMark {
             context.write(wrapOutboundOut(frame), promise: nil)
             needsFlush = true
             return
         }
-        if !force, !outbound.isEmpty, outboundBytes + frame.readableBytes > endpoint.configuration.maxOutboundBytes {
-            return slowConsumer()
+        if !force {
+            let buffered = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+            let pending = outboundBytes + buffered
+            if pending > 0, pending + frame.readableBytes > endpoint.configuration.maxOutboundBytes {
+                return slowConsumer(pending: pending)
+            }
+        }
+        if writable {
+            context.write(wrapOutboundOut(frame), promise: nil)
+            needsFlush = true
+            return
         }
         outbound.append(frame)
         outboundBytes += frame.readableBytes
     }
 
-    private func slowConsumer() {
+    private func slowConsumer(pending: Int? = nil) {
         endpoint.metrics.slowConsumerCloses.increment()
         logger.warning(
             "slow consumer: closing",
-            metadata: ["queued_bytes": "\(outboundBytes)", "limit": "\(endpoint.configuration.maxOutboundBytes)"]
+            metadata: ["pending_bytes": "\(pending ?? outboundBytes)", "limit": "\(endpoint.configuration.maxOutboundBytes)"]
         )
         initiateClose(code: 1008, reason: "slow consumer", keepQueued: false)
     }

@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+import NIOTLS
 import NIOWebSocket
 import Switchboard
 import SwitchboardWebSocket
@@ -13,8 +14,15 @@ import SwitchboardWebSocket
 /// Decides what a connection becomes on its first request (`Handshake.decide`): a WebSocket RPC
 /// socket (answers 101 and installs the frame decoder and `WebSocketConnectionHandler`), a
 /// refusal answered with its status and a JSON body and closed, or plain HTTP handed to the
-/// Hummingbird router. A client that does not finish its request headers within the handshake
-/// timeout gets 408 and is closed. Reading stops while a token is being checked.
+/// Hummingbird router. Reading stops while a token is being checked.
+///
+/// One deadline (the handshake timeout) runs from the TCP connection until the upgrade or the
+/// refusal is written, or the connection is handed to HTTP: the TLS handshake, the request
+/// headers, the end of the request and the token check all fall under it. When it passes the
+/// connection is closed at once (a 408 is written first when the connection can still take it;
+/// the close never waits for that write, which a TLS handshake that never finished would hold).
+/// An accepted upgrade counts against the connection limits from its head on, so pending
+/// handshakes cannot pass them.
 final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -41,6 +49,12 @@ final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
     private var buffered: [NIOAny] = []
     private var readHeld = false
     private var timeout: Scheduled<Void>?
+    /// With TLS: `true` once its handshake completed.
+    private var secured: Bool
+    /// The client address counted in the connection limits, until the socket takes it over.
+    private var reservation: String?
+    /// A refusal is being written: the deadline still closes the connection if that write hangs.
+    private var refusing = false
 
     init(
         endpoints: [String: RPCEndpoint],
@@ -56,27 +70,67 @@ final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
         self.result = result
         self.logger = logger
         self.makeHTTP = makeHTTP
+        self.secured = security.tls == nil
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timeout = context.eventLoop.scheduleTask(in: security.handshakeTimeout) {
             let (gate, context) = bound.value
-            guard case .waitingForHead = gate.state else { return }
-            gate.logger.debug("no request headers in time: closing", metadata: ["remote": "\(context.remoteAddress?.description ?? "?")"])
-            gate.refuse(Handshake.Refusal(status: .requestTimeout, body: ["message": "the request headers did not arrive in time"]), context: context)
+            gate.timedOut(context: context)
         }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timeout?.cancel()
+        finish()
         result.fail(ChannelError.ioOnClosedChannel)  // no-op once the result was given
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timeout?.cancel()
+        finish()
         result.fail(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event { secured = true }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// The gate is done with the connection: no deadline, no count of its own.
+    private func finish() {
+        timeout?.cancel()
+        timeout = nil
+        if let address = reservation {
+            reservation = nil
+            node.connections.closed(from: address)
+        }
+    }
+
+    /// The handshake deadline passed before an upgrade, a refusal or HTTP: the connection is
+    /// closed now.
+    private func timedOut(context: ChannelHandlerContext) {
+        switch state {
+        case .done:
+            if refusing { context.close(promise: nil) }
+        case .waitingForHead, .waitingForEnd, .deciding:
+            let what: String = switch state {
+            case .waitingForHead: secured ? "the request headers did not arrive in time" : "the TLS handshake did not finish in time"
+            case .waitingForEnd: "the upgrade request did not end in time"
+            default: "the upgrade could not be decided in time"
+            }
+            logger.info("handshake timed out: closing", metadata: ["reason": "\(what)", "remote": "\(context.remoteAddress?.description ?? "?")"])
+            node.metrics.refusal(.limit)
+            state = .done
+            buffered = []
+            if secured {
+                // Best effort: the close does not wait for it.
+                write(Handshake.Refusal(status: .requestTimeout, body: ["message": .string(what)]), context: context)
+            }
+            finish()
+            context.close(promise: nil)
+            result.fail(ChannelError.inputClosed)
+        }
     }
 
     func read(context: ChannelHandlerContext) {
@@ -106,7 +160,6 @@ final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
                 buffered.append(data)
                 return
             }
-            timeout?.cancel()
             state = .deciding
             buffered.append(data)
             decide(head, context: context)
@@ -115,14 +168,21 @@ final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func decide(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let address = context.channel.remoteAddress?.ipAddress ?? "?"
-        let load = Handshake.Load(connections: node.connections.openCount, connectionsFromAddress: node.connections(from: address))
         let compression = node.configuration.compression
-        switch Handshake.decide(head, endpoints: endpoints, security: security, compression: compression, load: load) {
+        switch Handshake.decide(head, endpoints: endpoints, security: security, compression: compression) {
         case .http:
             becomeHTTP(context: context)
         case .refuse(let refusal):
             refuse(refusal, context: context)
         case .accept(let acceptance):
+            // Counted from now on, before the token is checked.
+            let security = self.security
+            if let refusal = node.connections.reserve(from: address, unless: { total, fromAddress in
+                Handshake.limitRefusal(.init(connections: total, connectionsFromAddress: fromAddress), security: security)
+            }) {
+                return refuse(refusal, context: context)
+            }
+            reservation = address
             buffered = []
             state = .waitingForEnd(acceptance, head, address: address)
         }
@@ -149,6 +209,7 @@ final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
             }
             bound.eventLoop.execute {
                 let (gate, context) = bound.value
+                guard case .deciding = gate.state else { return }  // timed out meanwhile
                 switch outcome {
                 case .success(let identity):
                     gate.upgrade(acceptance, head: head, identity: identity, address: address, context: context)
@@ -167,29 +228,42 @@ final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Answers with the refusal's status and JSON body, then closes.
+    /// Answers with the refusal's status and JSON body, then closes (once written, or at the
+    /// handshake deadline, which still runs).
     private func refuse(_ refusal: Handshake.Refusal, context: ChannelHandlerContext) {
         state = .done
+        refusing = true
         buffered = []
+        if let address = reservation {
+            reservation = nil
+            node.connections.closed(from: address)
+        }
         if let kind = refusal.refusal { node.metrics.refusal(kind) }
         logger.info(
             "connection refused",
             metadata: ["status": "\(refusal.status.code)", "reason": "\(refusal.body["message"]?.stringValue ?? "")", "remote": "\(context.remoteAddress?.description ?? "?")"]
         )
+        write(refusal, context: context).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        result.fail(ChannelError.inputClosed)
+    }
+
+    /// Writes the refusal's response; the future completes once it is written.
+    @discardableResult
+    private func write(_ refusal: Handshake.Refusal, context: ChannelHandlerContext) -> EventLoopFuture<Void> {
         var headers = HTTPHeaders([("Content-Type", "application/json"), ("Connection", "close")])
         for (name, value) in refusal.headers { headers.add(name: name, value: value) }
         let body = JSONValue.object(refusal.body).jsonBytes
         headers.add(name: "Content-Length", value: "\(body.readableBytes)")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: refusal.status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        result.fail(ChannelError.inputClosed)
+        return context.writeAndFlush(wrapOutboundOut(.end(nil)))
     }
 
     /// Hands the connection to the HTTP router: the request (and what came with it) is replayed
     /// into Hummingbird's handlers.
     private func becomeHTTP(context: ChannelHandlerContext) {
         state = .done
+        finish()  // Hummingbird's own idle timeout takes over
         do {
             let pipeline = context.pipeline.syncOperations
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false), position: .after(self))
@@ -214,6 +288,9 @@ final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
     private func upgrade(_ acceptance: Handshake.Acceptance, head: HTTPRequestHead, identity: Identity, address: String, context: ChannelHandlerContext) {
         state = .done
         buffered = []
+        // The socket's handler takes over the connection's count (it uncounts it on close).
+        reservation = nil
+        finish()
         var headers = HTTPHeaders([("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", Self.accept(acceptance.key))])
         if let deflate = acceptance.deflate { headers.add(name: "Sec-WebSocket-Extensions", value: deflate.responseHeader) }
         if let subprotocol = acceptance.subprotocol { headers.add(name: "Sec-WebSocket-Protocol", value: subprotocol) }
