@@ -22,6 +22,12 @@ struct SecurityOptions: ParsableArguments {
     @Option(help: "JWKS file for tokens [SWITCHBOARD_JWKS].")
     var jwks: String?
 
+    @Option(help: "Audience tokens must name in aud [SWITCHBOARD_JWT_AUDIENCE] (default: not checked).")
+    var jwtAudience: String?
+
+    @Option(help: "Issuer tokens must name in iss [SWITCHBOARD_JWT_ISSUER] (default: not checked).")
+    var jwtIssuer: String?
+
     @Option(help: "API key of the HTTP API (POST /publish, /call, /emit), repeatable [SWITCHBOARD_API_KEYS, comma-separated].")
     var apiKey: [String] = []
 
@@ -100,7 +106,9 @@ struct SecurityOptions: ParsableArguments {
                 verifier = try await JWTVerifier.load(
                     hs256Secrets: secrets,
                     publicKeysPEM: try keyFiles.map { (name: $0, pem: try Self.read($0, what: "--jwt-public-key")) },
-                    jwks: try jwksFiles.map { (name: $0, json: try Self.read($0, what: "--jwks")) }
+                    jwks: try jwksFiles.map { (name: $0, json: try Self.read($0, what: "--jwks")) },
+                    audience: Environment.resolve(jwtAudience, "SWITCHBOARD_JWT_AUDIENCE") ?? file.jwtAudience,
+                    issuer: Environment.resolve(jwtIssuer, "SWITCHBOARD_JWT_ISSUER") ?? file.jwtIssuer
                 )
             } catch let error as ValidationError {
                 throw error

@@ -44,17 +44,28 @@ struct JSONRPCAcrossNodesTests {
         await b.stop()
     }
 
-    @Test("a topic's state published on one node reaches a subscriber on another, from Redis")
+    @Test("a topic's state published on one node reaches a subscriber on another, from Redis; it expires, and other channels keep none")
     func stateAcrossNodes() async throws {
         let redis = try await RedisServer.start()
         defer { redis.stop() }
-        let a = try await TestNode.start(redisURL: redis.url)
-        let b = try await TestNode.start(redisURL: redis.url)
+        var configuration = NodeConfiguration(port: 0, topics: TopicCatalog(["score", "other"]))
+        configuration.security.policy.channels = [ChannelRule(match: "other", state: true, stateTTL: 60)]
+        let a = try await TestNode.start(redisURL: redis.url, configuration: configuration)
+        let b = try await TestNode.start(redisURL: redis.url, configuration: configuration)
         #expect(await a.waitUntilReady())
         #expect(await b.waitUntilReady())
         let publisher = try await RawWebSocket.connect(a.jsonRPCURL)
         #expect(try await publisher.call(Self.request(1, "publish", ["channel": "score", "data": ["home": 3], "state": true]))["result"] != nil)
         #expect(try await redis.command(["GET", "switchboard:state:{score}"]).string == #"{"event":null,"data":{"home":3}}"#)
+        // A topic's state lives a day; a rule's state_ttl_s sets its own.
+        let ttl = try await redis.command(["TTL", "switchboard:state:{score}"]).integer ?? -1
+        #expect((86_000...86_400).contains(ttl), "TTL \(ttl)")
+        _ = try await publisher.call(Self.request(9, "publish", ["channel": "other", "data": [1], "state": true]))
+        #expect((1...60).contains(try await redis.command(["TTL", "switchboard:state:{other}"]).integer ?? -1))
+        // A channel that is neither a topic nor a state rule's keeps no state: refused, no key made.
+        let refused = try await publisher.call(Self.request(8, "publish", ["channel": "elsewhere", "data": [1], "state": true]))
+        #expect(refused["error"]?["code"] == -32602)
+        #expect(try await redis.command(["EXISTS", "switchboard:state:{elsewhere}"]).integer == 0)
         let subscriber = try await RawWebSocket.connect(b.jsonRPCURL)
         try await subscriber.send(json: Self.request(1, "subscribe", ["score"]))
         #expect(try await subscriber.nextJSON() == ["jsonrpc": "2.0", "method": "score", "params": ["home": 3]])

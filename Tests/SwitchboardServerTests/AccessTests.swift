@@ -194,6 +194,26 @@ struct AccessTests {
         await node.stop()
     }
 
+    @Test("info: a plain client sees its own channels only; admin tokens and the API key see them all")
+    func infoIsPrivate() async throws {
+        let node = try await Self.node(mode: .optional)
+        let ann = try await RawWebSocket.connect(node.url + "?token=\(try await Self.token("ann", channels: ["private:*"]))")
+        let bob = try await RawWebSocket.connect(node.url + "?token=\(try await Self.token("bob", channels: ["private:*"]))")
+        _ = try await ann.call(["id": "s", "method": "subscribe", "payload": ["channel": "private:ann-room"]])
+        _ = try await bob.call(["id": "s", "method": "subscribe", "payload": ["channel": "private:bob-room"]])
+        let seen = try await bob.call(["id": "i", "method": "info"])["response"]
+        #expect(seen?["channels"] == ["private:bob-room": ["*": 1]])
+        #expect(seen?["connections"] == 2)
+        let admin = try await RawWebSocket.connect(node.url + "?token=\(try await Self.token("root", permissions: ["admin"]))")
+        let all = try await admin.call(["id": "i", "method": "server_info"])["response"]?["channels"]?.objectValue?.keys.sorted()
+        #expect(all == ["private:ann-room", "private:bob-room"])
+        let http = try await HTTPProbe.request("GET", "/info", port: node.port, headers: ["Authorization": "apikey the-api-key"])
+        #expect(try JSONValue(parsing: http.body)["channels"]?.objectValue?.count == 2)
+        #expect(try await HTTPProbe.request("GET", "/info", port: node.port).status == 401)
+        for socket in [ann, bob, admin] { await socket.close() }
+        await node.stop()
+    }
+
     @Test("the HTTP API is closed without a key unless authentication is off, whatever the token settings")
     func httpAPIClosedByDefault() async throws {
         // As the shipped deployments start a node: --redis only, so auth optional, no key of any kind.

@@ -61,7 +61,7 @@ struct JSONRPCRouteTests {
 
     @Test("a topic's state reaches later subscribers of every protocol")
     func state() async throws {
-        let node = try await Self.node()
+        let node = try await Self.node(topics: ["score"])
         let publisher = try await RawWebSocket.connect(node.jsonRPCURL)
         _ = try await publisher.call(Self.request(1, "publish", ["channel": "score", "data": ["home": 1], "state": true]))
         _ = try await publisher.call(Self.request(2, "publish", ["channel": "score", "data": ["home": 2], "state": true]))

@@ -31,14 +31,17 @@ public struct ChannelPattern: Sendable, Equatable, CustomStringConvertible {
     public var hasOwner: Bool { whole == nil }
 
     /// Whether `channel` matches and, for a `{sub}` pattern, whose it is. The prefix and suffix of
-    /// a `{sub}` pattern are literal.
+    /// a `{sub}` pattern are literal. Channels are bytes: the comparison is of UTF-8 bytes, never
+    /// of canonically equivalent characters.
     public func match(_ channel: String) -> (matches: Bool, owner: String?) {
         if let whole { return (whole.matches(channel), nil) }
-        guard channel.hasPrefix(prefixText), channel.hasSuffix(suffixText),
-            channel.utf8.count > prefixText.utf8.count + suffixText.utf8.count
-        else { return (false, nil) }
-        let owner = channel.dropFirst(prefixText.count).dropLast(suffixText.count)
-        return (true, String(owner))
+        let bytes = channel.utf8
+        let (head, tail) = (prefixText.utf8, suffixText.utf8)
+        guard bytes.count > head.count + tail.count, bytes.starts(with: head), bytes.reversed().starts(with: tail.reversed()) else {
+            return (false, nil)
+        }
+        let owner = bytes.dropFirst(head.count).dropLast(tail.count)
+        return (true, String(decoding: owner, as: UTF8.self))
     }
 
     public var description: String { source }

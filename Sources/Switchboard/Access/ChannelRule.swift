@@ -15,6 +15,10 @@ public struct ChannelRule: Sendable, Equatable {
     public var presence: Bool
     /// Whether subscribers get join and leave events.
     public var joinLeave: Bool
+    /// Whether a publish may keep its message as the channel's state (`publish {state: true}`).
+    public var state: Bool
+    /// How long a channel's state lives after it was last set, in seconds (0: a day).
+    public var stateTTL: Int
 
     public init(
         match: String,
@@ -23,8 +27,12 @@ public struct ChannelRule: Sendable, Equatable {
         historySize: Int = 0,
         historyTTL: Int = 0,
         presence: Bool = false,
-        joinLeave: Bool = false
+        joinLeave: Bool = false,
+        state: Bool = false,
+        stateTTL: Int = 0
     ) {
+        self.state = state
+        self.stateTTL = stateTTL
         self.match = ChannelPattern(match)
         self.subscribe = subscribe
         self.publish = publish

@@ -51,7 +51,8 @@ public final class LocalBroker: SocketsManager {
     private let configuration: Configuration
     private let delayLoop: any EventLoop
     private let delayed = Mutex(DelayState())
-    private let states = Mutex<[String: ChannelState]>([:])
+    /// Channel states, each with when it expires.
+    private let states = Mutex<[String: (state: ChannelState, expires: NIODeadline)]>([:])
     private let histories = Mutex<[String: LocalHistory]>([:])
     private let presenceEntries = Mutex<[String: [String: PresenceEntry]]>([:])
     private let closed = Mutex(false)
@@ -146,12 +147,26 @@ public final class LocalBroker: SocketsManager {
         guard accepts(channel), isReady else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
-        states.withLock { $0[channel] = ChannelState(event: event, rawData: rawData.bytes) }
+        let ttl = channels.features(for: channel).stateTTL ?? ChannelFeatures.defaultStateTTL
+        let now = NIODeadline.now()
+        states.withLock { states in
+            states[channel] = (ChannelState(event: event, rawData: rawData.bytes), now + .seconds(Int64(ttl)))
+            // Expired states go as new ones come, so the table holds at most the live ones.
+            if states.count > 1024 { states = states.filter { $0.value.expires > now } }
+        }
         return publish(channel: channel, event: event, rawData: rawData, on: eventLoop)
     }
 
     public func state(of channel: String) async throws -> ChannelState? {
-        states.withLock { $0[channel] }
+        let now = NIODeadline.now()
+        return states.withLock { states in
+            guard let entry = states[channel] else { return nil }
+            guard entry.expires > now else {
+                states[channel] = nil
+                return nil
+            }
+            return entry.state
+        }
     }
 
     public func subscribe(channel: String) async throws {

@@ -111,11 +111,12 @@ extension SocketsManager {
 
     public var brokerInfo: JSONObject { JSONObject() }
 
-    /// The `info` response: connections and channels on this node, plus the broker's facts.
-    public func serverInfo() -> JSONObject {
+    /// The `info` response: connections and channels on this node (`only` those named, when
+    /// given), plus the broker's facts.
+    public func serverInfo(only names: Set<String>? = nil) -> JSONObject {
         var info = JSONObject()
         info.append("connections", .number(JSONNumber(sockets.count)))
-        info.append("channels", .object(channels.info()))
+        info.append("channels", .object(channels.info(only: names)))
         var broker = brokerInfo
         broker["name"] = .string(brokerName)
         broker["ready"] = .bool(isReady)

@@ -377,10 +377,10 @@ public final class ChannelRegistry: Sendable {
     }
 
     /// `{channel: {pattern: sockets}}` for every channel with subscribers on this node.
-    public func info() -> JSONObject {
+    public func info(only names: Set<String>? = nil) -> JSONObject {
         state.withLock { state in
             var object = JSONObject()
-            for name in state.channels.keys.sorted() {
+            for name in (names.map(Array.init) ?? Array(state.channels.keys)).sorted() {
                 guard let entry = state.channels[name], !entry.patterns.isEmpty else { continue }
                 var patterns = JSONObject()
                 for pattern in entry.patterns {

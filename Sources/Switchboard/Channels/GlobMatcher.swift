@@ -4,8 +4,10 @@
 /// the end (compared in place, from the end first, so most misses cost one comparison); each
 /// middle part is found at its leftmost place after the previous one, which is where a greedy
 /// glob match puts it, by a bit-parallel search (shift-and: one table lookup and a few word
-/// operations per event character, for parts of up to 128 characters). Without a star the event
-/// must have the pattern's length and match it in place.
+/// operations per event character, for parts of up to 128 characters; a longer part, which only a
+/// pattern that skipped `GlobPattern.problem` can have, is compared in place at each start).
+/// Without a star the event must have the pattern's length and match it in place. No pattern and
+/// no event makes it trap.
 struct GlobMatcher: Sendable, Hashable {
     typealias Token = GlobPattern.Token
 
@@ -59,6 +61,8 @@ struct GlobMatcher: Sendable, Hashable {
 
     /// A middle part, searched with shift-and over up to 128 positions.
     struct Segment: Sendable, Hashable {
+        /// Longest part the shift-and search takes (the bits of a `Mask`).
+        static let maxShiftAnd = 128
         let tokens: [Token]
         /// For each ASCII character, the positions that accept it.
         private let ascii: [Mask]
@@ -72,8 +76,12 @@ struct GlobMatcher: Sendable, Hashable {
         var count: Int { tokens.count }
 
         init(_ tokens: [Token]) {
-            precondition(tokens.count <= 128, "patterns are at most 128 characters")
             self.tokens = tokens
+            guard tokens.count <= Self.maxShiftAnd else {
+                // Too long for the masks: compared in place instead (see `firstMatch`).
+                (ascii, anyPositions, others, sets) = ([], Mask(), [:], [])
+                return
+            }
             var ascii = [Mask](repeating: Mask(), count: 128)
             var any = Mask()
             var others: [UInt32: Mask] = [:]
@@ -107,6 +115,9 @@ struct GlobMatcher: Sendable, Hashable {
         /// The leftmost start in `start..<end` where the whole part matches within the range.
         func firstMatch(in event: [Unicode.Scalar], from start: Int, before end: Int) -> Int? {
             guard end - start >= tokens.count else { return nil }
+            guard tokens.count <= Self.maxShiftAnd else {
+                return (start...(end - tokens.count)).first { GlobMatcher.matches(tokens, event, at: $0) }
+            }
             let last = tokens.count - 1
             var state = Mask()
             for index in start..<end {

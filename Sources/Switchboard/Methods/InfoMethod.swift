@@ -2,7 +2,15 @@ public import NIOCore
 
 /// `info` (alias `server_info`) → `{"connections", "channels", "broker", "node"?, "socket"}` for
 /// this node (`socket`: the caller's cluster-wide id).
+///
+/// Where tokens are checked (a key is configured and authentication is not off), `channels`
+/// lists only the caller's own channels, unless its token grants the `admin` permission: other
+/// users' channel names are not a plain client's business. A node everyone may use alike (auth
+/// off, or no key) lists every channel, as `/stream`'s protocol has it.
 public struct InfoMethod: RPCMethod {
+    /// The permission that shows every channel of the node.
+    public static let adminPermission = "admin"
+
     let nodeInfo: (@Sendable () -> JSONObject)?
 
     public init(nodeInfo: (@Sendable () -> JSONObject)? = nil) {
@@ -10,7 +18,8 @@ public struct InfoMethod: RPCMethod {
     }
 
     public func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue> {
-        var info = context.manager.serverInfo()
+        let restricted = !context.access.isOpen && !context.identity.permissions.contains(Self.adminPermission)
+        var info = context.manager.serverInfo(only: restricted ? Set(context.manager.channels.subscriptions(of: context.socketID).keys) : nil)
         if let nodeInfo { info["node"] = .object(nodeInfo()) }
         info["socket"] = .string(context.socket.id)
         return context.eventLoop.makeSucceededFuture(.object(info))

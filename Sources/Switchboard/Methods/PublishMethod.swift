@@ -22,6 +22,9 @@ public struct PublishMethod: RawRPCMethod {
         do {
             request = try RawPublishRequest(payload)
             try context.authorize(.publish, request.channel)
+            if request.keepsState, context.manager.channels.features(for: request.channel).stateTTL == nil {
+                throw RPCError.invalidParameter("state", "No state: this channel keeps none (state in the configuration's channels, or a --topics topic)")
+            }
         } catch {
             return context.eventLoop.makeFailedFuture(error)
         }

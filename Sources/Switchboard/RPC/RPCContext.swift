@@ -67,7 +67,7 @@ public struct RPCContext: Sendable {
     public func authorize(_ action: AccessPolicy.Action, _ channel: String) throws(RPCError) {
         guard access.allows(identity, action, channel) else {
             manager.metrics.refusal(action == .subscribe ? .subscribe : .publish)
-            logger.info("refused", metadata: ["action": "\(action.rawValue)", "channel": "\(channel)", "user": "\(identity.userID ?? "anonymous")"])
+            logger.info("refused", metadata: ["action": "\(action.rawValue)", "channel": "\(channel.clippedForLog)", "user": "\((identity.userID ?? "anonymous").clippedForLog)"])
             throw RPCError.permissionDenied(action)
         }
     }
@@ -85,7 +85,7 @@ public struct RPCContext: Sendable {
         } else {
             reason = "this node does not accept the channel"
         }
-        logger.info("channel refused", metadata: ["channel": "\(channel)", "reason": "\(reason)"])
+        logger.info("channel refused", metadata: ["channel": "\(channel.clippedForLog)", "reason": "\(reason)"])
         return RPCError.channelRefused(refusal, reason: reason)
     }
 

@@ -165,8 +165,9 @@ public final class RedisBroker: SocketsManager {
 
     // MARK: - Channel state
 
-    /// Stores the state and publishes the message in one step on the Redis server.
-    private static let publishStateScript = "redis.call('SET', KEYS[1], ARGV[2]) return redis.call('PUBLISH', ARGV[1], ARGV[2])"
+    /// Stores the state (expiring `ARGV[3]` seconds later) and publishes the message in one step
+    /// on the Redis server.
+    private static let publishStateScript = "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return redis.call('PUBLISH', ARGV[1], ARGV[2])"
 
     /// The key of a channel's state; the channel is its hash tag, so that on Redis Cluster it
     /// lives on the shard of the channel's other keys.
@@ -178,12 +179,14 @@ public final class RedisBroker: SocketsManager {
         guard ChannelName.isValid(channel), let publisher = livePublisher else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
+        let ttl = channels.features(for: channel).stateTTL ?? ChannelFeatures.defaultStateTTL
         let payload = ByteBuffer(bytes: BrokerPayload.encodeBytes(event: event, rawData: rawData))
         var command = ByteBuffer()
         RESPEncoder.write(
             [
                 ByteBuffer(string: "EVAL"), ByteBuffer(string: Self.publishStateScript), ByteBuffer(string: "1"),
                 ByteBuffer(string: stateKey(channel)), ByteBuffer(string: configuration.channelPrefix + channel), payload,
+                ByteBuffer(string: "\(ttl)"),
             ],
             into: &command
         )

@@ -4,16 +4,28 @@ public import Switchboard
 
 /// Verifies connection tokens (JWTs) with vapor/jwt-kit: HS256 secrets, RS256/ES256/ES384/EdDSA
 /// public keys in PEM files, and JWKS files, several at once so that keys can be rotated (a token
-/// is accepted when any key verifies it). Claims: `sub`, `exp`, `permissions`, `channels`,
-/// `publish`, `info` (see `Identity`).
+/// is accepted when any key verifies it). Claims: `sub`, `exp`, `nbf`, `aud`, `iss`,
+/// `permissions`, `channels`, `publish`, `info` (see `Identity`).
+///
+/// `exp` and `nbf` are checked with `clockLeeway` of slack for clocks that differ; `aud` must
+/// name `audience` and `iss` must be `issuer` when those are set. The `channels` and `publish`
+/// globs are held to the bounds of a client's patterns: a token with one past them is refused.
 public final class JWTVerifier: TokenVerifier {
     private let keys: JWTKeyCollection
     /// How many keys were loaded.
     public let keyCount: Int
+    /// The audience tokens must name in `aud` (`nil`: not checked).
+    public let audience: String?
+    /// The issuer tokens must name in `iss` (`nil`: not checked).
+    public let issuer: String?
+    /// Slack for `exp` and `nbf`.
+    public static let clockLeeway: TimeInterval = 5
 
-    private init(keys: JWTKeyCollection, keyCount: Int) {
+    private init(keys: JWTKeyCollection, keyCount: Int, audience: String?, issuer: String?) {
         self.keys = keys
         self.keyCount = keyCount
+        self.audience = audience
+        self.issuer = issuer
     }
 
     /// Why the keys could not be loaded (names the file or the option).
@@ -29,7 +41,13 @@ public final class JWTVerifier: TokenVerifier {
 
     /// Loads the keys. Each key gets its own key id, so that tokens without a `kid` are tried
     /// against every key; tokens of a JWKS keep their own ids.
-    public static func load(hs256Secrets: [String] = [], publicKeysPEM: [(name: String, pem: String)] = [], jwks: [(name: String, json: String)] = []) async throws -> JWTVerifier {
+    public static func load(
+        hs256Secrets: [String] = [],
+        publicKeysPEM: [(name: String, pem: String)] = [],
+        jwks: [(name: String, json: String)] = [],
+        audience: String? = nil,
+        issuer: String? = nil
+    ) async throws -> JWTVerifier {
         let keys = JWTKeyCollection()
         var count = 0
         for (index, secret) in hs256Secrets.enumerated() {
@@ -64,7 +82,7 @@ public final class JWTVerifier: TokenVerifier {
                 throw KeyError(description: "\(set.name): not a JWKS (\(error))")
             }
         }
-        return JWTVerifier(keys: keys, keyCount: count)
+        return JWTVerifier(keys: keys, keyCount: count, audience: audience, issuer: issuer)
     }
 
     public func identity(for token: String) async throws(TokenRejection) -> Identity {
@@ -75,6 +93,9 @@ public final class JWTVerifier: TokenVerifier {
             if error.errorType == .claimVerificationFailure, error.failedClaim is ExpirationClaim {
                 throw TokenRejection("token expired", expired: true)
             }
+            if error.errorType == .claimVerificationFailure, error.failedClaim is NotBeforeClaim {
+                throw TokenRejection("token not valid yet (nbf is in the future)")
+            }
             switch error.errorType {
             case .malformedToken: throw TokenRejection("malformed token")
             case .signatureVerificationFailed, .unknownKID: throw TokenRejection("bad signature (no configured key verifies it)")
@@ -83,6 +104,19 @@ public final class JWTVerifier: TokenVerifier {
             }
         } catch {
             throw TokenRejection("invalid token: \(error)")
+        }
+        if let audience, !(claims.aud?.value.contains(audience) ?? false) {
+            throw TokenRejection("wrong audience: the token is not for \(audience) (aud)")
+        }
+        if let issuer, claims.iss?.value != issuer {
+            throw TokenRejection("wrong issuer: the token is not from \(issuer) (iss)")
+        }
+        for (name, globs) in [("channels", claims.channels ?? []), ("publish", claims.publish ?? [])] {
+            for glob in globs {
+                if let problem = GlobPattern.problem(glob) {
+                    throw TokenRejection("the \(name) claim holds a pattern the node does not take (\(glob.clippedForLog)): \(problem)")
+                }
+            }
         }
         return Identity(
             userID: claims.sub?.value,
@@ -98,13 +132,17 @@ public final class JWTVerifier: TokenVerifier {
     struct Claims: JWTPayload {
         var sub: SubjectClaim?
         var exp: ExpirationClaim?
+        var nbf: NotBeforeClaim?
+        var aud: AudienceClaim?
+        var iss: IssuerClaim?
         var permissions: [String]?
         var channels: [String]?
         var publish: [String]?
         var info: JSONValue?
 
         func verify(using algorithm: some JWTAlgorithm) throws {
-            try exp?.verifyNotExpired()
+            try exp?.verifyNotExpired(currentDate: Date() - JWTVerifier.clockLeeway)
+            try nbf?.verifyNotBefore(currentDate: Date() + JWTVerifier.clockLeeway)
         }
     }
 }

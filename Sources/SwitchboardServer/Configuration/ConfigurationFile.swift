@@ -27,6 +27,10 @@ public struct ConfigurationFile: Sendable, Equatable {
     public var publicKeyFiles: [String] = []
     /// JWKS files, resolved against the file's folder.
     public var jwksFiles: [String] = []
+    /// The audience tokens must name (`auth.jwt.audience`).
+    public var jwtAudience: String?
+    /// The issuer tokens must name (`auth.jwt.issuer`).
+    public var jwtIssuer: String?
     public var apiKeys: [String] = []
     public var allowedOrigins: [String] = []
     public var topics: [String] = []
@@ -78,7 +82,9 @@ public struct ConfigurationFile: Sendable, Equatable {
                 authMode = parsed
             }
             if let jwt = try reader.object(auth, "jwt", at: "auth.") {
-                try reader.only(jwt, at: "auth.jwt.", ["hs256_secret", "public_keys", "jwks"])
+                try reader.only(jwt, at: "auth.jwt.", ["hs256_secret", "public_keys", "jwks", "audience", "issuer"])
+                jwtAudience = try reader.string(jwt, "audience", at: "auth.jwt.")
+                jwtIssuer = try reader.string(jwt, "issuer", at: "auth.jwt.")
                 hs256Secrets = try reader.strings(jwt, "hs256_secret", at: "auth.jwt.", allowSingle: true)
                 publicKeyFiles = try reader.strings(jwt, "public_keys", at: "auth.jwt.", allowSingle: true).map(reader.resolve)
                 jwksFiles = try reader.strings(jwt, "jwks", at: "auth.jwt.", allowSingle: true).map(reader.resolve)
@@ -179,7 +185,7 @@ private struct KeyReader {
     func channelRule(_ value: JSONValue, at path: String) throws(ConfigurationFile.Invalid) -> ChannelRule {
         guard case .object(let entry) = value else { throw invalid(path, "must be an object") }
         let prefix = path + "."
-        try only(entry, at: prefix, ["match", "subscribe", "publish", "history_size", "history_ttl_s", "presence", "join_leave"])
+        try only(entry, at: prefix, ["match", "subscribe", "publish", "history_size", "history_ttl_s", "presence", "join_leave", "state", "state_ttl_s"])
         guard let match = try string(entry, "match", at: prefix) else { throw invalid(prefix + "match", "is required") }
         let subscribe = try rule(entry, "subscribe", at: prefix)
         let publish = try rule(entry, "publish", at: prefix)
@@ -193,7 +199,9 @@ private struct KeyReader {
             historySize: try integer(entry, "history_size", at: prefix, minimum: 0) ?? 0,
             historyTTL: try integer(entry, "history_ttl_s", at: prefix, minimum: 1) ?? 0,
             presence: try bool(entry, "presence", at: prefix),
-            joinLeave: try bool(entry, "join_leave", at: prefix)
+            joinLeave: try bool(entry, "join_leave", at: prefix),
+            state: try bool(entry, "state", at: prefix),
+            stateTTL: try integer(entry, "state_ttl_s", at: prefix, minimum: 1) ?? 0
         )
     }
 }

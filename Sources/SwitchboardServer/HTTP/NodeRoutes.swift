@@ -6,8 +6,8 @@ import NIOCore
 import Switchboard
 
 /// The node's plain HTTP routes: `GET` on a WebSocket route without an upgrade, `/healthz`,
-/// `/readyz`, `/metrics`, `POST /publish`, and `POST /call` and `POST /emit` to reach one socket
-/// on whichever node holds it.
+/// `/readyz`, `/metrics`, `GET /info` (every channel of the node, with the API key), `POST
+/// /publish`, and `POST /call` and `POST /emit` to reach one socket on whichever node holds it.
 struct NodeRoutes {
     let node: SwitchboardNode
 
@@ -47,6 +47,10 @@ struct NodeRoutes {
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: node.metrics.exposition(node: node.manager.nodeID, broker: node.manager.brokerName, version: SwitchboardVersion.current))
             )
+        }
+        router.get("/info") { [node] request, _ in
+            try Self.checkAPIKey(request, node: node)
+            return Self.json(.object(node.manager.serverInfo()))
         }
         router.post("/publish") { [node] request, _ in
             try Self.checkAPIKey(request, node: node)

@@ -96,7 +96,7 @@ public final class SwitchboardNode: Sendable {
     public func services() throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let codecs = configuration.stream.compression ? DeflateCodecs() : nil
         manager.channels.use(encoder: WebSocketMessageEncoder(codecs: codecs))
-        manager.channels.use(features: ChannelFeatureTable(rules: configuration.security.policy.channels))
+        manager.channels.use(features: ChannelFeatureTable(rules: configuration.security.policy.channels, stateTopics: configuration.topics))
         let sockets = NodeSockets(
             manager: manager,
             configuration: configuration.stream,

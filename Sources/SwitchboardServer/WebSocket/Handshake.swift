@@ -75,7 +75,7 @@ enum Handshake {
         let (path, query) = split(head.uri)
         guard let endpoint = endpoints[path] else {
             return .refuse(Refusal(status: .notFound, body: [
-                "message": .string("no WebSocket endpoint at \(path)"),
+                "message": .string("no WebSocket endpoint at \(path.clippedForLog)"),
                 "paths": .array(endpoints.keys.sorted().map(JSONValue.string)),
             ]))
         }

@@ -241,7 +241,7 @@ final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
         if let kind = refusal.refusal { node.metrics.refusal(kind) }
         logger.info(
             "connection refused",
-            metadata: ["status": "\(refusal.status.code)", "reason": "\(refusal.body["message"]?.stringValue ?? "")", "remote": "\(context.remoteAddress?.description ?? "?")"]
+            metadata: ["status": "\(refusal.status.code)", "reason": "\((refusal.body["message"]?.stringValue ?? "").clippedForLog)", "remote": "\(context.remoteAddress?.description ?? "?")"]
         )
         write(refusal, context: context).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         result.fail(ChannelError.inputClosed)

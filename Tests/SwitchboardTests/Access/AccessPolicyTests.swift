@@ -42,6 +42,16 @@ struct AccessPolicyTests {
         #expect(!off.allows(anonymous, .publish, "news"))
     }
 
+    @Test("the owner rule compares user ids and channel names byte for byte, not by canonical equivalence")
+    func ownerBytes() {
+        let policy = AccessPolicy(mode: .optional, channels: Self.rules, verifier: AnyToken())
+        let decomposed = Identity(userID: "e\u{301}")  // e + combining acute
+        #expect(!policy.allows(decomposed, .subscribe, "user:\u{e9}"))  // precomposed é: another user's
+        #expect(policy.allows(decomposed, .subscribe, "user:e\u{301}"))
+        #expect(ChannelPattern("user:{sub}").match("user:\u{e9}").owner == "\u{e9}")
+        #expect(ChannelPattern("room:{sub}:x").match("room:\u{301}:x").owner == "\u{301}")
+    }
+
     @Test("optional without any key cannot log anyone in: channels without a rule are open")
     func optionalWithoutKeys() {
         let policy = AccessPolicy(mode: .optional)

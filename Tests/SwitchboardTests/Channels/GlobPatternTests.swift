@@ -119,4 +119,14 @@ struct GlobMatcherTests {
         #expect(GlobPattern.problem(String(repeating: "*a", count: 17)) == "pattern has too many wildcards (at most 16 of * ? [...])")
         #expect(GlobPattern.problem("*" + String(repeating: "a", count: 512) + "b1") != nil)
     }
+
+    @Test("a pattern past the bounds (one that skipped `problem`) still matches correctly and never traps")
+    func unboundedNeverTraps() {
+        let middle = String(repeating: "a", count: 200)
+        let pattern = GlobPattern("*x" + middle + "y*")
+        #expect(pattern.matches("q" + "x" + middle + "y" + "z"))
+        #expect(!pattern.matches("x" + String(repeating: "a", count: 199) + "y"))
+        #expect(GlobPattern("*" + String(repeating: "?", count: 300) + "*").matches(String(repeating: "b", count: 300)))
+        #expect(!GlobPattern("*" + String(repeating: "[ab]", count: 150) + "c*").matches(String(repeating: "a", count: 1000)))
+    }
 }
