@@ -19,7 +19,7 @@ struct SlowConsumerTests {
 
     @Test("a socket that stops reading is closed with 1008; the others get every message")
     func slowConsumer() async throws {
-        let node = try await TestNode.start(configuration: NodeConfiguration(port: 0, stream: StreamConfiguration(maxOutboundBytes: 1024 * 1024, closeTimeout: .seconds(15))))
+        let node = try await TestNode.start(configuration: NodeConfiguration(port: 0, stream: StreamConfiguration(maxOutboundBytes: 2 * 1024 * 1024, closeTimeout: .seconds(15))))
         let slow = try await RawWebSocket.connect(node.url)
         let healthy = try await RawWebSocket.connect(node.url)
         for socket in [slow, healthy] {
@@ -28,7 +28,7 @@ struct SlowConsumerTests {
         try await slow.channel.setOption(.autoRead, value: false).get()
         let publisher = try await RawWebSocket.connect(node.url)
         let blob = String(repeating: "x", count: 64 * 1024)
-        let count = 200
+        let count = 400
         for i in 0..<count {
             try await publisher.send(json: ["id": .string("\(i)"), "method": "publish", "payload": ["channel": "firehose", "data": [.number(JSONNumber(i)), .string(blob)]]])
         }
