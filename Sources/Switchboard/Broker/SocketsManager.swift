@@ -138,7 +138,7 @@ extension SocketsManager {
         let released = channels.detach(id)
         guard !released.isEmpty else { return }
         Task {
-            for channel in released { await self.unsubscribe(channel: channel) }
+            for channel in released { await self.release(channel) }
         }
     }
 
@@ -173,17 +173,31 @@ extension SocketsManager {
             await subscribeToEvent(channel: channel, event: pattern)
             return map
         case .socketGone(let release):
-            if release { await unsubscribe(channel: channel) }
+            if release { await self.release(channel) }
             return JSONObject()
         case .tooManySubscriptions(let release):
-            if release { await unsubscribe(channel: channel) }
+            if release { await self.release(channel) }
             throw RPCError.tooManySubscriptions(limit: channels.limits.maxSubscriptionsPerSocket)
         }
     }
 
     private func abandon(_ channel: String) async {
         if channels.abandonJoin(channel: channel) {
-            await unsubscribe(channel: channel)
+            await release(channel)
+        }
+    }
+
+    /// Releases the node's broker subscription to `channel`, which the registry found empty,
+    /// and subscribes it again when sockets joined meanwhile (they wait for that subscribe).
+    /// The registry orders the two: a join never finds the channel active while it is released.
+    public func release(_ channel: String) async {
+        await unsubscribe(channel: channel)
+        guard channels.brokerUnsubscribed(channel: channel) == .subscribe else { return }
+        do {
+            try await subscribe(channel: channel)
+            channels.brokerSubscribed(channel: channel)
+        } catch {
+            channels.brokerFailed(channel: channel, error: error)
         }
     }
 
@@ -195,7 +209,7 @@ extension SocketsManager {
         case .notHeld:
             throw BrokerError.cannotSubscribe
         case .left(let map, let release):
-            if release { await unsubscribe(channel: channel) }
+            if release { await self.release(channel) }
             return map
         }
     }

@@ -6,8 +6,10 @@ import Synchronization
 /// A message's event is matched against each pattern of its channel once, the recipients are
 /// grouped by event loop (cached between changes), the message is encoded once, and each loop
 /// gets one task that hands the same buffer to each of its sockets. A socket with several
-/// matching patterns gets one copy. The registry also tracks, per channel, whether the node's
-/// broker subscription is active, so that the broker is asked once per channel and node.
+/// matching patterns gets one copy. The registry also holds, per channel, the node's broker
+/// subscription (`ChannelSubscription`): the one record of it, which orders this node's
+/// subscribes and unsubscribes of the channel, so the broker is asked once per channel and node
+/// and a join never races a release.
 public final class ChannelRegistry: Sendable {
     /// Bounds on what one socket may hold.
     public struct Limits: Sendable {
@@ -85,15 +87,9 @@ public final class ChannelRegistry: Sendable {
         var recipients: Recipients? = nil
     }
 
-    private enum BrokerState {
-        case subscribing([CheckedContinuation<Void, any Error>])
-        case active
-        case failed
-    }
-
     private struct ChannelEntry {
         var patterns: [PatternEntry] = []
-        var broker: BrokerState
+        var subscription = ChannelSubscription<CheckedContinuation<Void, any Error>>()
         var joining = 0
         var allRecipients: Recipients? = nil
         /// The patterns, for matching outside the lock; empty when every pattern is `*`.
@@ -179,7 +175,7 @@ public final class ChannelRegistry: Sendable {
     }
 
     /// Removes a socket from every channel at once; returns the channels left empty, which the
-    /// caller releases at the broker.
+    /// caller releases at the broker (each then reports `brokerUnsubscribed`).
     @discardableResult
     public func detach(_ id: SocketID) -> [String] {
         state.withLock { state in
@@ -190,12 +186,7 @@ public final class ChannelRegistry: Sendable {
                 for pattern in entry.patterns[channel] ?? [] {
                     Self.removeSocket(id, pattern: pattern, from: &channelEntry)
                 }
-                if channelEntry.isEmpty, case .active = channelEntry.broker {
-                    state.channels[channel] = nil
-                    released.append(channel)
-                } else {
-                    state.channels[channel] = channelEntry
-                }
+                if Self.store(channelEntry, channel, in: &state) { released.append(channel) }
             }
             return released
         }
@@ -213,32 +204,29 @@ public final class ChannelRegistry: Sendable {
             {
                 return .tooManySubscriptions
             }
-            var entry = state.channels[channel] ?? ChannelEntry(broker: .failed)
+            var entry = state.channels[channel] ?? ChannelEntry()
             entry.joining += 1
             let step: JoinStep
-            switch entry.broker {
-            case .active: step = .ready
-            case .subscribing: step = .wait
-            case .failed:
-                entry.broker = .subscribing([])
-                step = .subscribe
+            switch entry.subscription.join() {
+            case .ready: step = .ready
+            case .wait: step = .wait
+            case .subscribe: step = .subscribe
             }
             state.channels[channel] = entry
             return step
         }
     }
 
-    /// Waits until the socket that got `.subscribe` reports the broker subscription.
+    /// Waits until the node's broker subscription that another caller is making (or remaking,
+    /// after an unsubscribe in flight) is active.
     public func waitForBroker(channel: String) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let resumeNow: Result<Void, any Error>? = state.withLock { state in
                 guard var entry = state.channels[channel] else { return .failure(BrokerError.cannotSubscribe) }
-                switch entry.broker {
-                case .active: return .success(())
-                case .failed: return .failure(BrokerError.cannotSubscribe)
-                case .subscribing(var waiters):
-                    waiters.append(continuation)
-                    entry.broker = .subscribing(waiters)
+                switch entry.subscription.addWaiter(continuation) {
+                case true?: return .success(())
+                case false?: return .failure(BrokerError.cannotSubscribe)
+                case nil:
                     state.channels[channel] = entry
                     return nil
                 }
@@ -251,9 +239,7 @@ public final class ChannelRegistry: Sendable {
     public func brokerSubscribed(channel: String) {
         let waiters: [CheckedContinuation<Void, any Error>] = state.withLock { state in
             guard var entry = state.channels[channel] else { return [] }
-            var waiters: [CheckedContinuation<Void, any Error>] = []
-            if case .subscribing(let list) = entry.broker { waiters = list }
-            entry.broker = .active
+            let waiters = entry.subscription.subscribed()
             state.channels[channel] = entry
             return waiters
         }
@@ -264,13 +250,23 @@ public final class ChannelRegistry: Sendable {
     public func brokerFailed(channel: String, error: any Error) {
         let waiters: [CheckedContinuation<Void, any Error>] = state.withLock { state in
             guard var entry = state.channels[channel] else { return [] }
-            var waiters: [CheckedContinuation<Void, any Error>] = []
-            if case .subscribing(let list) = entry.broker { waiters = list }
-            entry.broker = .failed
-            state.channels[channel] = entry
+            let waiters = entry.subscription.subscribeFailed()
+            _ = Self.store(entry, channel, in: &state)
             return waiters
         }
         for waiter in waiters { waiter.resume(throwing: error) }
+    }
+
+    /// The node's broker unsubscribe of `channel` (after a release) is done. Returns
+    /// `.subscribe` when sockets joined meanwhile: the caller subscribes again and reports it
+    /// (`brokerSubscribed` or `brokerFailed`), and the joins waiting get its outcome.
+    public func brokerUnsubscribed(channel: String) -> ChannelSubscription<CheckedContinuation<Void, any Error>>.AfterUnsubscribe {
+        state.withLock { state in
+            guard var entry = state.channels[channel] else { return .done }
+            let next = entry.subscription.unsubscribed(wanted: !entry.isEmpty)
+            _ = Self.store(entry, channel, in: &state)
+            return next
+        }
     }
 
     /// Last step of a successful subscribe: adds the socket's pattern.
@@ -338,12 +334,19 @@ public final class ChannelRegistry: Sendable {
         }
     }
 
-    /// Stores `entry`, or removes it when empty; `true` when removed while held at the broker.
+    /// Stores `entry`; an empty one is removed when the node holds nothing of the channel at the
+    /// broker, or starts its release when it does. `true` when the caller must release the
+    /// channel at the broker (then report `brokerUnsubscribed`).
     private static func store(_ entry: ChannelEntry, _ channel: String, in state: inout State) -> Bool {
+        var entry = entry
         if entry.isEmpty {
-            state.channels[channel] = nil
-            if case .active = entry.broker { return true }
-            return false
+            if entry.subscription.isIdle {
+                state.channels[channel] = nil
+                return false
+            }
+            let release = entry.subscription.release()
+            state.channels[channel] = entry
+            return release
         }
         state.channels[channel] = entry
         return false

@@ -25,7 +25,7 @@ extension RPCSession {
             // Channels left empty are released at the broker, as when a socket closes.
             let manager = self.manager
             Task {
-                for channel in released { await manager.unsubscribe(channel: channel) }
+                for channel in released { await manager.release(channel) }
             }
         }
         return left

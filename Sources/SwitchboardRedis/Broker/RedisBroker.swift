@@ -265,11 +265,17 @@ public final class RedisBroker: SocketsManager {
         waiter.continuation.resume(throwing: BrokerError.cannotSubscribe)
     }
 
+    /// Releases the channel: Redis is told about a second later (`unsubscribeDelay`) unless the
+    /// node wants it again by then, so sockets that leave and rejoin do not churn Redis. Once the
+    /// UNSUBSCRIBE is sent the channel no longer counts as active: a subscribe after it sends its
+    /// own SUBSCRIBE and waits for Redis to confirm it (the two are ordered on the connection).
     public func unsubscribe(channel: String) async {
         state.withLock { _ = $0.desired.remove(channel) }
         subscriberLoop.scheduleTask(in: configuration.unsubscribeDelay) {
             let subscriber: RedisConnection? = self.state.withLock { state in
                 guard !state.desired.contains(channel), state.active.contains(channel) || state.requested.contains(channel) else { return nil }
+                state.active.remove(channel)
+                state.requested.remove(channel)
                 return state.subscriber
             }
             subscriber?.sendSubscription(["UNSUBSCRIBE", self.configuration.channelPrefix + channel])
@@ -345,9 +351,12 @@ public final class RedisBroker: SocketsManager {
         logger.debug("subscribed", metadata: ["channel": "\(channel)"])
         let (waiters, unwanted, subscriber) = state.withLock { state -> ([Waiter], Bool, RedisConnection?) in
             state.requested.remove(channel)
-            state.active.insert(channel)
             let waiters = state.waiters.removeValue(forKey: channel) ?? []
-            return (waiters, !state.desired.contains(channel), state.subscriber)
+            let unwanted = !state.desired.contains(channel)
+            // A confirmation the node no longer wants is answered with an UNSUBSCRIBE: the
+            // channel is not active meanwhile.
+            if !unwanted { state.active.insert(channel) }
+            return (waiters, unwanted, state.subscriber)
         }
         finishRestoring(channel)
         if unwanted { subscriber?.sendSubscription(["UNSUBSCRIBE", name]) }
