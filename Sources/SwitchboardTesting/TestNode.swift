@@ -49,9 +49,12 @@ public final class TestNode: Sendable {
         return logger
     }
 
-    /// Starts a node with `manager` (a new `LocalBroker` when `nil`) and `methods`.
+    /// The node's hub (its sockets, channels, presence, calls).
+    public var hub: Hub { node.hub }
+
+    /// Starts a node on `broker` (a new `LocalBroker` when `nil`) with `methods`.
     public static func start(
-        manager: (any SocketsManager)? = nil,
+        broker: (any NodeBackend)? = nil,
         methods: RPCRouter = RPCRouter(),
         configuration: NodeConfiguration = NodeConfiguration(port: 0),
         metrics: NodeMetrics = NodeMetrics(),
@@ -59,8 +62,8 @@ public final class TestNode: Sendable {
     ) async throws -> TestNode {
         var configuration = configuration
         configuration.host = "127.0.0.1"
-        let manager = manager ?? LocalBroker(metrics: metrics.switchboard, eventLoop: MultiThreadedEventLoopGroup.singleton.next())
-        let node = SwitchboardNode(configuration: configuration, manager: manager, methods: methods, metrics: metrics, logger: logger)
+        let broker = broker ?? LocalBroker(metrics: metrics.switchboard, eventLoop: MultiThreadedEventLoopGroup.singleton.next())
+        let node = SwitchboardNode(configuration: configuration, broker: broker, methods: methods, metrics: metrics, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: try node.services(), logger: logger))
         let started = Mailbox<Result<Int, any Error>>()
         let task = Task {
@@ -95,7 +98,7 @@ public final class TestNode: Sendable {
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger
         )
-        return try await start(manager: broker, methods: methods, configuration: configuration, metrics: metrics, logger: logger)
+        return try await start(broker: broker, methods: methods, configuration: configuration, metrics: metrics, logger: logger)
     }
 
     /// Waits until the node reports ready (or `timeout` passes); returns whether it is.

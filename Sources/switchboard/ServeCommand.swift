@@ -159,7 +159,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--node-id must be 1-128 letters, digits, '-', '_' or '.'; got \(node)")
         }
         let metrics = NodeMetrics()
-        let manager: any SocketsManager
+        let broker: any NodeBackend
         if let url = redisURL {
             let redisURL: RedisURL
             do {
@@ -179,7 +179,7 @@ struct ServeCommand: AsyncParsableCommand {
             let timeoutSeconds = try Environment.resolve(redisTimeout, "SWITCHBOARD_REDIS_TIMEOUT", 2) { Double($0) }
             guard timeoutSeconds >= 0.05, timeoutSeconds <= 3600 else { throw ValidationError("--redis-timeout must be between 0.05 and 3600 seconds") }
             brokerConfiguration.commandTimeout = .milliseconds(Int64(timeoutSeconds * 1000))
-            manager = RedisBroker(
+            broker = RedisBroker(
                 configuration: brokerConfiguration,
                 metrics: metrics.switchboard,
                 eventLoopGroup: group,
@@ -187,7 +187,7 @@ struct ServeCommand: AsyncParsableCommand {
             )
         } else {
             let latency = try Environment.resolve(localLatencyMs, "SWITCHBOARD_LOCAL_LATENCY_MS", 0) { Int($0) }
-            manager = LocalBroker(
+            broker = LocalBroker(
                 configuration: .init(latency: latency > 0 ? .milliseconds(Int64(latency)) : nil, nodeID: node),
                 metrics: metrics.switchboard,
                 eventLoop: group.next()
@@ -198,7 +198,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("\(warning)")
         }
         do {
-            try await SwitchboardNode(configuration: configuration, manager: manager, metrics: metrics, logger: logger).run()
+            try await SwitchboardNode(configuration: configuration, broker: broker, metrics: metrics, logger: logger).run()
         } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
             let address = "\(configuration.host):\(configuration.port)"
             let reason = switch error.errnoCode {

@@ -264,7 +264,7 @@ struct HistoryAcrossNodesTests {
         }
         let list = try await sockets[0].call(["id": "p", "method": "presence", "payload": ["channel": "room:lobby"]])
         let nodes = list["response"]?["presence"]?.arrayValue?.compactMap { $0["node"]?.stringValue }.sorted()
-        #expect(nodes == [a.node.manager.nodeID, b.node.manager.nodeID, "doomed"].sorted())
+        #expect(nodes == [a.node.hub.nodeID, b.node.hub.nodeID, "doomed"].sorted())
         #expect(try await sockets[1].call(["id": "p", "method": "presence_stats", "payload": ["channel": "room:lobby"]])["response"]?["sockets"] == 3)
 
         c.signal(SIGKILL)

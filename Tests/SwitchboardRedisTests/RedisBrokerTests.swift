@@ -191,7 +191,7 @@ struct RedisBrokerTests {
         #expect(try await redis.command(["PUBSUB", "NUMSUB", "switchboard:f"]) == .array([.bulkString(ByteBuffer(string: "switchboard:f")), .integer(3)]))
         for node in nodes {
             #expect(node.node.isReady)
-            #expect(node.node.manager.sockets.count >= 1)
+            #expect(node.hub.sockets.count >= 1)
         }
         for node in nodes { await node.stop() }
     }
@@ -245,10 +245,10 @@ struct RedisBrokerTests {
         await node.waitUntilReady()
         let socket = try await RawWebSocket.connect(node.url)
         try await Self.subscribe(socket, "quiet")
-        #expect(node.node.manager.brokerInfo["reconnects"] == 0)
+        #expect(node.hub.broker.info["reconnects"] == 0)
         proxy.freezeCurrentConnections()
         // The node notices within about probeInterval + probeTimeout and reconnects.
-        #expect(await eventually(timeout: .seconds(15)) { (node.node.manager.brokerInfo["reconnects"]?.intValue ?? 0) >= 1 && node.node.isReady })
+        #expect(await eventually(timeout: .seconds(15)) { (node.hub.broker.info["reconnects"]?.intValue ?? 0) >= 1 && node.node.isReady })
         // Delivery resumes. (On a loaded machine a probe through the test's proxy can be late
         // again and cost one more reconnection, during which a message is lost as pub/sub loses
         // it: publish until one is heard.)

@@ -36,7 +36,7 @@ struct SocketCallsAcrossNodesTests {
         #expect(await a.waitUntilReady())
         #expect(await b.waitUntilReady())
         let (socket, id) = try await Self.wsrpc(b)
-        #expect(id.hasPrefix(b.node.manager.nodeID + "."))
+        #expect(id.hasPrefix(b.node.hub.nodeID + "."))
 
         async let answered = Self.answerMultiply(socket)
         let reply = try await HTTPProbe.request("POST", "/call", port: a.port, body: #"{"socket":"\#(id)","method":"multiply","params":{"x":6,"y":7},"timeout_ms":3000}"#)
@@ -52,7 +52,7 @@ struct SocketCallsAcrossNodesTests {
             try await rpc.send(json: ["jsonrpc": "2.0", "id": call["id"] ?? nil, "error": ["code": -32050, "message": "no thanks"]])
         }()
         await #expect(throws: SocketCalls.Failure.client(RPCError(code: -32050, message: "no thanks"))) {
-            _ = try await a.node.manager.call(socket: rpcID, method: "confirm", params: ["q": "?"], timeout: .seconds(3))
+            _ = try await a.node.hub.call(socket: rpcID, method: "confirm", params: ["q": "?"], timeout: .seconds(3))
         }
         try await refused
 
@@ -88,7 +88,7 @@ struct SocketCallsAcrossNodesTests {
         _ = try await socket.nextJSON()  // the keepalive ping, left unanswered: it does not matter here
         let calling = Task { () -> SocketCalls.Failure? in
             do {
-                _ = try await a.node.manager.call(socket: "doomed.1", method: "multiply", params: ["x": 1, "y": 2], timeout: .seconds(2))
+                _ = try await a.node.hub.call(socket: "doomed.1", method: "multiply", params: ["x": 1, "y": 2], timeout: .seconds(2))
                 return nil
             } catch let failure as SocketCalls.Failure {
                 return failure
@@ -105,7 +105,7 @@ struct SocketCallsAcrossNodesTests {
         // With the node gone, the next call fails at once.
         let start = ContinuousClock.now
         await #expect(throws: SocketCalls.Failure.noSuchSocket("doomed.1")) {
-            _ = try await a.node.manager.call(socket: "doomed.1", method: "multiply", timeout: .seconds(20))
+            _ = try await a.node.hub.call(socket: "doomed.1", method: "multiply", timeout: .seconds(20))
         }
         #expect(ContinuousClock.now - start < .seconds(5), "far under the call's 20 s timeout")
         await a.stop()

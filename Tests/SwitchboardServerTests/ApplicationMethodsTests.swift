@@ -22,7 +22,7 @@ struct ApplicationMethodsTests {
         methods.register("echo") { (payload: JSONObject, _: RPCContext) in .object(payload) }
         methods.register("order") { (order: Order, context: RPCContext) async throws -> Receipt in
             // An application method can publish through the node's broker.
-            try await context.manager.publish(channel: "orders", event: "placed", data: .string(order.item), on: context.eventLoop).get()
+            try await context.hub.publish(channel: "orders", event: "placed", data: .string(order.item), on: context.eventLoop).get()
             return Receipt(item: order.item, total: order.quantity * 3)
         }
         return methods
@@ -50,7 +50,7 @@ struct ApplicationMethodsTests {
         let node = try await TestNode.start(methods: Self.methods())
         let client = try await SwitchboardClient.connect(to: node.url)
         #expect(try await client.call("server_info")["connections"] == 1)
-        #expect(try await client.call("info")["node"]?["id"] == .string(node.node.manager.nodeID))
+        #expect(try await client.call("info")["node"]?["id"] == .string(node.hub.nodeID))
         await client.close()
         await node.stop()
     }

@@ -73,7 +73,7 @@ struct HTTPRoutesTests {
         for family in families {
             #expect(response.body.contains("# HELP \(family) "), "no # HELP for \(family)")
         }
-        #expect(response.body.contains(#"switchboard_node_info{node="\#(node.node.manager.nodeID)",broker="local",version="\#(SwitchboardVersion.current)"} 1"#))
+        #expect(response.body.contains(#"switchboard_node_info{node="\#(node.hub.nodeID)",broker="local",version="\#(SwitchboardVersion.current)"} 1"#))
         await socket.close()
         await node.stop()
     }

@@ -97,7 +97,7 @@ enum TestEndpoint {
         codec: StreamCodec(),
         router: RPCRouter(),
         node: NodeSockets(
-            manager: LocalBroker(eventLoop: EmbeddedEventLoop()),
+            hub: Hub(backend: LocalBroker(eventLoop: EmbeddedEventLoop())),
             configuration: StreamConfiguration(),
             security: SecurityConfiguration(),
             codecs: nil,

@@ -115,7 +115,7 @@ struct HistoryTests {
         configuration.security.policy.channels = [ChannelRule(match: "hist:*", historySize: 10_000, historyTTL: 600)]
         // As with Redis, where the stream read can come back before the PUBLISHes reach the node.
         let broker = LocalBroker(configuration: .init(latency: .seconds(1)), eventLoop: MultiThreadedEventLoopGroup.singleton.next())
-        let node = try await TestNode.start(manager: broker, configuration: configuration)
+        let node = try await TestNode.start(broker: broker, configuration: configuration)
         let first = try await RawWebSocket.connect(node.url)
         _ = try await first.call(["id": "s", "method": "subscribe", "payload": ["channel": "hist:lag"]])
         _ = try await Self.publish(first, "hist:lag", 0)
@@ -176,7 +176,7 @@ struct HistoryTests {
         let joined = try await Self.nextMessage(a, on: "room:1")
         #expect(joined["event"] == "$join")
         #expect(joined["data"]?["socket"] == .string(bID))
-        #expect(joined["data"]?["node"] == .string(node.node.manager.nodeID))
+        #expect(joined["data"]?["node"] == .string(node.hub.nodeID))
 
         let list = try await a.call(["id": "p", "method": "presence", "payload": ["channel": "room:1"]])
         #expect(list["response"]?["presence"]?.arrayValue?.compactMap { $0["socket"]?.stringValue }.sorted() == [aID, bID].sorted())

@@ -36,8 +36,8 @@ struct SlowConsumerTests {
             let message = try await healthy.nextJSON()
             #expect(message["data"]?.arrayValue?.first == .number(JSONNumber(i)))
         }
-        #expect(try await Self.eventually { node.node.manager.channels.info()["firehose"] == ["*": 1] })
-        #expect(node.node.manager.sockets.count == 2)
+        #expect(try await Self.eventually { node.hub.channels.info()["firehose"] == ["*": 1] })
+        #expect(node.hub.sockets.count == 2)
         try await slow.channel.setOption(.autoRead, value: true).get()
         slow.channel.read()
         #expect(try await slow.closeCode() == 1008)
@@ -50,7 +50,7 @@ struct SlowConsumerTests {
         let alive = try await RawWebSocket.connect(node.url)
         let dead = try await RawWebSocket.connect(node.url)
         try await dead.channel.setOption(.autoRead, value: false).get()
-        #expect(try await Self.eventually { node.node.manager.sockets.count == 1 })
+        #expect(try await Self.eventually { node.hub.sockets.count == 1 })
         try await Task.sleep(for: .seconds(5))  // two more rounds of pings: the socket that answers stays
         #expect(try await alive.call(["id": "i", "method": "info"])["response"]?["connections"] == 1)
         await alive.close()

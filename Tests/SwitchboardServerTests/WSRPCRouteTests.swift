@@ -99,7 +99,7 @@ struct WSRPCRouteTests {
         let node = try await Self.node()
         let socket = try await Self.connect(node)
         let id = try #require(try await socket.call(["id": 3, "method": "session"])["result"]?["socket"]?.stringValue)
-        #expect(id.hasPrefix(node.node.manager.nodeID + "."))
+        #expect(id.hasPrefix(node.hub.nodeID + "."))
         let answering = Task {
             let call = try await socket.nextJSON()
             try await socket.send(json: ["id": call["id"] ?? nil, "result": .number(JSONNumber((call["params"]?["x"]?.intValue ?? 0) * (call["params"]?["y"]?.intValue ?? 0)))])

@@ -56,11 +56,11 @@ final class PublishFixture: @unchecked Sendable {
     let request = ByteBuffer(string: #"{"id":"1","method":"publish","payload":{"channel":"room","event":"e","data":{"n":1,"text":"hello"}}}"#)
 
     init() {
-        let broker = LocalBroker(eventLoop: loop)
+        let hub = Hub(backend: LocalBroker(eventLoop: loop))
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
         session = RPCSession(
-            router: .standard(), manager: broker, socketID: SocketID(rawValue: 1),
+            router: .standard(), hub: hub, socketID: SocketID(rawValue: 1),
             eventLoop: loop, logger: logger, send: { _ in }
         )
     }
@@ -89,12 +89,12 @@ final class DeliveryFixture: @unchecked Sendable {
     let data = ByteBuffer(string: #"{"n":1,"text":"hello"}"#)
 
     init(sockets: Int) async throws {
-        let broker = LocalBroker(eventLoop: loop)
-        registry = broker.channels
+        let hub = Hub(backend: LocalBroker(eventLoop: loop))
+        registry = hub.channels
         for index in 0..<sockets {
             let socket = SinkSocket(id: UInt64(index + 1), loop: loop)
-            broker.connect(socket)
-            _ = try await broker.join(socket.id, channel: "room", pattern: "*")
+            hub.connect(socket)
+            _ = try await hub.join(socket.id, channel: "room", pattern: "*")
         }
     }
 }

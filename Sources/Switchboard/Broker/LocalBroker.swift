@@ -3,11 +3,12 @@ public import NIOCore
 import Synchronization
 
 /// The in-process broker: channels are shared by the sockets of this node only. It is the
-/// default when no Redis URL is configured, and what unit tests use.
+/// default when no Redis URL is configured, and what unit tests use. It keeps history, state and
+/// presence in memory.
 ///
 /// Like aio-openapi's test broker it can simulate network latency (messages are delivered that
 /// long after the publish, in publish order) and refuse channels by a rule.
-public final class LocalBroker: SocketsManager {
+public final class LocalBroker: NodeBackend {
     /// Options for tests and demos.
     public struct Configuration: Sendable {
         /// Delay between a publish and its delivery; `nil` delivers at once.
@@ -40,47 +41,55 @@ public final class LocalBroker: SocketsManager {
         var scheduled = false
     }
 
-    public let sockets = SocketRegistry()
-    public let channels: ChannelRegistry
     public let metrics: SwitchboardMetrics
-    public let brokerName = "local"
-    public let calls = SocketCalls()
+    public let name = "local"
     public var nodeID: String { configuration.nodeID }
     public var isReady: Bool { !closed.withLock { $0 } }
 
     private let configuration: Configuration
     private let delayLoop: any EventLoop
+    private let delegate = Mutex<(any BrokerDelegate)?>(nil)
     private let delayed = Mutex(DelayState())
     /// Channel states, each with when it expires.
     private let states = Mutex<[String: (state: ChannelState, expires: NIODeadline)]>([:])
     private let histories = Mutex<[String: LocalHistory]>([:])
     private let presenceEntries = Mutex<[String: [String: PresenceEntry]]>([:])
     private let closed = Mutex(false)
-    public let presence = PresenceTracker()
 
     /// Creates the broker. `eventLoop` runs the latency timer when `latency` is set.
     public init(
         configuration: Configuration = Configuration(),
-        channels: ChannelRegistry = ChannelRegistry(),
         metrics: SwitchboardMetrics = SwitchboardMetrics(),
         eventLoop: any EventLoop
     ) {
         self.configuration = configuration
         self.metrics = metrics
-        self.channels = channels
         self.delayLoop = eventLoop
+    }
+
+    public func bind(_ delegate: any BrokerDelegate) {
+        self.delegate.withLock { $0 = delegate }
     }
 
     private func accepts(_ channel: String) -> Bool {
         ChannelName.isValid(channel) && (configuration.channelRule?(channel) ?? true)
     }
 
-    public func publish(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    public func publish(channel: String, event: String?, rawData: RawJSON, options: PublishOptions, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         guard accepts(channel), isReady else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
-        guard let history = channels.features(for: channel).history else {
-            return publishTransient(channel: channel, event: event, rawData: rawData, on: eventLoop)
+        if let ttl = options.stateTTL {
+            let now = NIODeadline.now()
+            states.withLock { states in
+                states[channel] = (ChannelState(event: event, rawData: rawData.bytes), now + .seconds(Int64(ttl)))
+                // Expired states go as new ones come, so the table holds at most the live ones.
+                if states.count > 1024 { states = states.filter { $0.value.expires > now } }
+            }
+        }
+        guard let history = options.history else {
+            dispatch(channel: channel, event: event, raw: rawData.bytes, position: nil)
+            return eventLoop.makeSucceededVoidFuture()
         }
         // Offsets are given and messages handed over in one critical section: sockets see a
         // channel's messages in offset order.
@@ -94,21 +103,16 @@ public final class LocalBroker: SocketsManager {
         return eventLoop.makeSucceededVoidFuture()
     }
 
-    public func publishTransient(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        guard accepts(channel), isReady else {
-            return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
-        }
-        dispatch(channel: channel, event: event, raw: rawData.bytes, position: nil)
-        return eventLoop.makeSucceededVoidFuture()
-    }
-
     private func dispatch(channel: String, event: String?, raw: ByteBuffer, position: StreamPosition?) {
         metrics.messagesPublished.increment()
         if let latency = configuration.latency {
             enqueue(Pending(deadline: .now() + latency, channel: channel, event: event, data: raw, position: position))
-        } else {
+        } else if let delegate = delegate.withLock({ $0 }) {
             metrics.messagesReceived.increment()
-            metrics.messagesDelivered.increment(by: Int64(channels.deliver(channel: channel, event: event, rawData: raw, position: position)))
+            var batch = DeliveryBatch()
+            let delivered = delegate.deliver(channel: channel, event: event, rawData: raw, position: position, into: &batch)
+            batch.dispatch()
+            metrics.messagesDelivered.increment(by: Int64(delivered))
         }
     }
 
@@ -143,20 +147,6 @@ public final class LocalBroker: SocketsManager {
         return presenceEntries.withLock { all in (all[channel] ?? [:]).values.sorted { $0.socket < $1.socket } }
     }
 
-    public func publishState(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        guard accepts(channel), isReady else {
-            return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
-        }
-        let ttl = channels.features(for: channel).stateTTL ?? ChannelFeatures.defaultStateTTL
-        let now = NIODeadline.now()
-        states.withLock { states in
-            states[channel] = (ChannelState(event: event, rawData: rawData.bytes), now + .seconds(Int64(ttl)))
-            // Expired states go as new ones come, so the table holds at most the live ones.
-            if states.count > 1024 { states = states.filter { $0.value.expires > now } }
-        }
-        return publish(channel: channel, event: event, rawData: rawData, on: eventLoop)
-    }
-
     public func state(of channel: String) async throws -> ChannelState? {
         let now = NIODeadline.now()
         return states.withLock { states in
@@ -175,14 +165,14 @@ public final class LocalBroker: SocketsManager {
 
     /// Only this node exists: a message to it reaches its own inbox, to any other node nobody.
     public func send(toNode nodeID: String, message: ByteBuffer) async throws -> Int {
-        guard nodeID == self.nodeID, isReady else { return 0 }
-        calls.receive(message, manager: self)
+        guard nodeID == self.nodeID, isReady, let delegate = delegate.withLock({ $0 }) else { return 0 }
+        delegate.receivedNodeMessage(message)
         return 1
     }
 
     public func unsubscribe(channel: String) async {}
 
-    public var brokerInfo: JSONObject {
+    public var info: JSONObject {
         ["latency_ms": configuration.latency.map { .number(JSONNumber(Double($0.nanoseconds) / 1e6)) } ?? .null]
     }
 
@@ -190,7 +180,7 @@ public final class LocalBroker: SocketsManager {
 
     public func close() async {
         closed.withLock { $0 = true }
-        closeSockets()
+        delegate.withLock { $0 = nil }
     }
 
     // MARK: - Simulated latency: one FIFO, one timer
@@ -220,8 +210,10 @@ public final class LocalBroker: SocketsManager {
         }
         var batch = DeliveryBatch()
         var delivered = 0
-        for message in due {
-            delivered += channels.deliver(channel: message.channel, event: message.event, rawData: message.data, position: message.position, into: &batch)
+        if let delegate = delegate.withLock({ $0 }) {
+            for message in due {
+                delivered += delegate.deliver(channel: message.channel, event: message.event, rawData: message.data, position: message.position, into: &batch)
+            }
         }
         metrics.messagesReceived.increment(by: Int64(due.count))
         metrics.messagesDelivered.increment(by: Int64(delivered))

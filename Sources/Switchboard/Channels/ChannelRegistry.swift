@@ -395,6 +395,17 @@ public final class ChannelRegistry: Sendable {
         }
     }
 
+    /// `true` when socket `id` holds some pattern on `channel`.
+    public func holds(_ id: SocketID, channel: String) -> Bool {
+        state.withLock { !($0.sockets[id]?.patterns[channel]?.isEmpty ?? true) }
+    }
+
+    /// The channels whose broker subscription the node holds or is making: what a broker
+    /// restores after a reconnection (the one record of them).
+    public var brokerChannels: [String] {
+        state.withLock { state in state.channels.compactMap { $0.value.subscription.isWanted ? $0.key : nil } }
+    }
+
     /// Names of the channels that have subscribers on this node.
     public var channelNames: [String] {
         state.withLock { state in state.channels.compactMap { $0.value.patterns.isEmpty ? nil : $0.key } }

@@ -47,6 +47,15 @@ public struct ChannelSubscription<Waiter> {
         return false
     }
 
+    /// `true` while the node holds the subscription or is making it (what a broker restores
+    /// after a reconnection): subscribing or active.
+    public var isWanted: Bool {
+        switch state {
+        case .subscribing, .active: true
+        case .idle, .unsubscribing: false
+        }
+    }
+
     /// `true` while the subscription is active.
     public var isActive: Bool {
         if case .active = state { return true }

@@ -7,8 +7,8 @@ import Synchronization
 /// answer back to this node's inbox. Calls are bounded in number and in time; a socket or node
 /// that is gone answers at once, never with a hang.
 ///
-/// Every `SocketsManager` owns one; use it through `manager.call(socket:…)` and
-/// `manager.emit(socket:…)`.
+/// Every `Hub` owns one; use it through `hub.call(socket:…)` and
+/// `hub.emit(socket:…)`.
 public final class SocketCalls: Sendable {
     /// Why a call did not return the client's result.
     public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -55,14 +55,14 @@ public final class SocketCalls: Sendable {
 
     // MARK: - Calling
 
-    func call(socket: String, method: String, params: JSONValue, timeout: Duration, manager: any SocketsManager) async throws(Failure) -> JSONValue {
+    func call(socket: String, method: String, params: JSONValue, timeout: Duration, hub: Hub) async throws(Failure) -> JSONValue {
         guard let (node, id) = NodeIdentity.parse(socketName: socket) else { throw .noSuchSocket(socket) }
         let outcome: Outcome
-        if node == manager.nodeID {
-            outcome = await Self.callLocal(id, name: socket, method: method, params: params, timeout: timeout, manager: manager)
+        if node == hub.nodeID {
+            outcome = await Self.callLocal(id, name: socket, method: method, params: params, timeout: timeout, hub: hub)
         } else {
-            let message = InboxMessage.call(from: manager.nodeID, socket: socket, method: method, params: params, timeout: timeout)
-            outcome = await send(message, to: node, timeout: timeout + .seconds(1), manager: manager) {
+            let message = InboxMessage.call(from: hub.nodeID, socket: socket, method: method, params: params, timeout: timeout)
+            outcome = await send(message, to: node, timeout: timeout + .seconds(1), hub: hub) {
                 .failure(.timedOut(socket: socket, method: method))
             }
         }
@@ -72,13 +72,13 @@ public final class SocketCalls: Sendable {
         }
     }
 
-    func emit(socket: String, event: JSONObject, manager: any SocketsManager) async throws(Failure) {
+    func emit(socket: String, event: JSONObject, hub: Hub) async throws(Failure) {
         guard let (node, id) = NodeIdentity.parse(socketName: socket) else { throw .noSuchSocket(socket) }
         let outcome: Outcome
-        if node == manager.nodeID {
-            outcome = Self.emitLocal(id, name: socket, event: event, manager: manager)
+        if node == hub.nodeID {
+            outcome = Self.emitLocal(id, name: socket, event: event, hub: hub)
         } else {
-            outcome = await send(.emit(from: manager.nodeID, socket: socket, event: event), to: node, timeout: .seconds(5), manager: manager) {
+            outcome = await send(.emit(from: hub.nodeID, socket: socket, event: event), to: node, timeout: .seconds(5), hub: hub) {
                 .failure(.unavailable("node \(node) did not confirm the event in time"))
             }
         }
@@ -90,7 +90,7 @@ public final class SocketCalls: Sendable {
         _ message: InboxMessage,
         to node: String,
         timeout: Duration,
-        manager: any SocketsManager,
+        hub: Hub,
         onTimeout: @escaping @Sendable () -> Outcome
     ) async -> Outcome {
         let id: UInt64? = state.withLock { state in
@@ -111,7 +111,7 @@ public final class SocketCalls: Sendable {
             }
             Task {
                 do {
-                    if try await manager.send(toNode: node, message: text) == 0 {
+                    if try await hub.broker.send(toNode: node, message: text) == 0 {
                         // No node of that id listens: the socket is gone with it.
                         self.finish(id, .failure(.noSuchSocket(message.socket)))
                     }
@@ -136,9 +136,9 @@ public final class SocketCalls: Sendable {
         method: String,
         params: JSONValue,
         timeout: Duration,
-        manager: any SocketsManager
+        hub: Hub
     ) async -> Outcome {
-        guard let socket = manager.sockets.socket(id)?.rpc else { return .failure(.noSuchSocket(name)) }
+        guard let socket = hub.sockets.socket(id)?.rpc else { return .failure(.noSuchSocket(name)) }
         do {
             return .result(try await socket.call(method, params: params, timeout: timeout))
         } catch let error as RPCError {
@@ -152,8 +152,8 @@ public final class SocketCalls: Sendable {
         }
     }
 
-    private static func emitLocal(_ id: SocketID, name: String, event: JSONObject, manager: any SocketsManager) -> Outcome {
-        guard let socket = manager.sockets.socket(id)?.rpc else { return .failure(.noSuchSocket(name)) }
+    private static func emitLocal(_ id: SocketID, name: String, event: JSONObject, hub: Hub) -> Outcome {
+        guard let socket = hub.sockets.socket(id)?.rpc else { return .failure(.noSuchSocket(name)) }
         socket.emit(event)
         return .result(.null)
     }
@@ -161,19 +161,19 @@ public final class SocketCalls: Sendable {
     // MARK: - The inbox
 
     /// Handles one message from this node's inbox (the broker calls this).
-    public func receive(_ text: ByteBuffer, manager: any SocketsManager) {
+    public func receive(_ text: ByteBuffer, hub: Hub) {
         guard let message = InboxMessage(text) else { return }
         switch message.kind {
         case .call(let method, let params, let timeout):
             Task {
                 guard let (_, id) = NodeIdentity.parse(socketName: message.socket) else { return }
-                let outcome = await Self.callLocal(id, name: message.socket, method: method, params: params, timeout: timeout, manager: manager)
-                await Self.answer(message, outcome, manager: manager)
+                let outcome = await Self.callLocal(id, name: message.socket, method: method, params: params, timeout: timeout, hub: hub)
+                await Self.answer(message, outcome, hub: hub)
             }
         case .emit(let event):
             Task {
                 guard let (_, id) = NodeIdentity.parse(socketName: message.socket) else { return }
-                await Self.answer(message, Self.emitLocal(id, name: message.socket, event: event, manager: manager), manager: manager)
+                await Self.answer(message, Self.emitLocal(id, name: message.socket, event: event, hub: hub), hub: hub)
             }
         case .reply(.success(let value)):
             finish(message.id, .result(value))
@@ -182,12 +182,12 @@ public final class SocketCalls: Sendable {
         }
     }
 
-    private static func answer(_ request: InboxMessage, _ outcome: Outcome, manager: any SocketsManager) async {
+    private static func answer(_ request: InboxMessage, _ outcome: Outcome, hub: Hub) async {
         let reply: InboxMessage
         switch outcome {
         case .result(let value): reply = .reply(to: request, result: value)
         case .failure(let failure): reply = .reply(to: request, failure: failure)
         }
-        _ = try? await manager.send(toNode: request.from, message: reply.encoded(id: request.id))
+        _ = try? await hub.broker.send(toNode: request.from, message: reply.encoded(id: request.id))
     }
 }

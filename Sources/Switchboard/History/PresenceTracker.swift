@@ -10,7 +10,23 @@ public final class PresenceTracker: Sendable {
 
     private let state = Mutex(State())
 
+    /// One socket's entry in one channel.
+    public struct Membership: Sendable {
+        public let channel: String
+        public let entry: PresenceEntry
+
+        public init(channel: String, entry: PresenceEntry) {
+            self.channel = channel
+            self.entry = entry
+        }
+    }
+
     public init() {}
+
+    /// `true` when socket `id` is in `channel`'s presence.
+    public func contains(_ id: SocketID, channel: String) -> Bool {
+        state.withLock { $0.bySocket[id]?[channel] != nil }
+    }
 
     /// Records that socket `id` is in `channel`; `false` when it already was.
     public func add(_ id: SocketID, channel: String, entry: PresenceEntry) -> Bool {
@@ -31,9 +47,9 @@ public final class PresenceTracker: Sendable {
     }
 
     /// Forgets socket `id` everywhere; returns the channels it was in, with its entries.
-    public func removeAll(_ id: SocketID) -> [(channel: String, entry: PresenceEntry)] {
+    public func removeAll(_ id: SocketID) -> [Membership] {
         state.withLock { state in
-            (state.bySocket.removeValue(forKey: id) ?? [:]).map { ($0.key, $0.value) }
+            (state.bySocket.removeValue(forKey: id) ?? [:]).map { Membership(channel: $0.key, entry: $0.value) }
         }
     }
 

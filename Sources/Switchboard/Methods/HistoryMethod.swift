@@ -37,7 +37,7 @@ public struct HistoryMethod: RPCMethod {
         do {
             try reader.check()
             try context.authorize(.subscribe, channel)
-            guard context.manager.channels.features(for: channel).history != nil else {
+            guard context.hub.channels.features(for: channel).history != nil else {
                 throw RPCError.invalidParameter("channel", "No history: this channel keeps none (history_size in the configuration's channels)")
             }
         } catch {
@@ -47,7 +47,7 @@ public struct HistoryMethod: RPCMethod {
         return context.eventLoop.makeFutureWithTask {
             let page: HistoryPage
             do {
-                page = try await context.manager.history(channel: channel, after: position?.offset, limit: limit, reverse: newestFirst)
+                page = try await context.hub.history(channel: channel, after: position?.offset, limit: limit, reverse: newestFirst)
             } catch {
                 throw context.explain(error, channel: channel)
             }
@@ -66,7 +66,7 @@ public struct HistoryMethod: RPCMethod {
                     "data": RawJSON(unchecked: message.rawData).value,
                 ])
             })]
-            for member in SubscribeMethod.stream(page) { response[member.key] = member.value }
+            for member in page.position { response[member.key] = member.value }
             if kept.count < page.messages.count {
                 response["truncated"] = true
                 if !newestFirst, let last = kept.last {
@@ -98,7 +98,7 @@ public struct PresenceMethod: RPCMethod {
         do {
             try reader.check()
             try context.authorize(.subscribe, channel)
-            guard context.manager.channels.features(for: channel).presence else {
+            guard context.hub.channels.features(for: channel).presence else {
                 throw RPCError.invalidParameter("channel", "No presence: this channel keeps none (presence in the configuration's channels)")
             }
         } catch {
@@ -108,7 +108,7 @@ public struct PresenceMethod: RPCMethod {
         return context.eventLoop.makeFutureWithTask {
             let entries: [PresenceEntry]
             do {
-                entries = try await context.manager.presenceList(channel: channel)
+                entries = try await context.hub.presenceList(channel: channel)
             } catch {
                 throw context.explain(error, channel: channel)
             }

@@ -19,7 +19,7 @@ public struct InfoMethod: RPCMethod {
 
     public func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue> {
         let restricted = !context.access.isOpen && !context.identity.permissions.contains(Self.adminPermission)
-        var info = context.manager.serverInfo(only: restricted ? Set(context.manager.channels.subscriptions(of: context.socketID).keys) : nil)
+        var info = context.hub.serverInfo(only: restricted ? Set(context.hub.channels.subscriptions(of: context.socketID).keys) : nil)
         if let nodeInfo { info["node"] = .object(nodeInfo()) }
         info["socket"] = .string(context.socket.id)
         return context.eventLoop.makeSucceededFuture(.object(info))
@@ -27,14 +27,14 @@ public struct InfoMethod: RPCMethod {
 }
 
 /// `session` → `{"socket": <cluster-wide id>, "node": <node id>, "protocol": <stream, jsonrpc or
-/// wsrpc>}`: the id to give `POST /call` or `manager.call(socket:…)` to reach this socket.
+/// wsrpc>}`: the id to give `POST /call` or `hub.call(socket:…)` to reach this socket.
 public struct SessionMethod: RPCMethod {
     public init() {}
 
     public func call(payload: JSONObject, context: RPCContext) -> EventLoopFuture<JSONValue> {
         context.eventLoop.makeSucceededFuture([
             "socket": .string(context.socket.id),
-            "node": .string(context.manager.nodeID),
+            "node": .string(context.hub.nodeID),
             "protocol": .string(context.socket.protocolName),
         ])
     }

@@ -23,7 +23,7 @@ struct LoginMethod: RPCMethod {
             do throws(TokenRejection) {
                 identity = try await verifier.identity(for: token)
             } catch {
-                context.manager.metrics.refusal(.connect)
+                context.hub.metrics.refusal(.connect)
                 throw RPCError(code: RPCError.Code.authenticationFailed, message: "invalid token: \(error.reason)")
             }
             try await context.socket.setIdentity(identity)

@@ -22,15 +22,15 @@ public struct PublishMethod: RawRPCMethod {
         do {
             request = try RawPublishRequest(payload)
             try context.authorize(.publish, request.channel)
-            if request.keepsState, context.manager.channels.features(for: request.channel).stateTTL == nil {
+            if request.keepsState, context.hub.channels.features(for: request.channel).stateTTL == nil {
                 throw RPCError.invalidParameter("state", "No state: this channel keeps none (state in the configuration's channels, or a --topics topic)")
             }
         } catch {
             return context.eventLoop.makeFailedFuture(error)
         }
         let published = request.keepsState
-            ? context.manager.publishState(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
-            : context.manager.publish(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
+            ? context.hub.publishState(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
+            : context.hub.publish(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
         return published.map { _ in request.response }.flatMapErrorThrowing { error in
             throw context.explain(error, channel: request.channel)
         }

@@ -27,81 +27,17 @@ public struct SubscribeMethod: RPCMethod {
         } catch {
             return context.eventLoop.makeFailedFuture(error)
         }
-        let manager = context.manager
-        let features = manager.channels.features(for: request.channel)
-        // A recovering socket holds the channel's live messages from before it joins until the
-        // missed ones are out: none lost, none twice, in order.
-        let recovering = features.history != nil && request.since != nil ? manager.sockets.socket(context.socketID) : nil
-        recovering?.hold(channel: request.channel)
         return context.eventLoop.makeFutureWithTask {
-            let map: JSONObject
+            let subscribed: Hub.Subscribed
             do {
-                map = try await manager.join(context.socketID, channel: request.channel, pattern: request.pattern)
+                subscribed = try await context.hub.subscribe(context.subscriber, channel: request.channel, pattern: request.pattern, since: request.since)
             } catch {
-                if let recovering { try? await context.eventLoop.submit { recovering.release(channel: request.channel, after: nil) }.get() }
                 throw context.explain(error, channel: request.channel)
             }
-            await manager.sendState(of: request.channel, matching: request.pattern, to: context.socket, logger: context.logger)
-            var response: JSONObject = ["subscribed": .object(map)]
-            if features.history != nil {
-                for member in await Self.position(of: request, socket: recovering, context: context) {
-                    response[member.key] = member.value
-                }
-            }
-            if features.presence {
-                let entry = PresenceEntry(socket: context.socket.id, node: manager.nodeID, user: context.identity.userID, info: context.identity.info)
-                await manager.joinPresence(context.socketID, channel: request.channel, entry: entry, features: features, on: context.eventLoop, logger: context.logger)
-            }
+            var response: JSONObject = ["subscribed": .object(subscribed.subscriptions)]
+            for member in subscribed.stream { response[member.key] = member.value }
             return .object(response)
         }
-    }
-
-    /// For a history channel: the channel's current position, and for a recovering socket the
-    /// messages it missed (sent before the held live ones) and whether that was everything.
-    private static func position(of request: SubscriptionPayload, socket: (any SocketHandle)?, context: RPCContext) async -> JSONObject {
-        let manager = context.manager
-        let channel = request.channel
-        guard let since = request.since else {
-            guard let page = try? await manager.history(channel: channel, limit: 0) else { return [:] }
-            return Self.stream(page)
-        }
-        var response: JSONObject = [:]
-        var after: StreamOffset? = nil
-        var missed: [HistoryMessage] = []
-        var epoch: String? = nil
-        do {
-            let (messages, page, problem) = try await manager.missed(channel: channel, since: since)
-            response = Self.stream(page)
-            response["recovered"] = .bool(problem == nil)
-            if let problem { response["reason"] = .string(problem) }
-            let pattern = GlobPattern(request.pattern)
-            missed = messages.filter { pattern.matches($0.event ?? "") }
-            epoch = page.epoch
-            after = messages.last?.offset ?? (problem == nil ? since.offset : nil)
-        } catch {
-            response["recovered"] = false
-            response["reason"] = "the channel's history cannot be read now (the broker is unavailable)"
-        }
-        if let socket {
-            let messages = missed.map { message in
-                manager.channels.message(
-                    for: socket, channel: channel, event: message.event, rawData: message.rawData,
-                    position: epoch.map { StreamPosition(offset: message.offset, epoch: $0) }
-                )
-            }
-            let after = after
-            try? await context.eventLoop.submit {
-                for message in messages { socket.enqueue(message) }
-                socket.release(channel: channel, after: after)
-            }.get()
-        }
-        context.logger.debug("recovery", metadata: ["channel": "\(channel)", "missed": "\(missed.count)", "recovered": "\(response["recovered"] ?? .null)"])
-        return response
-    }
-
-    /// `{"offset", "epoch"}` of a history (nulls when there is none yet).
-    static func stream(_ page: HistoryPage) -> JSONObject {
-        ["offset": page.latest.map { .string($0.description) } ?? .null, "epoch": page.epoch.map(JSONValue.string) ?? .null]
     }
 }
 
@@ -120,10 +56,7 @@ public struct UnsubscribeMethod: RPCMethod {
             return context.eventLoop.makeFailedFuture(error)
         }
         return context.eventLoop.makeFutureWithTask {
-            let map = try await context.manager.leave(context.socketID, channel: request.channel, pattern: request.pattern)
-            if map[request.channel] == nil {
-                await context.manager.leavePresence(context.socketID, channel: request.channel, on: context.eventLoop)
-            }
+            let map = try await context.hub.unsubscribe(context.socketID, channel: request.channel, pattern: request.pattern, on: context.eventLoop)
             return .object(["subscribed": .object(map)])
         }
     }

@@ -7,8 +7,17 @@ public struct RPCContext: Sendable {
     public let socketID: SocketID
     /// The socket that sent the request: its cluster-wide id, calls and messages to its client.
     public let socket: RPCSocket
-    /// The node's sockets manager (broker, channels, sockets).
-    public let manager: any SocketsManager
+    /// The node: its sockets and channels, publishing, history, presence, calls to sockets.
+    public let hub: Hub
+
+    /// The node (the name this property had before `Hub`).
+    @available(*, deprecated, renamed: "hub")
+    public var manager: Hub { hub }
+
+    /// This socket as the hub's `subscribe` takes it.
+    public var subscriber: Hub.Subscriber {
+        Hub.Subscriber(id: socketID, socket: socket, identity: identity, eventLoop: eventLoop, logger: logger)
+    }
     /// The socket's event loop; futures returned by methods may complete anywhere.
     public let eventLoop: any EventLoop
     /// The socket's logger (the request's metadata is added by `logger`, only when used).
@@ -41,7 +50,7 @@ public struct RPCContext: Sendable {
     public init(
         socketID: SocketID,
         socket: RPCSocket? = nil,
-        manager: any SocketsManager,
+        hub: Hub,
         eventLoop: any EventLoop,
         logger: Logger,
         address: RPCReplyAddress,
@@ -52,7 +61,7 @@ public struct RPCContext: Sendable {
     ) {
         self.socketID = socketID
         self.socket = socket ?? RPCSocket(id: "\(socketID)")
-        self.manager = manager
+        self.hub = hub
         self.eventLoop = eventLoop
         self.socketLogger = logger
         self.address = address
@@ -66,7 +75,7 @@ public struct RPCContext: Sendable {
     /// `channel`.
     public func authorize(_ action: AccessPolicy.Action, _ channel: String) throws(RPCError) {
         guard access.allows(identity, action, channel) else {
-            manager.metrics.refusal(action == .subscribe ? .subscribe : .publish)
+            hub.metrics.refusal(action == .subscribe ? .subscribe : .publish)
             logger.info("refused", metadata: ["action": "\(action.rawValue)", "channel": "\(channel.clippedForLog)", "user": "\((identity.userID ?? "anonymous").clippedForLog)"])
             throw RPCError.permissionDenied(action)
         }
@@ -80,8 +89,8 @@ public struct RPCContext: Sendable {
         let reason: String
         if let problem = ChannelName.problem(channel) {
             reason = problem
-        } else if !manager.isReady {
-            reason = "the node's broker (\(manager.brokerName)) is unavailable; the node's /readyz says when it is back"
+        } else if !hub.isReady {
+            reason = "the node's broker (\(hub.brokerName)) is unavailable; the node's /readyz says when it is back"
         } else {
             reason = "this node does not accept the channel"
         }
@@ -92,7 +101,7 @@ public struct RPCContext: Sendable {
     /// A context for a request with a `/stream` id (`rawRequestID` is the id's JSON text).
     public init(
         socketID: SocketID,
-        manager: any SocketsManager,
+        hub: Hub,
         eventLoop: any EventLoop,
         logger: Logger,
         rawRequestID: ByteBuffer,
@@ -100,7 +109,7 @@ public struct RPCContext: Sendable {
     ) {
         self.init(
             socketID: socketID,
-            manager: manager,
+            hub: hub,
             eventLoop: eventLoop,
             logger: logger,
             address: RPCReplyAddress(rawID: rawRequestID, method: method),

@@ -3,32 +3,15 @@ public import NIOCore
 
 /// Who is on the connection: `login`, `logout`, refreshed tokens, and the token's expiry.
 extension RPCSession {
-    /// Sets who is on the connection (a `login`, a `logout`, a refreshed token), and leaves the
-    /// channels the new identity may not hold. Returns the channels left.
+    /// Sets who is on the connection (a `login`, a `logout`, a refreshed token); it leaves the
+    /// channels the new identity may not hold, and their presence (`Hub.reauthorize`). Returns
+    /// the channels left.
     @discardableResult
     func setIdentity(_ identity: Identity) -> [String] {
         eventLoop.preconditionInEventLoop()
         self.identity = identity
         refreshDeadline = nil
-        var left: [String] = []
-        var released: [String] = []
-        for member in manager.channels.subscriptions(of: socketID) where !access.allows(identity, .subscribe, member.key) {
-            let channel = member.key
-            for pattern in (member.value.arrayValue ?? []).compactMap(\.stringValue) {
-                if case .left(_, release: true) = manager.channels.leave(socketID, channel: channel, pattern: pattern) {
-                    released.append(channel)
-                }
-            }
-            left.append(channel)
-        }
-        if !released.isEmpty {
-            // Channels left empty are released at the broker, as when a socket closes.
-            let manager = self.manager
-            Task {
-                for channel in released { await manager.release(channel) }
-            }
-        }
-        return left
+        return hub.reauthorize(socketID, as: identity, access: access, on: eventLoop)
     }
 
     /// One expiry pass (the transport runs it with the keepalive passes): once the token has
@@ -49,13 +32,13 @@ extension RPCSession {
             let bound = NIOLoopBound(self, eventLoop: eventLoop)
             let verifier = access.verifier
             startCall("refresh", params: ["expired_at": .number(JSONNumber(identity.expiresAt ?? wallClock))], timeout: grace, from: nil)
-                .whenSuccess { answer in
-                    guard let token = answer.stringValue ?? answer["token"]?.stringValue, let verifier else { return }
-                    Task {
-                        guard let identity = try? await verifier.identity(for: token) else { return }
-                        bound.value.eventLoop.execute { bound.value.setIdentity(identity) }
+                .flatMap { answer -> EventLoopFuture<Identity> in
+                    guard let token = answer.stringValue ?? answer["token"]?.stringValue, let verifier else {
+                        return bound.value.eventLoop.makeFailedFuture(TokenRejection("no token in the answer"))
                     }
+                    return bound.value.eventLoop.makeFutureWithTask { try await verifier.identity(for: token) }
                 }
+                .whenSuccess { identity in bound.value.setIdentity(identity) }
         } else {
             sendNotification(method: "refresh", params: ["expired_at": .number(JSONNumber(identity.expiresAt ?? wallClock))])
         }

@@ -96,7 +96,7 @@ public final class RPCSession {
     /// The socket's protocol.
     public let codec: any RPCCodec
     let router: RPCRouter
-    let manager: any SocketsManager
+    let hub: Hub
     let socketID: SocketID
     let eventLoop: any EventLoop
     let logger: Logger
@@ -148,7 +148,7 @@ public final class RPCSession {
     public init(
         codec: any RPCCodec = StreamCodec(),
         router: RPCRouter,
-        manager: any SocketsManager,
+        hub: Hub,
         socketID: SocketID,
         socketName: String? = nil,
         identity: Identity = .anonymous,
@@ -164,7 +164,7 @@ public final class RPCSession {
         self.codec = codec
         self.inOrder = codec.answersInRequestOrder
         self.router = router
-        self.manager = manager
+        self.hub = hub
         self.socketID = socketID
         self.socketName = socketName ?? "\(socketID)"
         self.identity = identity
@@ -330,7 +330,7 @@ public final class RPCSession {
         RPCContext(
             socketID: socketID,
             socket: RPCSocket(id: socketName, protocolName: codec.name, link: link, request: sequence),
-            manager: manager,
+            hub: hub,
             eventLoop: eventLoop,
             logger: logger,
             address: request.address,

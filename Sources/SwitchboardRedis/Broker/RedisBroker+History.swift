@@ -98,7 +98,7 @@ extension RedisBroker {
                 let out = self.inbox.finishRecovery(of: channel, read: fromStream)
                 var delivered = 0
                 for message in out {
-                    delivered += self.channels.deliver(channel: channel, event: message.event, rawData: message.rawData, position: message.position, into: &self.inbox.batch)
+                    delivered += self.inbox.delegate?.deliver(channel: channel, event: message.event, rawData: message.rawData, position: message.position, into: &self.inbox.batch) ?? 0
                 }
                 self.inbox.batch.dispatch()
                 self.metrics.messagesDelivered.increment(by: Int64(delivered))
@@ -165,7 +165,7 @@ extension RedisBroker {
         publisherLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] task in
             guard let self else { return task.cancel() }
             if self.isClosed { return task.cancel() }
-            let channels = self.presence.byChannel()
+            let channels = self.boundDelegate?.presenceEntries() ?? [:]
             guard !channels.isEmpty, self.livePublisher != nil else { return }
             Task {
                 for (channel, entries) in channels {

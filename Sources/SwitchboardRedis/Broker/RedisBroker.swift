@@ -4,7 +4,10 @@ public import NIOCore
 public import Switchboard
 import Synchronization
 
-/// The production `SocketsManager`: channels shared by every node through Redis PUBLISH/SUBSCRIBE.
+/// The production broker: channels shared by every node through Redis PUBLISH/SUBSCRIBE, history
+/// in Redis Streams, presence and channel state in keys hash-tagged by channel. It sees no socket:
+/// what it receives goes to its delegate (the node's `Hub`), and after a reconnection it asks the
+/// hub which channels to subscribe again.
 ///
 /// Per node: one pipelined publishing connection, and one subscriber connection that carries
 /// every channel of the node (so a node sees one publisher's messages in publish order, across
@@ -16,13 +19,9 @@ import Synchronization
 /// Redis is down, publishes fail at once and subscribes after `subscribeTimeout`; sockets stay.
 /// After `probeInterval` without messages it publishes to its own probe channel and reconnects if
 /// the probe does not come back: a subscriber connection that silently stopped receiving is found.
-public final class RedisBroker: SocketsManager {
-    public let sockets = SocketRegistry()
-    public let channels: ChannelRegistry
+public final class RedisBroker: NodeBackend {
     public let metrics: SwitchboardMetrics
-    public let brokerName = "redis"
-    public let calls = SocketCalls()
-    public let presence = PresenceTracker()
+    public let name = "redis"
     public var nodeID: String { configuration.nodeID }
     /// The settings.
     public let configuration: Configuration
@@ -35,6 +34,8 @@ public final class RedisBroker: SocketsManager {
     private let probeBytes: [UInt8]
     private let inboxBytes: [UInt8]
     private let state = Mutex(State())
+    /// The hub, once bound (the subscriber's read path reads it from `inbox.delegate`).
+    private let delegate = Mutex<(any BrokerDelegate)?>(nil)
 
     private struct Waiter {
         let id: UInt64
@@ -50,7 +51,8 @@ public final class RedisBroker: SocketsManager {
         var token: UInt64 = 0
         var ready = false
         var closed = false
-        /// Channels the registry holds (names without the prefix).
+        /// Channels the hub asked for and has not released (names without the prefix), as last
+        /// told; after a reconnection, the hub's own record (`channelsToRestore`).
         var desired = Set<String>()
         /// Channels Redis confirmed on the current subscriber connection.
         var active = Set<String>()
@@ -70,13 +72,11 @@ public final class RedisBroker: SocketsManager {
     /// Creates the broker; `start()` connects.
     public init(
         configuration: Configuration,
-        channels: ChannelRegistry = ChannelRegistry(),
         metrics: SwitchboardMetrics = SwitchboardMetrics(),
         eventLoopGroup: any EventLoopGroup,
         logger: Logger = Logger(label: "switchboard.redis")
     ) {
         self.configuration = configuration
-        self.channels = channels
         self.metrics = metrics
         var logger = logger
         logger[metadataKey: "redis"] = "\(configuration.url)"
@@ -93,7 +93,12 @@ public final class RedisBroker: SocketsManager {
         state.withLock { $0.ready && !$0.closed }
     }
 
-    public var brokerInfo: JSONObject {
+    public func bind(_ delegate: any BrokerDelegate) {
+        self.delegate.withLock { $0 = delegate }
+        subscriberLoop.execute { self.inbox.delegate = delegate }
+    }
+
+    public var info: JSONObject {
         state.withLock { state in
             [
                 "url": .string(configuration.url.description),
@@ -107,14 +112,18 @@ public final class RedisBroker: SocketsManager {
 
     // MARK: - Publishing
 
-    public func publish(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        if let history = channels.features(for: channel).history {
+    public func publish(channel: String, event: String?, rawData: RawJSON, options: PublishOptions, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        if let ttl = options.stateTTL {
+            return publishState(channel: channel, event: event, rawData: rawData, ttl: ttl, on: eventLoop)
+        }
+        if let history = options.history {
             return publish(channel: channel, event: event, rawData: rawData, history: history, on: eventLoop)
         }
         return publishTransient(channel: channel, event: event, rawData: rawData, on: eventLoop)
     }
 
-    public func publishTransient(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    /// A PUBLISH of the message, nothing kept.
+    func publishTransient(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         guard ChannelName.isValid(channel), let publisher = livePublisher else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
@@ -175,11 +184,11 @@ public final class RedisBroker: SocketsManager {
         "\(configuration.channelPrefix)state:{\(channel)}"
     }
 
-    public func publishState(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    /// Keeps the message as the channel's state for `ttl` seconds, and publishes it.
+    func publishState(channel: String, event: String?, rawData: RawJSON, ttl: Int, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         guard ChannelName.isValid(channel), let publisher = livePublisher else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
-        let ttl = channels.features(for: channel).stateTTL ?? ChannelFeatures.defaultStateTTL
         let payload = ByteBuffer(bytes: BrokerPayload.encodeBytes(event: event, rawData: rawData))
         var command = ByteBuffer()
         RESPEncoder.write(
@@ -312,7 +321,7 @@ public final class RedisBroker: SocketsManager {
             return
         }
         if redisChannel.readableBytes == inboxBytes.count, redisChannel.readableBytesView.elementsEqual(inboxBytes) {
-            calls.receive(payload, manager: self)
+            inbox.delegate?.receivedNodeMessage(payload)
             return
         }
         guard let channel = inbox.channelName(redisChannel, prefix: prefixBytes) else { return }
@@ -334,7 +343,7 @@ public final class RedisBroker: SocketsManager {
         if let position = message.position, !inbox.admit(channel: channel, event: message.event, rawData: message.rawData, position: position) {
             return
         }
-        let delivered = channels.deliver(channel: channel, event: message.event, rawData: message.rawData, position: message.position, into: &inbox.batch)
+        let delivered = inbox.delegate?.deliver(channel: channel, event: message.event, rawData: message.rawData, position: message.position, into: &inbox.batch) ?? 0
         metrics.messagesDelivered.increment(by: Int64(delivered))
     }
 
@@ -385,6 +394,9 @@ public final class RedisBroker: SocketsManager {
         subscriberLoop.execute { self.startProbing() }
         startPresenceRefresh()
     }
+
+    /// The hub, once bound (`nil` after `close()`).
+    var boundDelegate: (any BrokerDelegate)? { delegate.withLock { $0 } }
 
     /// `true` once `close()` began.
     var isClosed: Bool { state.withLock { $0.closed } }
@@ -482,9 +494,14 @@ public final class RedisBroker: SocketsManager {
             if kept == nil { publisher.close() }
             throw error
         }
+        // The hub's record of its channels is what is restored.
+        let restore = Set(delegate.withLock { $0 }?.channelsToRestore() ?? [])
         // History channels this node delivered from: hold their live messages until what was
         // published while the connection was down has been read from their streams.
-        let wantedNow = state.withLock { Set($0.desired) }
+        let wantedNow = state.withLock { state -> Set<String> in
+            state.desired = restore
+            return restore
+        }
         let recovering = try await subscriberLoop.submit { self.inbox.beginRecovery(of: wantedNow) }.get()
         // Restore every channel the registry holds (and the probe channel), in batches.
         let wanted: [String] = state.withLock { state in
@@ -642,7 +659,7 @@ public final class RedisBroker: SocketsManager {
             defer { state.lossSignal = nil }
             return (state.supervisor, waiters, [state.subscriber, state.publisher].compactMap { $0 }, state.lossSignal)
         }
-        closeSockets()
+        delegate.withLock { $0 = nil }
         for waiter in waiters { waiter.continuation.resume(throwing: BrokerError.cannotSubscribe) }
         signal?.resume()
         for connection in connections {

@@ -8,6 +8,7 @@ final class SubscriberInbox: @unchecked Sendable {
     @exclusivity(unchecked) private var _lastActivity = NIODeadline.now()
     @exclusivity(unchecked) private var _probeDeadline: NIODeadline?
     @exclusivity(unchecked) private var _dropped = 0
+    @exclusivity(unchecked) private var _delegate: (any BrokerDelegate)?
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -26,6 +27,12 @@ final class SubscriberInbox: @unchecked Sendable {
     var probeDeadline: NIODeadline? {
         get { eventLoop.assertInEventLoop(); return _probeDeadline }
         set { eventLoop.assertInEventLoop(); _probeDeadline = newValue }
+    }
+
+    /// Where received messages go (the hub), read on every message.
+    var delegate: (any BrokerDelegate)? {
+        get { eventLoop.assertInEventLoop(); return _delegate }
+        set { eventLoop.assertInEventLoop(); _delegate = newValue }
     }
 
     var dropped: Int {

@@ -31,26 +31,26 @@ struct NodeRoutes {
         router.get("/readyz") { [node] _, _ in
             let body: JSONValue = [
                 "ready": .bool(node.isReady),
-                "broker": .string(node.manager.brokerName),
-                "broker_ready": .bool(node.manager.isReady),
+                "broker": .string(node.hub.brokerName),
+                "broker_ready": .bool(node.hub.isReady),
                 "draining": .bool(node.isDraining),
             ]
             return Self.json(body, status: node.isReady ? .ok : .serviceUnavailable)
         }
         router.get("/metrics") { [node] _, _ in
-            let counts = node.manager.channels.counts
+            let counts = node.hub.channels.counts
             node.metrics.switchboard.channels.record(counts.channels)
             node.metrics.switchboard.subscriptions.record(counts.subscriptions)
-            node.metrics.switchboard.brokerConnected.record(node.manager.isReady ? 1 : 0)
+            node.metrics.switchboard.brokerConnected.record(node.hub.isReady ? 1 : 0)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: node.metrics.exposition(node: node.manager.nodeID, broker: node.manager.brokerName, version: SwitchboardVersion.current))
+                body: .init(byteBuffer: node.metrics.exposition(node: node.hub.nodeID, broker: node.hub.brokerName, version: SwitchboardVersion.current))
             )
         }
         router.get("/info") { [node] request, _ in
             try Self.checkAPIKey(request, node: node)
-            return Self.json(.object(node.manager.serverInfo()))
+            return Self.json(.object(node.hub.serverInfo()))
         }
         router.post("/publish") { [node] request, _ in
             try Self.checkAPIKey(request, node: node)
@@ -146,7 +146,7 @@ struct NodeRoutes {
         let timeout = reader.optionalInteger("timeout_ms", in: 1...600_000) ?? 10_000
         try reader.check(status: .badRequest)
         do {
-            let result = try await node.manager.call(socket: socket, method: method, params: payload["params"] ?? .object([:]), timeout: .milliseconds(timeout))
+            let result = try await node.hub.call(socket: socket, method: method, params: payload["params"] ?? .object([:]), timeout: .milliseconds(timeout))
             return json(["result": result])
         } catch {
             return failure(error)
@@ -162,7 +162,7 @@ struct NodeRoutes {
         let event = reader.required("event") { $0.objectValue != nil }
         try reader.check(status: .badRequest)
         do {
-            try await node.manager.emit(socket: socket, event: event.objectValue ?? JSONObject())
+            try await node.hub.emit(socket: socket, event: event.objectValue ?? JSONObject())
             return json(["emitted": true])
         } catch {
             return failure(error)
@@ -197,11 +197,11 @@ struct NodeRoutes {
         }
         let loop = node.configuration.eventLoopGroup.any()
         do {
-            try await node.manager.publish(channel: publish.channel, event: publish.event, data: publish.data, on: loop).get()
+            try await node.hub.publish(channel: publish.channel, event: publish.event, data: publish.data, on: loop).get()
         } catch let failure as BrokerError {
             let reason = ChannelName.problem(publish.channel)
-                ?? (node.manager.isReady ? "this node does not accept the channel" : "the node's broker (\(node.manager.brokerName)) is unavailable; GET /readyz says when it is back")
-            return error(.channelRefused(failure, reason: reason), status: node.manager.isReady ? .badRequest : .serviceUnavailable)
+                ?? (node.hub.isReady ? "this node does not accept the channel" : "the node's broker (\(node.hub.brokerName)) is unavailable; GET /readyz says when it is back")
+            return error(.channelRefused(failure, reason: reason), status: node.hub.isReady ? .badRequest : .serviceUnavailable)
         }
         return json(publish.response)
     }

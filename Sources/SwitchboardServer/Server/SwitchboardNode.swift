@@ -9,22 +9,22 @@ public import Switchboard
 import Synchronization
 
 /// A Switchboard node: the WebSocket RPC routes `/stream`, `/jsonrpc` and `/wsrpc` (three
-/// protocols over one set of methods and channels), `/healthz`, `/readyz`, `/metrics` and
-/// `POST /publish`, over a `SocketsManager` (in-process or Redis).
+/// protocols over one set of methods and channels), `/healthz`, `/readyz`, `/metrics` and the
+/// HTTP API, over one `Hub` on a broker (in-process or Redis).
 ///
 /// ```swift
 /// let metrics = NodeMetrics()
 /// let broker = LocalBroker(metrics: metrics.switchboard, eventLoop: MultiThreadedEventLoopGroup.singleton.next())
 /// var methods = RPCRouter()
 /// methods.register("echo") { (payload: JSONObject, _) in .object(payload) }
-/// let node = SwitchboardNode(configuration: .init(port: 8080), manager: broker, methods: methods, metrics: metrics)
+/// let node = SwitchboardNode(configuration: .init(port: 8080), broker: broker, methods: methods, metrics: metrics)
 /// try await node.run()  // until SIGTERM or SIGINT
 /// ```
 public final class SwitchboardNode: Sendable {
     /// The settings the node was made with.
     public let configuration: NodeConfiguration
-    /// The sockets manager (broker) the node serves.
-    public let manager: any SocketsManager
+    /// The node's sockets, channels, presence and calls, over its broker.
+    public let hub: Hub
     /// The node's metrics.
     public let metrics: NodeMetrics
     let logger: Logger
@@ -38,18 +38,20 @@ public final class SwitchboardNode: Sendable {
     /// `unsubscribe`, `info`, `server_info`).
     public init(
         configuration: NodeConfiguration,
-        manager: any SocketsManager,
+        broker: any NodeBackend,
         methods: RPCRouter = RPCRouter(),
         metrics: NodeMetrics = NodeMetrics(),
         logger: Logger = Logger(label: "switchboard")
     ) {
         self.configuration = configuration
-        self.manager = manager
+        var hubLogger = logger
+        hubLogger[metadataKey: "node"] = "\(broker.nodeID)"
+        self.hub = Hub(backend: broker, metrics: metrics.switchboard, logger: hubLogger)
         self.metrics = metrics
         var logger = logger
-        logger[metadataKey: "node"] = "\(manager.nodeID)"
+        logger[metadataKey: "node"] = "\(broker.nodeID)"
         self.logger = logger
-        let nodeID = manager.nodeID
+        let nodeID = broker.nodeID
         let startedAt = self.startedAt
         var router = RPCRouter.standard(nodeInfo: {
             let uptime = ContinuousClock.now - startedAt
@@ -61,7 +63,7 @@ public final class SwitchboardNode: Sendable {
     }
 
     /// `true` while the broker is ready and the node is not draining.
-    public var isReady: Bool { manager.isReady && !isDraining }
+    public var isReady: Bool { hub.isReady && !isDraining }
 
     /// `true` once shutdown began.
     public var isDraining: Bool { draining.load(ordering: .relaxed) }
@@ -95,10 +97,10 @@ public final class SwitchboardNode: Sendable {
     /// then every socket gets 1001 and the server stops, then the broker closes.
     public func services() throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let codecs = configuration.stream.compression ? DeflateCodecs() : nil
-        manager.channels.use(encoder: WebSocketMessageEncoder(codecs: codecs))
-        manager.channels.use(features: ChannelFeatureTable(rules: configuration.security.policy.channels, stateTopics: configuration.topics))
+        hub.channels.use(encoder: WebSocketMessageEncoder(codecs: codecs))
+        hub.channels.use(features: ChannelFeatureTable(rules: configuration.security.policy.channels, stateTopics: configuration.topics))
         let sockets = NodeSockets(
-            manager: manager,
+            hub: hub,
             configuration: configuration.stream,
             security: configuration.security,
             codecs: codecs,
@@ -125,7 +127,7 @@ public final class SwitchboardNode: Sendable {
             onServerRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 logger.info("listening", metadata: [
-                    "address": "\(configuration.host):\(port)", "broker": "\(manager.brokerName)",
+                    "address": "\(configuration.host):\(port)", "broker": "\(hub.brokerName)",
                     "tls": "\(tls != nil)", "auth": "\(security.policy.mode.rawValue)",
                 ])
                 listening(on: port)
@@ -134,7 +136,7 @@ public final class SwitchboardNode: Sendable {
             logger: logger
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: BrokerService(manager: manager, logger: logger), serviceName: "broker"),
+            .init(service: HubService(hub: hub, logger: logger), serviceName: "hub"),
             .init(service: application, serviceName: "http"),
             .init(
                 service: DrainService(node: self),
@@ -183,23 +185,28 @@ public final class SwitchboardNode: Sendable {
     /// Sends 1001 (going away) to every socket and waits until their connections closed (each
     /// has `closeTimeout` to answer), so clients reconnect elsewhere before the server stops.
     func closeSockets() async {
-        manager.closeSockets(code: 1001, reason: "going away")
+        hub.closeSockets(code: 1001, reason: "going away")
         guard let sockets = sockets.withLock({ $0 }) else { return }
         let timeout = configuration.stream.closeTimeout
         await sockets.connections.waitUntilAllClosed(timeout: .nanoseconds(timeout.nanoseconds) + .milliseconds(500))
     }
 }
 
-/// Starts the broker, and closes it when the group shuts down (after the HTTP server).
-struct BrokerService: Service {
-    let manager: any SocketsManager
+/// Starts the hub's broker and does the hub's queued work (releases, presence) until the group
+/// shuts down (after the HTTP server); then closes the hub and its broker.
+struct HubService: Service {
+    let hub: Hub
     let logger: Logger
 
     func run() async throws {
-        try await manager.start()
-        try? await gracefulShutdown()
-        logger.info("closing the broker")
-        await manager.close()
+        try await hub.start()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await hub.run() }
+            try? await gracefulShutdown()
+            logger.info("closing the broker")
+            await hub.close()
+            await group.waitForAll()
+        }
     }
 }
 
@@ -215,7 +222,7 @@ struct DrainService: Service {
         if node.configuration.drainPeriod > .zero {
             try? await Task.sleep(for: node.configuration.drainPeriod)
         }
-        node.logger.info("closing sockets (1001 going away)", metadata: ["sockets": "\(node.manager.sockets.count)"])
+        node.logger.info("closing sockets (1001 going away)", metadata: ["sockets": "\(node.hub.sockets.count)"])
         await node.closeSockets()
     }
 }

@@ -4,10 +4,10 @@ import Switchboard
 import SwitchboardWebSocket
 import Synchronization
 
-/// What every WebSocket connection of a node shares, whatever its protocol: the sockets manager,
+/// What every WebSocket connection of a node shares, whatever its protocol: the hub,
 /// the settings, the compressors, the keepalive timers, the connection count and socket numbers.
 final class NodeSockets: Sendable {
-    let manager: any SocketsManager
+    let hub: Hub
     let configuration: StreamConfiguration
     let security: SecurityConfiguration
     let codecs: DeflateCodecs?
@@ -18,14 +18,14 @@ final class NodeSockets: Sendable {
     private let nextID = Atomic<UInt64>(0)
 
     init(
-        manager: any SocketsManager,
+        hub: Hub,
         configuration: StreamConfiguration,
         security: SecurityConfiguration,
         codecs: DeflateCodecs?,
         metrics: SwitchboardMetrics,
         logger: Logger
     ) {
-        self.manager = manager
+        self.hub = hub
         self.configuration = configuration
         self.security = security
         self.codecs = codecs
@@ -45,7 +45,7 @@ final class NodeSockets: Sendable {
 
     /// The socket's id in the cluster: `<node-id>.<n>`.
     func clusterName(of id: SocketID) -> String {
-        NodeIdentity.socketName(node: manager.nodeID, socket: id)
+        NodeIdentity.socketName(node: hub.nodeID, socket: id)
     }
 }
 
@@ -64,7 +64,7 @@ final class RPCEndpoint: Sendable {
         self.node = node
     }
 
-    var manager: any SocketsManager { node.manager }
+    var hub: Hub { node.hub }
     var configuration: StreamConfiguration { node.configuration }
     var codecs: DeflateCodecs? { node.codecs }
     var loops: LoopServicesRegistry { node.loops }

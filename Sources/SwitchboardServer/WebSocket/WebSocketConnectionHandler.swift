@@ -82,7 +82,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         session = RPCSession(
             codec: endpoint.codec,
             router: endpoint.router,
-            manager: endpoint.manager,
+            hub: endpoint.hub,
             socketID: socketID,
             socketName: endpoint.node.clusterName(of: socketID),
             identity: identity,
@@ -110,7 +110,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             rpc: session?.socket,
             handler: self
         )
-        endpoint.manager.connect(socket)  // counted in `connections` since its upgrade was accepted
+        endpoint.hub.connect(socket)  // counted in `connections` since its upgrade was accepted
         endpoint.metrics.connections.increment()
         endpoint.metrics.connectionsOpened.increment()
         let services = endpoint.loops.services(for: context.eventLoop)
@@ -168,7 +168,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     private func unregister() {
         guard registered else { return }
         registered = false
-        endpoint.manager.disconnect(socketID)
+        endpoint.hub.disconnect(socketID)
         endpoint.metrics.connections.decrement()
     }
 

@@ -4,13 +4,21 @@ import Testing
 
 @testable import Switchboard
 
+/// The in-process broker under a hub, as a node runs it.
 @Suite("Local broker")
 struct LocalBrokerTests {
     let loop = MultiThreadedEventLoopGroup.singleton.next()
 
+    /// A hub on `broker`, its queued work running.
+    static func hub(_ broker: LocalBroker) -> Hub {
+        let hub = Hub(backend: broker)
+        Task { await hub.run() }
+        return hub
+    }
+
     @Test("join and leave go to the broker once per channel")
     func joinLeave() async throws {
-        let broker = LocalBroker(eventLoop: loop)
+        let broker = Self.hub(LocalBroker(eventLoop: loop))
         let a = RecordingSocket(1, eventLoop: loop)
         let b = RecordingSocket(2, eventLoop: loop)
         broker.connect(a)
@@ -27,7 +35,7 @@ struct LocalBrokerTests {
 
     @Test("the channel rule refuses channels for publish and subscribe")
     func channelRule() async throws {
-        let broker = LocalBroker(configuration: .init(channelRule: LocalBroker.Configuration.lowercaseOnly), eventLoop: loop)
+        let broker = Self.hub(LocalBroker(configuration: .init(channelRule: LocalBroker.Configuration.lowercaseOnly), eventLoop: loop))
         let a = RecordingSocket(1, eventLoop: loop)
         broker.connect(a)
         await #expect(throws: BrokerError.cannotSubscribe) { try await broker.join(a.id, channel: "Test", pattern: "*") }
@@ -37,7 +45,7 @@ struct LocalBrokerTests {
 
     @Test("simulated latency delivers later, in publish order")
     func latency() async throws {
-        let broker = LocalBroker(configuration: .init(latency: .seconds(1)), eventLoop: loop)
+        let broker = Self.hub(LocalBroker(configuration: .init(latency: .seconds(1)), eventLoop: loop))
         let a = RecordingSocket(1, eventLoop: loop)
         broker.connect(a)
         _ = try await broker.join(a.id, channel: "c", pattern: "*")
@@ -53,9 +61,9 @@ struct LocalBrokerTests {
         #expect(a.messages == (0..<50).map { #"{"channel":"c","event":"","data":\#($0)}"# })
     }
 
-    @Test("a closed broker refuses everything and closes its sockets with 1001")
+    @Test("a closed hub refuses everything and closes its sockets with 1001")
     func close() async throws {
-        let broker = LocalBroker(eventLoop: loop)
+        let broker = Self.hub(LocalBroker(eventLoop: loop))
         let a = RecordingSocket(1, eventLoop: loop)
         broker.connect(a)
         await broker.close()

@@ -88,7 +88,7 @@ struct RPCSessionOrderTests {
         default: StreamCodec()
         }
         let subscriber = try await SessionHarness(router: Self.methods(), id: 7)
-        let publisher = try await SessionHarness(router: Self.methods(for: codec), manager: subscriber.manager, id: 8, codec: codec)
+        let publisher = try await SessionHarness(router: Self.methods(for: codec), hub: subscriber.hub, id: 8, codec: codec)
         subscriber.send(#"{"id":"s","method":"subscribe","payload":{"channel":"order"}}"#)
         #expect(try await subscriber.reply()["response"] == ["subscribed": ["order": ["*"]]])
         for n in 0..<200 {

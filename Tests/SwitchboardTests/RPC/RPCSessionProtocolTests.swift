@@ -170,7 +170,7 @@ struct RPCSessionProtocolTests {
     @Test("topics: subscribe takes a topic or a list, leaves out undeclared ones, and gets the topic's state first")
     func topics() async throws {
         let harness = try await Self.jsonRPC(topics: ["news", "rooms:*"])
-        harness.manager.channels.use(features: ChannelFeatureTable(stateTopics: TopicCatalog(["news", "rooms:*"])))
+        harness.hub.channels.use(features: ChannelFeatureTable(stateTopics: TopicCatalog(["news", "rooms:*"])))
         harness.send(#"{"jsonrpc":"2.0","id":0,"method":"publish","params":{"channel":"elsewhere","data":[1],"state":true}}"#)
         #expect(try await harness.reply()["error"]?["code"] == -32602, "a channel that keeps no state")
         harness.send(#"{"jsonrpc":"2.0","id":1,"method":"publish","params":{"channel":"news","data":{"v":1},"state":true}}"#)

@@ -9,31 +9,31 @@ import Testing
 /// An RPC session on a real event loop, with its replies collected in order.
 final class SessionHarness: Sendable {
     let loop: any EventLoop
-    let manager: LocalBroker
+    let hub: Hub
     let replies = Mailbox<JSONValue>()
     let session: NIOLoopBound<RPCSession>
     let socket: RecordingSocket
 
     init(
         router: RPCRouter = .standard(),
-        manager: LocalBroker? = nil,
+        hub: Hub? = nil,
         id: UInt64 = 1,
         codec: any RPCCodec = StreamCodec(),
         configuration: RPCSession.Configuration = .init()
     ) async throws {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         self.loop = loop
-        let manager = manager ?? LocalBroker(eventLoop: loop)
-        self.manager = manager
+        let hub = hub ?? Self.makeHub(loop: loop)
+        self.hub = hub
         let replies = self.replies
         let socket = RecordingSocket(id, eventLoop: loop, format: codec.messageFormat)
         self.socket = socket
         session = try await loop.submit {
-            manager.connect(socket)
+            hub.connect(socket)
             let session = RPCSession(
                 codec: codec,
                 router: router,
-                manager: manager,
+                hub: hub,
                 socketID: socket.id,
                 eventLoop: loop,
                 logger: TestNode.logger(),
@@ -42,6 +42,13 @@ final class SessionHarness: Sendable {
             )
             return NIOLoopBound(session, eventLoop: loop)
         }.get()
+    }
+
+    /// A hub on a local broker, with its queued work running.
+    static func makeHub(loop: any EventLoop) -> Hub {
+        let hub = Hub(backend: LocalBroker(eventLoop: loop))
+        Task { await hub.run() }
+        return hub
     }
 
     func send(_ text: String) {
@@ -155,11 +162,11 @@ struct RPCSessionTests {
     func closedWhileSending() async throws {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let sent = try await loop.submit { () -> Int in
-            let manager = LocalBroker(eventLoop: loop)
+            let hub = SessionHarness.makeHub(loop: loop)
             let box = NIOLoopBoundBox<RPCSession?>(nil, eventLoop: loop)
             var sent = 0
             let session = RPCSession(
-                router: .standard(), manager: manager, socketID: SocketID(rawValue: 1), eventLoop: loop, logger: TestNode.logger(),
+                router: .standard(), hub: hub, socketID: SocketID(rawValue: 1), eventLoop: loop, logger: TestNode.logger(),
                 send: { _ in
                     sent += 1
                     box.value?.close()  // as the WebSocket handler does when the channel goes inactive mid-write

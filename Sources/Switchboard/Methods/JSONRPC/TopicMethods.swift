@@ -41,7 +41,7 @@ struct GetSubscriptionsMethod: RPCMethod {
     }
 
     static func topics(of context: RPCContext) -> JSONValue {
-        .array(context.manager.channels.subscriptions(of: context.socketID).keys.map(JSONValue.string))
+        .array(context.hub.channels.subscriptions(of: context.socketID).keys.map(JSONValue.string))
     }
 }
 
@@ -67,8 +67,9 @@ func topicNames(_ params: RPCParams) -> [String] {
 
 /// `subscribe` (a topic or a list) → every topic the connection now holds. Topics it may not
 /// subscribe to (undeclared, or refused by the access rules) are left out silently, as the
-/// reference does; a topic with a state sends it to
-/// the subscriber at once, as a notification, before the reply.
+/// reference does; a topic with a state sends it to the subscriber at once, as a notification,
+/// before the reply. A topic is a channel: the hub's one subscribe, presence and `$join`
+/// included.
 struct TopicSubscribeMethod: ParamsRPCMethod {
     let catalog: TopicCatalog
 
@@ -76,8 +77,7 @@ struct TopicSubscribeMethod: ParamsRPCMethod {
         let topics = topicNames(params).filter { catalog.admits($0) && context.access.allows(context.identity, .subscribe, $0) }
         return context.eventLoop.makeFutureWithTask {
             for topic in topics {
-                _ = try await context.manager.join(context.socketID, channel: topic, pattern: "*")
-                await context.manager.sendState(of: topic, matching: "*", to: context.socket, logger: context.logger)
+                _ = try await context.hub.subscribe(context.subscriber, channel: topic)
             }
             return GetSubscriptionsMethod.topics(of: context)
         }
@@ -91,7 +91,7 @@ struct TopicUnsubscribeMethod: ParamsRPCMethod {
         let topics = topicNames(params)
         return context.eventLoop.makeFutureWithTask {
             for topic in topics {
-                _ = try? await context.manager.leave(context.socketID, channel: topic, pattern: "*")
+                _ = try? await context.hub.unsubscribe(context.socketID, channel: topic, on: context.eventLoop)
             }
             return GetSubscriptionsMethod.topics(of: context)
         }
