@@ -23,10 +23,11 @@ public protocol Broker: AnyObject, Sendable {
     /// Binds the delegate that receives messages; called once, before `start`.
     func bind(_ delegate: any BrokerDelegate)
 
-    /// Starts the broker (connects).
-    func start() async throws
+    /// Runs the broker (connects, and keeps its connections up) until `close()`; returns at once
+    /// for a broker with nothing to run.
+    func run() async
 
-    /// Stops the broker.
+    /// Stops the broker; `run()` returns.
     func close() async
 
     /// Publishes a message to `channel` on every node; `rawData` is the data's validated JSON

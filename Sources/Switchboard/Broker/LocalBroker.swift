@@ -176,7 +176,7 @@ public final class LocalBroker: NodeBackend {
         ["latency_ms": configuration.latency.map { .number(JSONNumber(Double($0.nanoseconds) / 1e6)) } ?? .null]
     }
 
-    public func start() async throws {}
+    public func run() async {}
 
     public func close() async {
         closed.withLock { $0 = true }

@@ -68,19 +68,17 @@ public final class Hub: BrokerDelegate {
 
     // MARK: - Lifecycle
 
-    /// Starts the broker.
-    public func start() async throws {
-        try await broker.start()
-    }
-
-    /// Does the queued work (releases, presence) in order, until `close()`.
+    /// Runs the broker and does the queued work (releases, presence) in order, until `close()`.
     public func run() async {
-        for await job in work {
-            switch job {
-            case .release(let channel):
-                await release(channel)
-            case .leavePresence(let memberships, let eventLoop):
-                for membership in memberships { await leftPresence(membership, on: eventLoop) }
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.broker.run() }
+            for await job in work {
+                switch job {
+                case .release(let channel):
+                    await release(channel)
+                case .leavePresence(let memberships, let eventLoop):
+                    for membership in memberships { await leftPresence(membership, on: eventLoop) }
+                }
             }
         }
     }

@@ -65,7 +65,6 @@ public final class RedisBroker: NodeBackend {
         var restored: CheckedContinuation<Void, any Error>?
         var lost = false
         var lossSignal: CheckedContinuation<Void, Never>?
-        var supervisor: Task<Void, Never>?
         var reconnects = 0
     }
 
@@ -388,11 +387,12 @@ public final class RedisBroker: NodeBackend {
 
     // MARK: - Connections
 
-    public func start() async throws {
-        let supervisor = Task { await self.supervise() }
-        state.withLock { $0.supervisor = supervisor }
+    /// Connects, and keeps the connections up (reconnecting, restoring, probing, refreshing
+    /// presence) until `close()`.
+    public func run() async {
         subscriberLoop.execute { self.startProbing() }
         startPresenceRefresh()
+        await supervise()
     }
 
     /// The hub, once bound (`nil` after `close()`).
@@ -651,13 +651,13 @@ public final class RedisBroker: NodeBackend {
     // MARK: - Closing
 
     public func close() async {
-        let (supervisor, waiters, connections, signal) = state.withLock { state in
+        let (waiters, connections, signal) = state.withLock { state in
             state.closed = true
             state.ready = false
             let waiters = state.waiters.values.flatMap { $0 }
             state.waiters = [:]
             defer { state.lossSignal = nil }
-            return (state.supervisor, waiters, [state.subscriber, state.publisher].compactMap { $0 }, state.lossSignal)
+            return (waiters, [state.subscriber, state.publisher].compactMap { $0 }, state.lossSignal)
         }
         delegate.withLock { $0 = nil }
         for waiter in waiters { waiter.continuation.resume(throwing: BrokerError.cannotSubscribe) }
@@ -666,7 +666,5 @@ public final class RedisBroker: NodeBackend {
             connection.close()
             try? await connection.closeFuture.get()
         }
-        supervisor?.cancel()
-        await supervisor?.value
     }
 }

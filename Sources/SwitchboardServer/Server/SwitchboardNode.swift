@@ -192,19 +192,19 @@ public final class SwitchboardNode: Sendable {
     }
 }
 
-/// Starts the hub's broker and does the hub's queued work (releases, presence) until the group
-/// shuts down (after the HTTP server); then closes the hub and its broker.
+/// Runs the hub (its broker, its queued work) until the group shuts down (after the HTTP
+/// server); then closes the hub and its broker.
 struct HubService: Service {
     let hub: Hub
     let logger: Logger
 
     func run() async throws {
-        try await hub.start()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await hub.run() }
             try? await gracefulShutdown()
             logger.info("closing the broker")
             await hub.close()
+            group.cancelAll()  // a reconnection backoff or a connect in progress ends now
             await group.waitForAll()
         }
     }
