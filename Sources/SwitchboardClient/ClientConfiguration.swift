@@ -2,7 +2,7 @@ public import NIOSSL
 
 /// The protocol a `SwitchboardClient` speaks.
 public enum ClientProtocol: Sendable, Equatable {
-    /// `/stream` (DESIGN §1): event patterns, `{"channel", "event", "data"}` messages.
+    /// `/stream` (docs/protocol.md): event patterns, `{"channel", "event", "data"}` messages.
     case stream
     /// JSON-RPC 2.0 (`/jsonrpc`): topics (every event), messages as notifications.
     case jsonRPC

@@ -39,6 +39,13 @@ public final class PortReservation: @unchecked Sendable {
         port = Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// A free port the kernel picks (another process could take it before use).
+    public static func freePort() throws -> Int {
+        let reservation = try PortReservation()
+        reservation.release()
+        return reservation.port
+    }
+
     /// A free port below the kernel's ephemeral range, so that no process binding port 0 (other
     /// tests running in parallel) can take it before the server that will use it starts.
     public static func freePortOutsideEphemeralRange() throws -> Int {

@@ -40,7 +40,7 @@ public final class RedisServer: @unchecked Sendable {
         }
         var lastError: (any Error)?
         for _ in 0..<(port == nil ? 5 : 1) {
-            let server = RedisServer(port: try port ?? freePort(), arguments: arguments)
+            let server = RedisServer(port: try port ?? PortReservation.freePort(), arguments: arguments)
             do {
                 try await server.launch(executable)
                 return server
@@ -142,10 +142,3 @@ public final class RedisServer: @unchecked Sendable {
     }
 }
 
-/// A free TCP port on 127.0.0.1 (the kernel picks one; another process could take it before use).
-public func freePort() throws -> Int {
-    let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .bind(host: "127.0.0.1", port: 0).wait()
-    defer { try? channel.close().wait() }
-    return channel.localAddress?.port ?? 0
-}

@@ -152,7 +152,7 @@ struct RedisBrokerTests {
         let jsonRPC = try await RawWebSocket.connect(nodes[0].jsonRPCURL)
         redis.kill9()
         let during = try await Self.publish(publisher, "f", "during")
-        // /stream keeps DESIGN §1's shape exactly; JSON-RPC's data says why.
+        // /stream keeps docs/protocol.md's shape exactly; JSON-RPC's data says why.
         #expect(during["error"] == ["message": "Invalid RPC parameters", "errors": ["channel": "Cannot publish to channel"]])
         let explained = try await jsonRPC.call(["jsonrpc": "2.0", "id": 1, "method": "publish", "params": ["channel": "f", "data": "during"]])
         #expect(explained["error"]?["data"]?["reason"]?.stringValue?.contains("broker (redis) is unavailable") == true)

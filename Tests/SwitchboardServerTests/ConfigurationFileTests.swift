@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Configuration file")
 struct ConfigurationFileTests {
-    @Test("DESIGN §8's example reads into rules, keys, topics and limits; file names resolve against its folder")
+    @Test("The configuration example reads into rules, keys, topics and limits; file names resolve against its folder")
     func example() throws {
         let file = try ConfigurationFile(json: """
             {

@@ -6,7 +6,7 @@ import SwitchboardServer
 import SwitchboardTesting
 import Testing
 
-/// Hostile input gets what RFC 6455 and DESIGN §6 say, and leaves every other socket served.
+/// Hostile input gets what RFC 6455 and docs/security.md say, and leaves every other socket served.
 @Suite("Hostile input")
 struct HostileInputTests {
     @Test("text that is not UTF-8 closes with 1007; so does a close reason that is not UTF-8; a compressed ping is 1002")

@@ -1,4 +1,4 @@
-/// Who may do what on a node (DESIGN §8): the authentication mode, the channel rules, and the
+/// Who may do what on a node (docs/security.md): the authentication mode, the channel rules, and the
 /// token verifier. Every protocol and the HTTP API ask it.
 ///
 /// A channel's first matching rule decides; the token's own `channels` and `publish` claims add

@@ -1,4 +1,4 @@
-/// Who may subscribe to, or publish on, the channels of a rule (DESIGN §8's rule words).
+/// Who may subscribe to, or publish on, the channels of a rule (the rule words of docs/security.md).
 public enum AccessRule: Sendable, Equatable, CustomStringConvertible {
     /// Anyone, also anonymous connections.
     case any

@@ -1,6 +1,6 @@
 public import NIOCore
 
-/// How a protocol's sockets receive channel messages (`shared/reference/dialects.md` §3).
+/// How a protocol's sockets receive channel messages (docs/jsonrpc.md and docs/wsrpc.md).
 public enum ChannelMessageFormat: Sendable, Hashable {
     /// `{"channel": C, "event": E, "data": D}` (and `"offset"`, `"epoch"` on history channels):
     /// `/stream`, and wsrpc (as an event).

@@ -1,6 +1,6 @@
 /// The rule every broker applies to channel names before anything else: 1 to 256 bytes of UTF-8,
 /// with no whitespace and no control characters, and not in the `node:` namespace, which holds
-/// the nodes' inboxes (`<prefix>node:<node-id>`, DESIGN §7).
+/// the nodes' inboxes (`<prefix>node:<node-id>`, docs/wsrpc.md).
 public enum ChannelName {
     /// Longest accepted channel name, in UTF-8 bytes.
     public static let maxBytes = 256

@@ -1,6 +1,6 @@
 public import NIOCore
 
-/// JSON-RPC 2.0 as aiohttp-json-rpc speaks it (`/jsonrpc`; `shared/reference/dialects.md` §1):
+/// JSON-RPC 2.0 as aiohttp-json-rpc speaks it (`/jsonrpc`; docs/jsonrpc.md):
 /// requests, notifications (no reply), results, errors with the standard codes, batches, and
 /// calls from the node to the client with the node's own ids.
 public struct JSONRPCCodec: RPCCodec {

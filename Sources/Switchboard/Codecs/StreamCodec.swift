@@ -1,6 +1,6 @@
 public import NIOCore
 
-/// The `/stream` protocol (aio-openapi's `openapi.ws`, DESIGN §1): `{"id", "method", "payload"}`
+/// The `/stream` protocol (aio-openapi's `openapi.ws`, docs/protocol.md): `{"id", "method", "payload"}`
 /// requests, `{"id", "method", "response"}` replies, `{"error": {"message", "errors"?}, "id"?,
 /// "method"?}` errors. It has no calls from the node to the client.
 public struct StreamCodec: RPCCodec {
@@ -41,7 +41,7 @@ public struct StreamCodec: RPCCodec {
 
 extension RPCError {
     /// Reads a `/stream` error object `{"message", "errors"?}` (a client's side of the protocol).
-    /// `/stream` errors carry no code: it is inferred from DESIGN §1's fixed messages.
+    /// `/stream` errors carry no code: it is inferred from docs/protocol.md's fixed messages.
     public init(streamError object: JSONObject) {
         let message = object["message"]?.stringValue ?? ""
         let errors = object["errors"]?.objectValue

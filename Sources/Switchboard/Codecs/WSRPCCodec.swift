@@ -1,7 +1,6 @@
 public import NIOCore
 
-/// wsrpc as wsrpc-aiohttp and its JS client speak it (`/wsrpc`; `shared/reference/dialects.md`
-/// §2): both sides call each other. `{"id", "method", "params"}` calls, `{"id", "result"}` and
+/// wsrpc as wsrpc-aiohttp and its JS client speak it (`/wsrpc`; docs/wsrpc.md): both sides call each other. `{"id", "method", "params"}` calls, `{"id", "result"}` and
 /// `{"id", "error": {"type", "message"}}` answers, and id-less objects as events. The node's calls
 /// are numbered 2, 4, 6…; the client's serials are its own, kept apart.
 public struct WSRPCCodec: RPCCodec {

@@ -1,5 +1,5 @@
-/// An RPC error, as every protocol reports it: `/stream` sends `{"message", "errors"?}` (DESIGN
-/// §1), JSON-RPC `{"code", "message", "data"?}`, wsrpc `{"type", "message"}`.
+/// An RPC error, as every protocol reports it: `/stream` sends `{"message", "errors"?}`
+/// (docs/protocol.md), JSON-RPC `{"code", "message", "data"?}`, wsrpc `{"type", "message"}`.
 ///
 /// Throw it from an RPC method to send exactly this error to the caller, whatever its code: its
 /// message, data and (for wsrpc clients) exception type are sent as they are. Any other error a
@@ -15,7 +15,7 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The JSON-RPC 2.0 error code: one of `Code`'s standard codes, or a server-defined code
     /// from -32000 to -32099.
     public var code: Int
-    /// The human-readable message (`/stream` clients match on the exact strings of DESIGN §1).
+    /// The human-readable message (`/stream` clients match on the exact strings of docs/protocol.md).
     public var message: String
     /// Field → problem, only for validation errors.
     public var errors: JSONObject?
@@ -150,7 +150,7 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         return error
     }
 
-    /// The protocol's reply for a broker refusal (a parameter error on the channel, as DESIGN §1
+    /// The protocol's reply for a broker refusal (a parameter error on the channel, as docs/protocol.md
     /// has it).
     public init(_ error: BrokerError) {
         switch error {
@@ -159,7 +159,7 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// A broker refusal with the reason: `/stream` clients see DESIGN §1's reply unchanged
+    /// A broker refusal with the reason: `/stream` clients see docs/protocol.md's reply unchanged
     /// (`{"channel": "Cannot publish to channel"}`), JSON-RPC gets `{…, "reason"}` in `data`, and
     /// wsrpc the reason in its message.
     public static func channelRefused(_ error: BrokerError, reason: String) -> RPCError {

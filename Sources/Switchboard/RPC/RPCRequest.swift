@@ -27,7 +27,7 @@ public struct RPCRejection: Error, Sendable, Equatable {
 }
 
 extension RPCRequest {
-    /// Decodes and validates one incoming text message, with the exact errors of DESIGN §1.
+    /// Decodes and validates one incoming text message, with the exact errors of docs/protocol.md.
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<RPCRequest, RPCRejection> {
         let value: JSONValue
         do {

@@ -2,6 +2,7 @@ import CoreMetrics
 import Logging
 import NIOCore
 import Switchboard
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -81,12 +82,12 @@ extension RedisBroker {
     /// subscriber connection was down, and delivers it before the live messages held meanwhile.
     func recover(_ positions: [String: StreamPosition]) async {
         for (channel, position) in positions {
-            var read: [SubscriberInbox.HeldMessage]? = nil
+            var read: [SubscriberReadState.HeldMessage]? = nil
             do {
                 let (messages, page, problem) = try await missed(channel: channel, since: position)
                 if let problem { logger.warning("history channel not fully recovered after the reconnection", metadata: ["channel": "\(channel)", "reason": "\(problem)"]) }
                 if let epoch = page.epoch {
-                    read = messages.map { SubscriberInbox.HeldMessage(event: $0.event, rawData: $0.rawData, position: StreamPosition(offset: $0.offset, epoch: epoch)) }
+                    read = messages.map { SubscriberReadState.HeldMessage(event: $0.event, rawData: $0.rawData, position: StreamPosition(offset: $0.offset, epoch: epoch)) }
                 }
             } catch {
                 logger.warning("cannot read a channel's history after the reconnection", metadata: ["channel": "\(channel)", "error": "\(error)"])
@@ -95,12 +96,12 @@ extension RedisBroker {
             let loop = subscriberLoop
             let fromStream = read
             try? await loop.submit {
-                let out = self.inbox.finishRecovery(of: channel, read: fromStream)
+                let out = self.reader.finishRecovery(of: channel, read: fromStream)
                 var delivered = 0
                 for message in out {
-                    delivered += self.inbox.delegate?.deliver(channel: channel, event: message.event, rawData: message.rawData, position: message.position, into: &self.inbox.batch) ?? 0
+                    delivered += self.reader.delegate?.deliver(channel: channel, event: message.event, rawData: message.rawData, position: message.position, into: &self.reader.batch) ?? 0
                 }
-                self.inbox.batch.dispatch()
+                self.reader.batch.dispatch()
                 self.metrics.messagesDelivered.increment(by: Int64(delivered))
             }.get()
             if recovered > 0 { logger.info("recovered a history channel after the reconnection", metadata: ["channel": "\(channel)", "messages": "\(recovered)", "since": "\(position)"]) }

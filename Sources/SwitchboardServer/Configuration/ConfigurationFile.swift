@@ -1,7 +1,7 @@
 import Foundation
 public import Switchboard
 
-/// The node's configuration file (`--config FILE`, DESIGN §8): channel rules, keys, topics,
+/// The node's configuration file (`--config FILE`, docs/configuration.md): channel rules, keys, topics,
 /// limits and TLS, in JSON. It is validated when read: an unknown key or a value of the wrong
 /// kind is an error that names the key. Flags and environment variables override it.
 ///

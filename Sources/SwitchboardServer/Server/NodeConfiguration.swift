@@ -4,7 +4,7 @@ public import Switchboard
 
 /// The paths of the WebSocket RPC routes; `nil` turns a protocol off.
 public struct RPCPaths: Sendable, Equatable {
-    /// aio-openapi's protocol (DESIGN §1). Default `/stream`.
+    /// aio-openapi's protocol (docs/protocol.md). Default `/stream`.
     public var stream: String?
     /// JSON-RPC 2.0 as aiohttp-json-rpc speaks it. Default `/jsonrpc`.
     public var jsonRPC: String?

@@ -19,48 +19,48 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private enum State {
+    enum State {
         case open
         case closing
         case closed
     }
 
-    private struct Fragments {
+    struct Fragments {
         var opcode: WebSocketOpcode
         var compressed: Bool
         var data: ByteBuffer
     }
 
     let socketID: SocketID
-    private let endpoint: RPCEndpoint
+    let endpoint: RPCEndpoint
     /// The endpoint's channel-message format, read once (it is on the delivery path).
-    private let messageFormat: ChannelMessageFormat
-    private let deflate: PerMessageDeflate?
-    private var logger: Logger
+    let messageFormat: ChannelMessageFormat
+    let deflate: PerMessageDeflate?
+    var logger: Logger
 
-    @exclusivity(unchecked) private var context: ChannelHandlerContext?
-    @exclusivity(unchecked) private var session: RPCSession?
-    private var keeper: ConnectionKeeper?
-    private var flusher: FlushScheduler?
+    @exclusivity(unchecked) var context: ChannelHandlerContext?
+    @exclusivity(unchecked) var session: RPCSession?
+    var keeper: ConnectionKeeper?
+    var flusher: FlushScheduler?
     @exclusivity(unchecked) var flushQueued = false
-    @exclusivity(unchecked) private var state = State.open
-    @exclusivity(unchecked) private var fragments: Fragments?
+    @exclusivity(unchecked) var state = State.open
+    @exclusivity(unchecked) var fragments: Fragments?
 
-    @exclusivity(unchecked) private var outbound = CircularBuffer<ByteBuffer>()
-    @exclusivity(unchecked) private var outboundBytes = 0
-    @exclusivity(unchecked) private var needsFlush = false
+    @exclusivity(unchecked) var outbound: OutboundQueue
+    /// History channels being recovered, and their live messages meanwhile.
+    var recovery = RecoveryHold()
+    @exclusivity(unchecked) var needsFlush = false
 
-    @exclusivity(unchecked) private var readPending = false
-    @exclusivity(unchecked) private var readingPaused = false
-    @exclusivity(unchecked) private var sawInbound = false
-    @exclusivity(unchecked) private var awaitingPong = false
-    private var closeTimer: Scheduled<Void>?
-    private var registered = true
+    @exclusivity(unchecked) var readPending = false
+    @exclusivity(unchecked) var readingPaused = false
+    @exclusivity(unchecked) var pings = Keepalive()
+    var closeTimer: Scheduled<Void>?
+    var registered = true
 
     /// Who connected (from the token of the upgrade request).
-    private let identity: Identity
+    let identity: Identity
     /// The client's IP address (for the per-address connection count).
-    private let address: String
+    let address: String
 
     init(socketID: SocketID, endpoint: RPCEndpoint, deflate: PerMessageDeflate?, identity: Identity, address: String, logger: Logger) {
         self.socketID = socketID
@@ -70,9 +70,10 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         self.messageFormat = endpoint.codec.messageFormat
         self.deflate = deflate
         self.logger = logger
+        self.outbound = OutboundQueue(limit: endpoint.configuration.maxOutboundBytes)
     }
 
-    private var compressesOutgoing: Bool { deflate?.compressesOutgoing ?? false }
+    var compressesOutgoing: Bool { deflate?.compressesOutgoing ?? false }
 
     // MARK: - Lifecycle
 
@@ -145,7 +146,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     /// Forgets the socket everywhere, once.
-    private func tearDown(reason: String) {
+    func tearDown(reason: String) {
         guard state != .closed || session != nil else { return }
         state = .closed
         closeTimer?.cancel()
@@ -155,7 +156,6 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         keeper?.remove(self)
         keeper = nil
         outbound.removeAll()
-        outboundBytes = 0
         fragments = nil
         unregister()
         endpoint.connections.closed(from: address)
@@ -165,7 +165,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     /// Leaves the node's registries (every channel at once), once: when closing starts, so a
     /// closing socket gets no more messages and no longer counts.
-    private func unregister() {
+    func unregister() {
         guard registered else { return }
         registered = false
         endpoint.hub.disconnect(socketID)
@@ -210,7 +210,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     /// Stops reading while the RPC session is full or the socket is not writable (a client that
     /// sends requests and reads no replies is slowed down, not dropped); resumes after.
-    private func updateReading() {
+    func updateReading() {
         guard let context else { return }
         let pause = !(session?.hasCapacity ?? true) || !context.channel.isWritable
         readingPaused = pause
@@ -222,8 +222,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        sawInbound = true
-        awaitingPong = false
+        pings.heardFromClient()
         guard state == .open else {
             if state == .closing, frame.opcode == .connectionClose { context.close(promise: nil) }
             return
@@ -279,7 +278,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         context.fireChannelReadComplete()
     }
 
-    private func handleMessage(opcode: WebSocketOpcode, data: ByteBuffer, compressed: Bool, allocator: ByteBufferAllocator) {
+    func handleMessage(opcode: WebSocketOpcode, data: ByteBuffer, compressed: Bool, allocator: ByteBufferAllocator) {
         var message = data
         if compressed {
             guard let codecs = endpoint.codecs else { return protocolError("compressed frame without negotiation") }
@@ -305,60 +304,15 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         }
     }
 
-    private func protocolError(_ what: String) {
+    func protocolError(_ what: String) {
         logger.info("protocol error", metadata: ["error": "\(what)"])
         initiateClose(code: 1002, reason: "protocol error", keepQueued: false)
-    }
-
-    // MARK: - Closing
-
-    /// Answers a client's close frame with the same code and closes the connection.
-    private func answerClose(_ payload: ByteBuffer) {
-        guard let context else { return }
-        var payload = payload
-        var code: UInt16 = 1000
-        if payload.readableBytes >= 2, let received = payload.readInteger(as: UInt16.self) {
-            let valid = (1000...1003).contains(received) || (1007...1011).contains(received) || (3000...4999).contains(received)
-            code = valid ? received : 1002
-            // The reason must be UTF-8 (RFC 6455 §5.5.1).
-            if String(validating: payload.readableBytesView, as: UTF8.self) == nil { code = 1007 }
-        } else if payload.readableBytes == 1 {
-            code = 1002
-        }
-        state = .closing
-        session?.close()
-        unregister()
-        writeOutbound(WebSocketFrameWriter.closeFrame(code: code, reason: ""), force: true)
-        flushIfNeeded()
-        context.close(promise: nil)
-    }
-
-    /// Sends a close frame and waits (bounded) for the client's; `keepQueued` sends what is
-    /// already queued first (a shutdown), otherwise the queue is dropped (an error).
-    func initiateClose(code: UInt16, reason: String, keepQueued: Bool) {
-        guard state == .open, let context else { return }
-        state = .closing
-        fragments = nil
-        session?.close()
-        unregister()
-        if !keepQueued {
-            outbound.removeAll()
-            outboundBytes = 0
-        }
-        logger.debug("closing", metadata: ["code": "\(code)", "reason": "\(reason)"])
-        writeOutbound(WebSocketFrameWriter.closeFrame(code: code, reason: reason), force: true)
-        needsFlush = true
-        flushIfNeeded()
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        closeTimer = context.eventLoop.scheduleTask(in: endpoint.configuration.closeTimeout) {
-            loopBound.value.context?.close(promise: nil)
-        }
     }
 
     // MARK: - Writing
 
     /// Writes one RPC reply (JSON text with frame headroom), compressed when negotiated.
-    private func sendReply(_ json: ByteBuffer) {
+    func sendReply(_ json: ByteBuffer) {
         guard state == .open else { return }
         if compressesOutgoing, let codecs = endpoint.codecs, json.readableBytes >= codecs.minimumSize,
             let compressed = codecs.withDeflater({ $0.compress(json) })
@@ -371,7 +325,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     /// Flushes at the end of this event-loop tick, with the other sockets of the loop, so that a
     /// burst of replies and messages is one write.
-    private func flushSoon() {
+    func flushSoon() {
         guard needsFlush, !flushQueued else { return }
         flusher?.schedule(self)
     }
@@ -383,96 +337,64 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// Queues a delivered message (called on the loop by `WebSocketHandle`); it goes out with
     /// the socket's flush at the end of this tick.
     func deliver(_ message: OutboundMessage) {
-        if !held.isEmpty, let history = message.history, held[history.channel] != nil {
-            held[history.channel]!.append(message)
-            // A recovery that cannot keep up with the channel: the socket is closed like any
-            // slow consumer rather than buffering without bound.
-            if held[history.channel]!.count > Self.maxHeldMessages { slowConsumer() }
-            return
+        if !recovery.isIdle {
+            switch recovery.admit(message) {
+            case .deliver: break
+            case .held, .duplicate: return
+            case .overflow:
+                // A recovery that cannot keep up with the channel: the socket is closed like any
+                // slow consumer rather than buffering without bound.
+                return slowConsumer()
+            }
         }
-        if !recoveredThrough.isEmpty, let history = message.history, let mark = recoveredThrough[history.channel] {
-            // A live message the recovery already sent (it was read from the stream before its
-            // PUBLISH reached this node): dropped. The first one after the mark ends the check,
-            // since a channel's messages arrive in order.
-            if history.offset <= mark { return }
-            recoveredThrough[history.channel] = nil
-        }
+        write(message)
+    }
+
+    func write(_ message: OutboundMessage) {
         guard state == .open, let frame = message.frame(for: messageFormat, deflated: compressesOutgoing) else { return }
         writeOutbound(frame)
         flushSoon()
     }
 
-    /// History channels being recovered for this socket, and their live messages meanwhile.
-    private var held: [String: [OutboundMessage]] = [:]
-    /// For a channel just recovered: the last offset sent. Live messages at or before it that
-    /// arrive after the release (their PUBLISH was still on its way from Redis while the
-    /// stream was read) are dropped.
-    private var recoveredThrough: [String: StreamOffset] = [:]
-    /// Most live messages held for one channel while its missed messages are read.
-    static let maxHeldMessages = 100_000
-
     /// Holds back `channel`'s live messages until `release`.
     func hold(channel: String) {
-        if held[channel] == nil { held[channel] = [] }
+        recovery.hold(channel: channel)
     }
 
     /// Sends the held messages after `offset`, drops the rest, and stops holding `channel`.
     func release(channel: String, after offset: StreamOffset?) {
-        guard let messages = held.removeValue(forKey: channel) else { return }
-        var mark = offset
-        for message in messages {
-            if let offset, let position = message.history?.offset, position <= offset { continue }
-            deliver(message)
-            if let position = message.history?.offset { mark = max(mark ?? position, position) }
-        }
-        if let mark { recoveredThrough[channel] = mark }
+        for message in recovery.release(channel: channel, after: offset) { write(message) }
     }
 
-    /// The channel's write buffer high-water mark (NIO's default): while the channel is writable
-    /// it holds less than this.
-    private static let channelHighWaterMark = 64 * 1024
-
-    /// Writes a frame, or queues it while the socket is not writable. Every byte not yet taken
-    /// by the kernel counts against the outbound limit — the queue here and what the channel
-    /// still buffers, whichever path wrote it (replies, deliveries, calls) — and a frame that
-    /// would pass it closes the socket as a slow consumer before it is written. One frame is
-    /// always taken when nothing is waiting (a message may be larger than the limit). `force`
-    /// bypasses the limit (control frames).
-    private func writeOutbound(_ frame: ByteBuffer, force: Bool = false) {
+    /// Writes a frame, or queues it while the socket is not writable (`OutboundQueue` decides): a
+    /// frame that would pass the outbound limit closes the socket as a slow consumer before it is
+    /// written. `force` bypasses the limit (control frames).
+    func writeOutbound(_ frame: ByteBuffer, force: Bool = false) {
         guard state != .closed, let context else { return }
-        let writable = outbound.isEmpty && context.channel.isWritable
-        // The common case needs no count: a writable channel buffers less than its high-water mark.
-        if writable, frame.readableBytes <= endpoint.configuration.maxOutboundBytes - Self.channelHighWaterMark {
+        let decision = outbound.decide(size: frame.readableBytes, channelWritable: context.channel.isWritable, force: force) {
+            (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+        }
+        switch decision {
+        case .write:
             context.write(wrapOutboundOut(frame), promise: nil)
             needsFlush = true
-            return
+        case .queue:
+            outbound.append(frame)
+        case .tooMuch(let pending):
+            slowConsumer(pending: pending)
         }
-        if !force {
-            let buffered = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
-            let pending = outboundBytes + buffered
-            if pending > 0, pending + frame.readableBytes > endpoint.configuration.maxOutboundBytes {
-                return slowConsumer(pending: pending)
-            }
-        }
-        if writable {
-            context.write(wrapOutboundOut(frame), promise: nil)
-            needsFlush = true
-            return
-        }
-        outbound.append(frame)
-        outboundBytes += frame.readableBytes
     }
 
-    private func slowConsumer(pending: Int? = nil) {
+    func slowConsumer(pending: Int? = nil) {
         endpoint.metrics.slowConsumerCloses.increment()
         logger.warning(
             "slow consumer: closing",
-            metadata: ["pending_bytes": "\(pending ?? outboundBytes)", "limit": "\(endpoint.configuration.maxOutboundBytes)"]
+            metadata: ["pending_bytes": "\(pending ?? outbound.bytes)", "limit": "\(endpoint.configuration.maxOutboundBytes)"]
         )
         initiateClose(code: 1008, reason: "slow consumer", keepQueued: false)
     }
 
-    private func flushIfNeeded() {
+    func flushIfNeeded() {
         guard needsFlush, let context else { return }
         needsFlush = false
         context.flush()
@@ -480,8 +402,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
-            while context.channel.isWritable, let frame = outbound.popFirst() {
-                outboundBytes -= frame.readableBytes
+            while context.channel.isWritable, let frame = outbound.next() {
                 context.write(wrapOutboundOut(frame), promise: nil)
                 needsFlush = true
             }
@@ -491,93 +412,10 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         context.fireChannelWritabilityChanged()
     }
 
-    private func copyWithHeadroom(_ data: ByteBuffer) -> ByteBuffer {
+    func copyWithHeadroom(_ data: ByteBuffer) -> ByteBuffer {
         var buffer = WebSocketFrameWriter.makePayloadBuffer(capacity: data.readableBytes)
         var data = data
         buffer.writeBuffer(&data)
         return buffer
-    }
-
-    // MARK: - Keepalive
-
-    /// How long a client has to answer a keepalive call: one keepalive interval.
-    private var keepaliveTimeout: TimeAmount { endpoint.configuration.pingInterval ?? .seconds(30) }
-
-    func keepaliveTick() {
-        guard state == .open, let context else { return }
-        if let session, !session.expiryPass(wallClock: Date().timeIntervalSince1970, grace: endpoint.configuration.refreshGrace) {
-            logger.info("token expired and no new one came: closing")
-            return initiateClose(code: 4001, reason: "token expired", keepQueued: false)
-        }
-        if let method = endpoint.codec.keepaliveMethod, let session {
-            if !session.keepalive(method: method, timeout: keepaliveTimeout) {
-                logger.info("no answer to the keepalive call: closing the connection", metadata: ["method": "\(method)"])
-                initiateClose(code: 1000, reason: "no answer to \(method)", keepQueued: false)
-            }
-            return
-        }
-        if awaitingPong {
-            logger.info("no answer to ping: dropping the connection")
-            context.close(promise: nil)
-            return
-        }
-        if sawInbound {
-            sawInbound = false
-            return
-        }
-        awaitingPong = true
-        writeOutbound(WebSocketFrameWriter.frame(WebSocketFrameWriter.makePayloadBuffer(capacity: 0), opcode: .ping), force: true)
-        flushIfNeeded()
-    }
-}
-
-/// The `SocketHandle` the registries hold for a WebSocket RPC socket: it forwards to the handler
-/// on the socket's loop. It holds the handler; the handler does not hold it, so nothing leaks
-/// once the registries let go.
-final class WebSocketHandle: SocketHandle, @unchecked Sendable {
-    let id: SocketID
-    let eventLoop: any EventLoop
-    let acceptsDeflatedFrames: Bool
-    let messageFormat: ChannelMessageFormat
-    let rpc: RPCSocket?
-    /// Only touched on `eventLoop`: the registry calls `enqueue` there (checked in debug builds;
-    /// the per-delivery thread check of `NIOLoopBound` is measurable on the fan-out path).
-    private let handler: WebSocketConnectionHandler
-
-    init(
-        id: SocketID,
-        eventLoop: any EventLoop,
-        acceptsDeflatedFrames: Bool,
-        messageFormat: ChannelMessageFormat,
-        rpc: RPCSocket?,
-        handler: WebSocketConnectionHandler
-    ) {
-        self.id = id
-        self.eventLoop = eventLoop
-        self.acceptsDeflatedFrames = acceptsDeflatedFrames
-        self.messageFormat = messageFormat
-        self.rpc = rpc
-        self.handler = handler
-    }
-
-    func enqueue(_ message: OutboundMessage) {
-        assert(eventLoop.inEventLoop)
-        handler.deliver(message)
-    }
-
-    func hold(channel: String) {
-        assert(eventLoop.inEventLoop)
-        handler.hold(channel: channel)
-    }
-
-    func release(channel: String, after offset: StreamOffset?) {
-        assert(eventLoop.inEventLoop)
-        handler.release(channel: channel, after: offset)
-    }
-
-    func close(code: UInt16, reason: String) {
-        eventLoop.execute {
-            self.handler.initiateClose(code: code, reason: reason, keepQueued: true)
-        }
     }
 }

@@ -24,7 +24,7 @@ final class SpawnedProcesses: @unchecked Sendable {
         guard let executable = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw BenchError("redis-server is not installed (apt-get install -y redis-server)")
         }
-        let port = try Self.freePort()
+        let port = try PortReservation.freePort()
         redis = try ChildProcess(executable, ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"])
         redisPort = port
         let deadline = Date().addingTimeInterval(10)
@@ -72,12 +72,6 @@ final class SpawnedProcesses: @unchecked Sendable {
         for node in nodes { node.process.stop(grace: .seconds(10)) }
         redis?.stop()
         try? FileManager.default.removeItem(at: directory)
-    }
-
-    static func freePort() throws -> Int {
-        let reservation = try PortReservation()
-        reservation.release()
-        return reservation.port
     }
 
     /// A connected TCP socket to 127.0.0.1:`port` (the caller closes it), or `nil`.

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Switchboard
 
-/// The JSON-RPC 2.0 codec on its own: every error row of dialects.md §1, batches, params, ids.
+/// The JSON-RPC 2.0 codec on its own: every error row of docs/jsonrpc.md, batches, params, ids.
 @Suite("JSON-RPC codec")
 struct JSONRPCCodecTests {
     let codec = JSONRPCCodec()

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Switchboard
 
-/// The wsrpc codec on its own: calls, answers both ways, events, errors (dialects.md §2).
+/// The wsrpc codec on its own: calls, answers both ways, events, errors (docs/wsrpc.md).
 @Suite("wsrpc codec")
 struct WSRPCCodecTests {
     let codec = WSRPCCodec()

@@ -2,7 +2,7 @@ import NIOCore
 import Switchboard
 
 /// State of the subscriber connection's read path; touched only on its event loop.
-final class SubscriberInbox: @unchecked Sendable {
+final class SubscriberReadState: @unchecked Sendable {
     private let eventLoop: any EventLoop
     @exclusivity(unchecked) private var _batch = DeliveryBatch()
     @exclusivity(unchecked) private var _lastActivity = NIODeadline.now()

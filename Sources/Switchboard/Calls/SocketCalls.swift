@@ -2,7 +2,7 @@ import NIOCore
 import Synchronization
 
 /// Calls and events to any socket of the cluster by its id (`<node-id>.<n>`), whichever node
-/// holds it (DESIGN §7): a socket on this node is called directly; one on another node through
+/// holds it (docs/wsrpc.md): a socket on this node is called directly; one on another node through
 /// that node's inbox (`<prefix>node:<node-id>` on Redis), which calls its client and sends the
 /// answer back to this node's inbox. Calls are bounded in number and in time; a socket or node
 /// that is gone answers at once, never with a hang.
