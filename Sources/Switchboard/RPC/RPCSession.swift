@@ -107,27 +107,27 @@ public final class RPCSession {
     let flush: () -> Void
     let link: RPCSessionLink
     /// `codec.answersInRequestOrder`, read once.
-    private let inOrder: Bool
+    let inOrder: Bool
 
     // Requests answered in order (all of `/stream`'s; JSON-RPC batches).
-    @exclusivity(unchecked) private var slots = CircularBuffer<Slot>()
-    @exclusivity(unchecked) private var firstSequence: UInt64 = 0
-    @exclusivity(unchecked) private var started = 0
-    @exclusivity(unchecked) private var running = 0
-    @exclusivity(unchecked) private var runningSequential = 0
-    @exclusivity(unchecked) private var detached = Set<UInt64>()
-    @exclusivity(unchecked) private var pumping = false
-    @exclusivity(unchecked) private var pumpAgain = false
+    @exclusivity(unchecked) var slots = CircularBuffer<Slot>()
+    @exclusivity(unchecked) var firstSequence: UInt64 = 0
+    @exclusivity(unchecked) var started = 0
+    @exclusivity(unchecked) var running = 0
+    @exclusivity(unchecked) var runningSequential = 0
+    @exclusivity(unchecked) var detached = Set<UInt64>()
+    @exclusivity(unchecked) var pumping = false
+    @exclusivity(unchecked) var pumpAgain = false
     /// Requests running outside the order (JSON-RPC and wsrpc requests not in a batch).
-    @exclusivity(unchecked) private var unordered = 0
+    @exclusivity(unchecked) var unordered = 0
     @exclusivity(unchecked) var closed = false
 
     /// The node's calls to the client waiting for answers.
     @exclusivity(unchecked) var calls: ClientCallTable<PendingCall>
     /// Since the token expired: when the connection is closed unless a new token comes.
     var refreshDeadline: NIODeadline?
-    private var limiter: RequestRateLimiter
-    private var reportedAbuse = false
+    var limiter: RequestRateLimiter
+    var reportedAbuse = false
 
     /// Called (on the loop) when the session had been full and can take requests again.
     public var onCapacityAvailable: (() -> Void)?
@@ -236,7 +236,7 @@ public final class RPCSession {
 
     /// Takes one inbound message's share of the rate; `false` when it is over it (reported to
     /// `onAbuse` once the client keeps going).
-    private func takeToken() -> Bool {
+    func takeToken() -> Bool {
         switch limiter.take() {
         case .allowed:
             return true
@@ -251,14 +251,14 @@ public final class RPCSession {
         return false
     }
 
-    private var rateError: RPCError {
+    var rateError: RPCError {
         RPCError(code: RPCError.Code.rateLimited, message: "Too many requests: at most \(configuration.requestsPerSecond ?? 0) per second on one connection")
     }
 
     /// `message` if the rate allows it, else what stands in for it: the rate error for a request
     /// or a malformed message, nothing for a notification or an event. Answers to the node's own
     /// calls take their share but are always read.
-    private func admitted(_ message: RPCInboundMessage) -> RPCInboundMessage {
+    func admitted(_ message: RPCInboundMessage) -> RPCInboundMessage {
         guard !takeToken() else { return message }
         switch message {
         case .request(let request): return request.isNotification ? .ignored : .invalid(rateError, address: request.address)
@@ -268,7 +268,7 @@ public final class RPCSession {
         }
     }
 
-    private func accept(_ message: RPCInboundMessage, batch: BatchReplies?) {
+    func accept(_ message: RPCInboundMessage, batch: BatchReplies?) {
         switch message {
         case .request(let request):
             if let entry = router.entry(named: request.method, for: identity) {
@@ -300,7 +300,7 @@ public final class RPCSession {
     }
 
     /// A reply known at once: sent now when replies go out as they come, else queued in turn.
-    private func answer(_ reply: ByteBuffer?, batch: BatchReplies?) {
+    func answer(_ reply: ByteBuffer?, batch: BatchReplies?) {
         if !inOrder, batch == nil {
             if let reply {
                 send(reply)
@@ -324,217 +324,9 @@ public final class RPCSession {
         }
     }
 
-    // MARK: - Running requests
-
-    private func context(for request: RPCIncomingRequest, sequence: UInt64?) -> RPCContext {
-        RPCContext(
-            socketID: socketID,
-            socket: RPCSocket(id: socketName, protocolName: codec.name, link: link, request: sequence),
-            hub: hub,
-            eventLoop: eventLoop,
-            logger: logger,
-            address: request.address,
-            method: request.method,
-            router: router,
-            identity: identity,
-            access: access
-        )
-    }
-
-    /// Runs a request whose reply goes out as soon as it is ready.
-    private func runUnordered(_ request: RPCIncomingRequest, _ entry: RPCRouter.Entry) {
-        unordered += 1
-        let context = context(for: request, sequence: nil)
-        let startedAt = NIODeadline.now()
-        invoke(entry, params: request.params, context: context)
-            .hop(to: eventLoop)
-            .assumeIsolated()
-            .whenComplete { result in
-                self.metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
-                guard !self.closed else { return }
-                let wasFull = !self.hasCapacity
-                self.unordered -= 1
-                if let reply = self.encodeReply(result, context: context) {
-                    self.send(reply)
-                    self.flush()
-                }
-                if wasFull, self.hasCapacity, !self.closed { self.onCapacityAvailable?() }
-            }
-    }
-
-    private func pump(wasFull: Bool? = nil) {
-        if pumping {
-            pumpAgain = true
-            return
-        }
-        pumping = true
-        let wasFull = wasFull ?? !hasCapacity
-        repeat {
-            pumpAgain = false
-            startRunnable()
-            sendReady()
-        } while pumpAgain && !closed
-        pumping = false
-        if wasFull, hasCapacity, !closed { onCapacityAvailable?() }
-    }
-
-    private func startRunnable() {
-        while started < slots.count, !closed {
-            let index = slots.index(slots.startIndex, offsetBy: started)
-            guard case .waiting(let request, let entry) = slots[index].state else {
-                started += 1
-                continue
-            }
-            let sequential = slots[index].sequential
-            if sequential ? running > 0 : runningSequential > 0 { return }
-            slots[index].state = .running
-            running += 1
-            if sequential { runningSequential += 1 }
-            let sequence = firstSequence + UInt64(started)
-            started += 1
-            runInOrder(request, entry, sequence: sequence, sequential: sequential)
-        }
-    }
-
-    private func sendReady() {
-        var wrote = false
-        loop: while !closed, let first = slots.first {
-            switch first.state {
-            case .ready(let reply):
-                if let batch = first.batch {
-                    if var reply {
-                        if batch.bytes + reply.readableBytes > configuration.maxReplyBytes {
-                            reply = tooLarge(reply, batch: true)
-                        }
-                        batch.bytes += reply.readableBytes
-                        batch.replies.append(reply)
-                    }
-                    batch.remaining -= 1
-                    if batch.remaining == 0, !batch.replies.isEmpty {
-                        var buffer = makeBuffer()
-                        codec.encodeBatch(batch.replies, into: &buffer)
-                        send(buffer)
-                        wrote = true
-                    }
-                } else if let reply {
-                    send(reply)
-                    wrote = true
-                }
-            case .detached:
-                break
-            case .waiting, .running:
-                break loop
-            }
-            // Sending can close the session (a write that fails closes the channel, whose
-            // inactivity closes the session and empties `slots`).
-            guard !closed else { return }
-            slots.removeFirst()
-            firstSequence += 1
-            started -= 1
-        }
-        if wrote { flush() }
-    }
-
-    private func runInOrder(_ request: RPCIncomingRequest, _ entry: RPCRouter.Entry, sequence: UInt64, sequential: Bool) {
-        let context = context(for: request, sequence: sequence)
-        let startedAt = NIODeadline.now()
-        invoke(entry, params: request.params, context: context)
-            .hop(to: eventLoop)
-            .assumeIsolated()
-            .whenComplete { result in
-                self.metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
-                self.complete(sequence: sequence, sequential: sequential, result: result, context: context)
-            }
-    }
-
-    /// Calls the method with its parameters in the form it takes.
-    private func invoke(_ entry: RPCRouter.Entry, params: RPCParams, context: RPCContext) -> EventLoopFuture<RawJSON> {
-        if let method = entry.takesParams {
-            return method.call(params: params, context: context).map { RawJSON($0) }
-        }
-        if let raw = entry.raw {
-            switch params {
-            case .object(let text): return raw.callRaw(payload: text, context: context)
-            case .none: return raw.callRaw(payload: ByteBuffer(staticString: "{}"), context: context)
-            case .array, .value: break
-            }
-        }
-        do {
-            let payload = try params.byName(entry.method.parameterNames)
-            return entry.method.call(payload: payload, context: context).map { RawJSON($0) }
-        } catch {
-            return eventLoop.makeFailedFuture(error)
-        }
-    }
-
-    private func complete(sequence: UInt64, sequential: Bool, result: Result<RawJSON, any Error>, context: RPCContext) {
-        guard !closed else { return }
-        let reply = encodeReply(result, context: context)
-        if !detached.isEmpty, detached.remove(sequence) != nil {
-            if let reply {
-                send(reply)
-                flush()
-            }
-            return
-        }
-        running -= 1
-        if sequential { runningSequential -= 1 }
-        let index = slots.index(slots.startIndex, offsetBy: Int(sequence - firstSequence))
-        slots[index].state = .ready(reply)
-        pump()
-    }
-
-    private func encodeReply(_ result: Result<RawJSON, any Error>, context: RPCContext) -> ByteBuffer? {
-        switch result {
-        case .success(let response):
-            guard context.address.rawID != nil else { return nil }
-            var buffer = makeBuffer()
-            codec.encodeResult(response, for: context.address, into: &buffer)
-            if buffer.readableBytes > configuration.maxReplyBytes {
-                context.logger.warning("reply too large: answered with an error", metadata: ["bytes": "\(buffer.readableBytes)", "limit": "\(configuration.maxReplyBytes)"])
-                return encodeError(.replyTooLarge(limit: configuration.maxReplyBytes, batch: false), for: context.address)
-            }
-            return buffer
-        case .failure(let error):
-            let rpcError = Self.rpcError(for: error, logger: context.logger)
-            metrics.rpcError(Self.kind(of: error))
-            guard context.address.rawID != nil else { return nil }
-            return encodeError(rpcError, for: context.address)
-        }
-    }
-
-    /// Takes the request at `sequence` out of the order, if it is running (a method that calls
-    /// its client); its reply is then sent as soon as it is ready. Requests of a batch stay.
-    func detach(_ sequence: UInt64) {
-        guard sequence >= firstSequence else { return }
-        let offset = Int(sequence - firstSequence)
-        guard offset < slots.count else { return }
-        let index = slots.index(slots.startIndex, offsetBy: offset)
-        guard case .running = slots[index].state, slots[index].batch == nil else { return }
-        slots[index].state = .detached
-        detached.insert(sequence)
-        running -= 1
-        if slots[index].sequential { runningSequential -= 1 }
-        pump()
-    }
-
-    /// The error that replaces a batch entry's reply once the batch's replies pass the bound
-    /// (`reply` is that entry's reply; its id is read back from it).
-    private func tooLarge(_ reply: ByteBuffer, batch: Bool) -> ByteBuffer {
-        logger.warning("batch replies too large: an entry answered with an error", metadata: ["limit": "\(configuration.maxReplyBytes)"])
-        let id = (try? reply.withUnsafeReadableBytes { try JSONParser.parse($0) })?["id"]
-        return encodeError(.replyTooLarge(limit: configuration.maxReplyBytes, batch: batch), for: RPCReplyAddress(rawID: id?.jsonBytes))
-    }
-
-    func encodeError(_ error: RPCError, for address: RPCReplyAddress?) -> ByteBuffer {
-        var buffer = makeBuffer()
-        codec.encodeError(error, for: address, into: &buffer)
-        return buffer
-    }
-
     // MARK: - Errors
 
-    private static func kind(ofRejection error: RPCError) -> SwitchboardMetrics.RPCErrorKind {
+    static func kind(ofRejection error: RPCError) -> SwitchboardMetrics.RPCErrorKind {
         switch error.code {
         case RPCError.Code.parseError: .notJSON
         case RPCError.Code.invalidRequest: .malformed
@@ -543,7 +335,7 @@ public final class RPCSession {
         }
     }
 
-    private static func kind(of error: any Error) -> SwitchboardMetrics.RPCErrorKind {
+    static func kind(of error: any Error) -> SwitchboardMetrics.RPCErrorKind {
         switch error {
         case is RPCError: .validation
         case is BrokerError: .broker

@@ -1,0 +1,214 @@
+import CoreMetrics
+import Logging
+import NIOCore
+
+/// Running requests: in order (`/stream`, batches) or each on its own, and their replies.
+extension RPCSession {
+    // MARK: - Running requests
+
+    func context(for request: RPCIncomingRequest, sequence: UInt64?) -> RPCContext {
+        RPCContext(
+            socketID: socketID,
+            socket: RPCSocket(id: socketName, protocolName: codec.name, link: link, request: sequence),
+            hub: hub,
+            eventLoop: eventLoop,
+            logger: logger,
+            address: request.address,
+            method: request.method,
+            router: router,
+            identity: identity,
+            access: access
+        )
+    }
+
+    /// Runs a request whose reply goes out as soon as it is ready.
+    func runUnordered(_ request: RPCIncomingRequest, _ entry: RPCRouter.Entry) {
+        unordered += 1
+        let context = context(for: request, sequence: nil)
+        let startedAt = NIODeadline.now()
+        invoke(entry, params: request.params, context: context)
+            .hop(to: eventLoop)
+            .assumeIsolated()
+            .whenComplete { result in
+                self.metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
+                guard !self.closed else { return }
+                let wasFull = !self.hasCapacity
+                self.unordered -= 1
+                if let reply = self.encodeReply(result, context: context) {
+                    self.send(reply)
+                    self.flush()
+                }
+                if wasFull, self.hasCapacity, !self.closed { self.onCapacityAvailable?() }
+            }
+    }
+
+    func pump(wasFull: Bool? = nil) {
+        if pumping {
+            pumpAgain = true
+            return
+        }
+        pumping = true
+        let wasFull = wasFull ?? !hasCapacity
+        repeat {
+            pumpAgain = false
+            startRunnable()
+            sendReady()
+        } while pumpAgain && !closed
+        pumping = false
+        if wasFull, hasCapacity, !closed { onCapacityAvailable?() }
+    }
+
+    func startRunnable() {
+        while started < slots.count, !closed {
+            let index = slots.index(slots.startIndex, offsetBy: started)
+            guard case .waiting(let request, let entry) = slots[index].state else {
+                started += 1
+                continue
+            }
+            let sequential = slots[index].sequential
+            if sequential ? running > 0 : runningSequential > 0 { return }
+            slots[index].state = .running
+            running += 1
+            if sequential { runningSequential += 1 }
+            let sequence = firstSequence + UInt64(started)
+            started += 1
+            runInOrder(request, entry, sequence: sequence, sequential: sequential)
+        }
+    }
+
+    func sendReady() {
+        var wrote = false
+        loop: while !closed, let first = slots.first {
+            switch first.state {
+            case .ready(let reply):
+                if let batch = first.batch {
+                    if var reply {
+                        if batch.bytes + reply.readableBytes > configuration.maxReplyBytes {
+                            reply = tooLarge(reply, batch: true)
+                        }
+                        batch.bytes += reply.readableBytes
+                        batch.replies.append(reply)
+                    }
+                    batch.remaining -= 1
+                    if batch.remaining == 0, !batch.replies.isEmpty {
+                        var buffer = makeBuffer()
+                        codec.encodeBatch(batch.replies, into: &buffer)
+                        send(buffer)
+                        wrote = true
+                    }
+                } else if let reply {
+                    send(reply)
+                    wrote = true
+                }
+            case .detached:
+                break
+            case .waiting, .running:
+                break loop
+            }
+            // Sending can close the session (a write that fails closes the channel, whose
+            // inactivity closes the session and empties `slots`).
+            guard !closed else { return }
+            slots.removeFirst()
+            firstSequence += 1
+            started -= 1
+        }
+        if wrote { flush() }
+    }
+
+    func runInOrder(_ request: RPCIncomingRequest, _ entry: RPCRouter.Entry, sequence: UInt64, sequential: Bool) {
+        let context = context(for: request, sequence: sequence)
+        let startedAt = NIODeadline.now()
+        invoke(entry, params: request.params, context: context)
+            .hop(to: eventLoop)
+            .assumeIsolated()
+            .whenComplete { result in
+                self.metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
+                self.complete(sequence: sequence, sequential: sequential, result: result, context: context)
+            }
+    }
+
+    /// Calls the method with its parameters in the form it takes.
+    func invoke(_ entry: RPCRouter.Entry, params: RPCParams, context: RPCContext) -> EventLoopFuture<RawJSON> {
+        if let method = entry.takesParams {
+            return method.call(params: params, context: context).map { RawJSON($0) }
+        }
+        if let raw = entry.raw {
+            switch params {
+            case .object(let text): return raw.callRaw(payload: text, context: context)
+            case .none: return raw.callRaw(payload: ByteBuffer(staticString: "{}"), context: context)
+            case .array, .value: break
+            }
+        }
+        do {
+            let payload = try params.byName(entry.method.parameterNames)
+            return entry.method.call(payload: payload, context: context).map { RawJSON($0) }
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    func complete(sequence: UInt64, sequential: Bool, result: Result<RawJSON, any Error>, context: RPCContext) {
+        guard !closed else { return }
+        let reply = encodeReply(result, context: context)
+        if !detached.isEmpty, detached.remove(sequence) != nil {
+            if let reply {
+                send(reply)
+                flush()
+            }
+            return
+        }
+        running -= 1
+        if sequential { runningSequential -= 1 }
+        let index = slots.index(slots.startIndex, offsetBy: Int(sequence - firstSequence))
+        slots[index].state = .ready(reply)
+        pump()
+    }
+
+    func encodeReply(_ result: Result<RawJSON, any Error>, context: RPCContext) -> ByteBuffer? {
+        switch result {
+        case .success(let response):
+            guard context.address.rawID != nil else { return nil }
+            var buffer = makeBuffer()
+            codec.encodeResult(response, for: context.address, into: &buffer)
+            if buffer.readableBytes > configuration.maxReplyBytes {
+                context.logger.warning("reply too large: answered with an error", metadata: ["bytes": "\(buffer.readableBytes)", "limit": "\(configuration.maxReplyBytes)"])
+                return encodeError(.replyTooLarge(limit: configuration.maxReplyBytes, batch: false), for: context.address)
+            }
+            return buffer
+        case .failure(let error):
+            let rpcError = Self.rpcError(for: error, logger: context.logger)
+            metrics.rpcError(Self.kind(of: error))
+            guard context.address.rawID != nil else { return nil }
+            return encodeError(rpcError, for: context.address)
+        }
+    }
+
+    /// Takes the request at `sequence` out of the order, if it is running (a method that calls
+    /// its client); its reply is then sent as soon as it is ready. Requests of a batch stay.
+    func detach(_ sequence: UInt64) {
+        guard sequence >= firstSequence else { return }
+        let offset = Int(sequence - firstSequence)
+        guard offset < slots.count else { return }
+        let index = slots.index(slots.startIndex, offsetBy: offset)
+        guard case .running = slots[index].state, slots[index].batch == nil else { return }
+        slots[index].state = .detached
+        detached.insert(sequence)
+        running -= 1
+        if slots[index].sequential { runningSequential -= 1 }
+        pump()
+    }
+
+    /// The error that replaces a batch entry's reply once the batch's replies pass the bound
+    /// (`reply` is that entry's reply; its id is read back from it).
+    func tooLarge(_ reply: ByteBuffer, batch: Bool) -> ByteBuffer {
+        logger.warning("batch replies too large: an entry answered with an error", metadata: ["limit": "\(configuration.maxReplyBytes)"])
+        let id = (try? reply.withUnsafeReadableBytes { try JSONParser.parse($0) })?["id"]
+        return encodeError(.replyTooLarge(limit: configuration.maxReplyBytes, batch: batch), for: RPCReplyAddress(rawID: id?.jsonBytes))
+    }
+
+    func encodeError(_ error: RPCError, for address: RPCReplyAddress?) -> ByteBuffer {
+        var buffer = makeBuffer()
+        codec.encodeError(error, for: address, into: &buffer)
+        return buffer
+    }
+}
