@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "SwitchboardTesting", targets: ["SwitchboardTesting"]),
         .library(name: "SwitchboardProcesses", targets: ["SwitchboardProcesses"]),
         .executable(name: "switchboard", targets: ["switchboard"]),
+        .executable(name: "switchboard-bench", targets: ["switchboard-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -133,7 +134,6 @@ let package = Package(
             name: "switchboard",
             dependencies: [
                 "Switchboard", "SwitchboardServer", "SwitchboardRedis", "SwitchboardClient", "SwitchboardWebSocket",
-                "SwitchboardProcesses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -142,8 +142,21 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The load generator (`switchboard bench` runs it): apart, so that a node links no
+        // process helpers and no histogram.
+        .executableTarget(
+            name: "switchboard-bench",
+            dependencies: [
+                "Switchboard", "SwitchboardWebSocket", "SwitchboardProcesses",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
+            path: "Sources/switchboard-bench",
             swiftSettings: strict
         ),
         .testTarget(

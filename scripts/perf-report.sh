@@ -33,7 +33,7 @@ source scripts/deps.sh
 ensure_packages --tests
 
 bin="${SWITCHBOARD_BIN:-.build/release/switchboard}"
-if [[ -z "${SWITCHBOARD_BIN:-}" ]]; then swift build -c release --product switchboard; fi
+if [[ -z "${SWITCHBOARD_BIN:-}" ]]; then swift build -c release --product switchboard && swift build -c release --product switchboard-bench; fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 raw="$out/raw.jsonl"

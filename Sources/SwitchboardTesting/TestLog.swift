@@ -6,6 +6,7 @@ import Darwin
 import Foundation
 import Logging
 import SwitchboardProcesses
+import Switchboard
 
 /// Where the logs of tests go: a file (`SWITCHBOARD_TEST_LOG`, default
 /// `.build/test-logs/tests.log`), not the terminal, so a passing run stays quiet and a failing

@@ -9,7 +9,6 @@ import Logging
 import NIOSSL
 import Switchboard
 import SwitchboardClient
-import SwitchboardProcesses
 import SwitchboardWebSocket
 
 /// Options every client command takes.

@@ -7,9 +7,12 @@ import NIOPosix
 import SwitchboardWebSocket
 import Synchronization
 
+/// `switchboard-bench` (also `switchboard bench`, which runs it): the load generator, apart from
+/// the node's executable so that a node links no process helpers and no histogram.
+@main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "switchboard-bench",
         abstract: "Measure publish throughput, fan-out, latency and memory of nodes.",
         discussion: """
             Subscribers are spread evenly over the nodes and channels; publishers send through the \
@@ -22,8 +25,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("url"), help: "A node's /stream URL (repeatable).")
     var urls: [String] = []
 
-    @Option(help: "Start this many nodes of this executable on free ports (with --redis when more than one).")
+    @Option(help: "Start this many nodes on free ports (with --redis when more than one): `switchboard serve` of --node-executable.")
     var spawn: Int = 0
+
+    @Option(help: "The node executable for --spawn (default: switchboard next to this program).")
+    var nodeExecutable: String?
 
     @Option(help: "Redis URL for spawned nodes and the baseline; 'auto' starts a redis-server on a free port.")
     var redis: String?
@@ -89,7 +95,12 @@ struct BenchCommand: AsyncParsableCommand {
         }
         var targets = urls
         if spawn > 0 {
-            try spawned.startNodes(spawn, redisURL: redisURL, extraArguments: nodeArguments.split(separator: " ").map(String.init))
+            let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("switchboard").path
+            let executable = nodeExecutable ?? sibling
+            guard FileManager.default.isExecutableFile(atPath: executable) else {
+                throw BenchError("no node executable at \(executable): build it (swift build -c release) or give --node-executable")
+            }
+            try spawned.startNodes(spawn, nodeExecutable: executable, redisURL: redisURL, extraArguments: nodeArguments.split(separator: " ").map(String.init))
             targets += spawned.nodes.map(\.url)
         }
         let nodePIDs: [Int32] = spawned.nodes.map(\.process.pid) + (pids ?? "").split(separator: ",").compactMap { Int32($0) }

@@ -35,14 +35,13 @@ final class SpawnedProcesses: @unchecked Sendable {
         throw BenchError("redis-server did not start on port \(port)")
     }
 
-    /// Starts `count` nodes of this executable on Redis at `redisURL` (in-process broker if nil).
-    func startNodes(_ count: Int, redisURL: String?, extraArguments: [String]) throws {
+    /// Starts `count` nodes (`nodeExecutable serve`) on Redis at `redisURL` (in-process broker if nil).
+    func startNodes(_ count: Int, nodeExecutable: String, redisURL: String?, extraArguments: [String]) throws {
         for index in 0..<count {
             let log = directory.appendingPathComponent("node-\(index).log")
             var arguments = ["serve", "--port", "0", "--log-level", "info", "--node-id", "bench-\(index)"] + extraArguments
             if let redisURL { arguments += ["--redis", redisURL] }
-            let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
-            let process = try ChildProcess(executable, arguments, output: log.path)
+            let process = try ChildProcess(nodeExecutable, arguments, output: log.path)
             let deadline = Date().addingTimeInterval(30)
             var port: Int?
             while port == nil, Date() < deadline {
