@@ -193,7 +193,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardClusterTests",
-            dependencies: ["SwitchboardClient", "SwitchboardTesting", "SwitchboardProcesses"],
+            dependencies: ["SwitchboardClient", "SwitchboardTesting", "SwitchboardProcesses", "SwitchboardRedis"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -28,6 +28,24 @@ fi
 
 pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# port_taken PORT: something already listens on 127.0.0.1:PORT.
+port_taken() {
+    python3 -c 'import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(0)
+sys.exit(1)' "$1"
+}
+
+# fail MESSAGE: says what went wrong, stops what `up` started so far, exits 1.
+fail() {
+    echo "cluster not up: $*" >&2
+    down >/dev/null
+    exit 1
+}
+
 need() {
     command -v "$1" >/dev/null && return 0
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
@@ -44,14 +62,28 @@ up() {
     need curl curl
     mkdir -p "$state"
     if pid_alive "$state/redis.pid"; then echo "the cluster is already up (scripts/cluster.sh down first)" >&2; exit 1; fi
+    # Every port must be free: a Redis or a node already there would be used (or shut down) by mistake.
+    local port taken=()
+    for port in "$redis_port" "${node_ports[@]}" "$lb_port"; do
+        if port_taken "$port"; then taken+=("$port"); fi
+    done
+    if [[ ${#taken[@]} -gt 0 ]]; then
+        echo "cluster not up: port ${taken[*]} already in use (another Redis or node?); pick others with SWITCHBOARD_REDIS_PORT, SWITCHBOARD_NODE_PORTS, SWITCHBOARD_LB_PORT" >&2
+        exit 1
+    fi
     printf 'lb_port=%q\nnode_ports=(%s)\nredis_port=%q\n' "$lb_port" "${node_ports[*]}" "$redis_port" >"$state/ports"
     [[ -x "$(switchboard_bin)" ]] || swift build --product switchboard
 
     redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$state" \
         >"$state/redis.log" 2>&1 &
     echo $! >"$state/redis.pid"
-    for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-    redis-cli -p "$redis_port" ping >/dev/null || { echo "redis-server did not start:" >&2; cat "$state/redis.log" >&2; exit 1; }
+    for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; pid_alive "$state/redis.pid" || break; sleep 0.05; done
+    # The Redis that answers must be the one started here.
+    local answering
+    answering="$(redis-cli -p "$redis_port" info server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p')"
+    if ! pid_alive "$state/redis.pid" || [[ "$answering" != "$(cat "$state/redis.pid")" ]]; then
+        fail "redis-server did not start on port $redis_port: $(tail -n 3 "$state/redis.log" 2>/dev/null | tr '\n' ' ')"
+    fi
 
     local i=0 port
     for port in "${node_ports[@]}"; do
@@ -86,12 +118,21 @@ up() {
         i=0
         for port in "${node_ports[@]}"; do i=$((i + 1)); echo "    server node$i 127.0.0.1:$port check"; done
     } >"$state/haproxy.cfg"
+    i=0
     for port in "${node_ports[@]}"; do
-        wait_ready "$port" || { echo "see $state/node*.log" >&2; down; exit 1; }
+        i=$((i + 1))
+        for _ in $(seq 1 300); do
+            pid_alive "$state/node$i.pid" || fail "node$i could not start on port $port: $(grep -m1 -i 'cannot\|error' "$state/node$i.log" || tail -n 2 "$state/node$i.log")"
+            curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+            sleep 0.1
+        done
+        curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 || fail "node$i on port $port is not ready after 30 s (see $state/node$i.log)"
     done
 
     haproxy -db -f "$state/haproxy.cfg" >"$state/haproxy.log" 2>&1 &
     echo $! >"$state/haproxy.pid"
+    sleep 0.2
+    pid_alive "$state/haproxy.pid" || fail "haproxy could not start on port $lb_port: $(tail -n 2 "$state/haproxy.log" | tr '\n' ' ')"
     # Wait until HAProxy's own health checks put every node in rotation.
     local up=0
     for _ in $(seq 1 100); do
@@ -99,7 +140,7 @@ up() {
         [[ "$up" == "${#node_ports[@]}" ]] && break
         sleep 0.1
     done
-    [[ "$up" == "${#node_ports[@]}" ]] || { echo "haproxy sees $up of ${#node_ports[@]} nodes up:" >&2; cat "$state/haproxy.log" >&2; down; exit 1; }
+    [[ "$up" == "${#node_ports[@]}" ]] || fail "haproxy sees $up of ${#node_ports[@]} nodes up (see $state/haproxy.log)"
 
     echo "cluster up:"
     echo "  load balancer  ws://127.0.0.1:$lb_port/stream"
@@ -127,6 +168,7 @@ print(sum(1 for row in rows if len(row) > 17 and row[0] == "nodes" and row[1] no
 PY
 }
 
+# status: only what `up` started (by PID); a node's /readyz only while its process runs.
 status() {
     local name pidfile
     for pidfile in "$state"/*.pid; do
@@ -137,6 +179,7 @@ status() {
     local i=0 port
     for port in "${node_ports[@]}"; do
         i=$((i + 1))
+        pid_alive "$state/node$i.pid" || continue
         echo "node$i /readyz: $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz" || true)"
     done
 }
@@ -152,11 +195,8 @@ down() {
     rm -f "$state"/node*.pid
     pids=()
     [[ -f "$state/haproxy.pid" ]] && pids+=("$(cat "$state/haproxy.pid")")
-    if [[ -f "$state/redis.pid" ]]; then
-        # SHUTDOWN NOSAVE returns at once; SIGTERM (stop_pid) is the fallback.
-        redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
-        pids+=("$(cat "$state/redis.pid")")
-    fi
+    # Only the redis-server `up` started, by its PID (never a Redis on the port by name).
+    [[ -f "$state/redis.pid" ]] && pids+=("$(cat "$state/redis.pid")")
     [[ ${#pids[@]} -gt 0 ]] && stop_pid "${pids[@]}"
     rm -f "$state/haproxy.pid" "$state/redis.pid" "$state/ports"
     echo "cluster down"

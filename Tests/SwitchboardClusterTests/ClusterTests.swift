@@ -2,6 +2,7 @@ import SwitchboardProcesses
 import Foundation
 import Switchboard
 import SwitchboardClient
+import SwitchboardRedis
 import SwitchboardTesting
 import Testing
 
@@ -20,23 +21,26 @@ struct ClusterTests {
         let state: URL
         let environment: [String: String]
 
-        init() throws {
+        /// A cluster on free ports (`redisPort` and `nodePort` replace one of them), brought up
+        /// unless `up` is `false`.
+        init(up: Bool = true, redisPort: Int? = nil, nodePort: Int? = nil) throws {
             // Ports outside the ephemeral range: tests binding port 0 in parallel cannot take them.
             var ports: Set<Int> = []
             while ports.count < 5 { ports.insert(try PortReservation.freePortOutsideEphemeralRange()) }
             let chosen = Array(ports)
             lbPort = chosen[0]
-            nodePorts = Array(chosen[1...3])
-            redisPort = chosen[4]
+            nodePorts = [nodePort ?? chosen[1], chosen[2], chosen[3]]
+            self.redisPort = redisPort ?? chosen[4]
             state = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("switchboard-cluster-\(UUID().uuidString)")
             let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("switchboard").path
             environment = ProcessInfo.processInfo.environment.merging([
                 "SWITCHBOARD_LB_PORT": "\(lbPort)",
                 "SWITCHBOARD_NODE_PORTS": nodePorts.map(String.init).joined(separator: " "),
-                "SWITCHBOARD_REDIS_PORT": "\(redisPort)",
+                "SWITCHBOARD_REDIS_PORT": "\(self.redisPort)",
                 "SWITCHBOARD_CLUSTER_DIR": state.path,
                 "SWITCHBOARD_BIN": binary,
             ]) { _, new in new }
+            guard up else { return }
             let output = try run("up")
             guard output.status == 0 else { throw BenchFailure("cluster.sh up failed: \(output.text)") }
             // cluster.sh has exited; what it started must still not outlive this test process.
@@ -152,5 +156,32 @@ struct ClusterTests {
             #expect(try await iterators[i].next()?.data == "after")
         }
         for entry in clients { await entry.client.close() }
+    }
+
+    @Test("up refuses a taken port, names it and starts nothing; down never touches a Redis up did not start")
+    func foreignRedisSurvives() async throws {
+        let foreign = try await RedisServer.start()
+        defer { foreign.stop() }
+        _ = try await foreign.command(["SET", "precious", "data"])
+        let cluster = try Cluster(up: false, redisPort: foreign.port)
+        let refused = try cluster.run("up")
+        #expect(refused.status != 0)
+        #expect(refused.text.contains("port \(foreign.port) already in use"), "\(refused.text)")
+        #expect(!refused.text.contains("cluster up:"))
+        #expect(cluster.processes.isEmpty, "started \(cluster.processes)")
+        let down = try cluster.run("down")
+        #expect(down.status == 0)
+        #expect(try await foreign.command(["GET", "precious"]).string == "data", "the foreign Redis lost its data")
+        cluster.down()
+
+        // A node port taken by something else: refused the same way.
+        let squatter = try PortReservation(port: try PortReservation.freePortOutsideEphemeralRange())
+        defer { squatter.release() }
+        let second = try Cluster(up: false, nodePort: squatter.port)
+        let output = try second.run("up")
+        #expect(output.status != 0)
+        #expect(output.text.contains("port \(squatter.port) already in use"), "\(output.text)")
+        #expect(second.processes.isEmpty)
+        second.down()
     }
 }
