@@ -22,9 +22,31 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "PEM file of the certificate authority to trust for wss:// [SWITCHBOARD_CA_FILE] (default: the system's).")
     var caFile: String?
 
+    @Option(help: "Wait up to this many seconds for a node that is not up yet (one just started in the background, say) [SWITCHBOARD_WAIT] (default 0: fail at once).")
+    var wait: Double?
+
     var resolvedURL: String { Environment.resolve(url, "SWITCHBOARD_URL", "ws://127.0.0.1:8080/stream") }
 
+    /// Connects; with `--wait`, retries while no node answers, up to that long, saying so once.
     func connect(reconnect: Bool = false) async throws -> SwitchboardClient {
+        let seconds = (try? Environment.resolve(wait, "SWITCHBOARD_WAIT", 0) { Double($0) }) ?? 0
+        guard seconds > 0 else { return try await connectOnce(reconnect: reconnect) }
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        var said = false
+        while true {
+            do {
+                return try await connectOnce(reconnect: reconnect)
+            } catch let failure as CommandFailure where failure.retryable && ContinuousClock.now < deadline {
+                if !said {
+                    Output.error("waiting for \(resolvedURL) (up to \(Int(seconds)) s): \(failure.description)")
+                    said = true
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    private func connectOnce(reconnect: Bool) async throws -> SwitchboardClient {
         var logger = Logger(label: "switchboard.client")
         logger.logLevel = .warning
         var tls: TLSConfiguration? = nil
@@ -34,12 +56,19 @@ struct ConnectionOptions: ParsableArguments {
             tls = configuration
         }
         let url = resolvedURL
+        // The CLI speaks /stream and /jsonrpc; a /wsrpc socket would take its commands and answer
+        // something else.
+        if let target = try? WebSocketURL(url).target, target.split(separator: "?").first?.hasSuffix("/wsrpc") == true {
+            throw CommandFailure("the CLI speaks /stream and /jsonrpc, not /wsrpc (\(url)): use the node's /stream URL", exitCode: CommandFailure.usage)
+        }
         do {
             return try await SwitchboardClient.connect(
                 to: url,
                 configuration: ClientConfiguration(reconnect: reconnect, token: Environment.resolve(token, "SWITCHBOARD_TOKEN"), tls: tls),
                 logger: logger
             )
+        } catch SwitchboardClientError.invalidURL(let message) {
+            throw CommandFailure(message, exitCode: CommandFailure.usage)
         } catch {
             var failure = CommandFailure(Self.explain(error, url: url), exitCode: CommandFailure.cannotConnect)
             failure.retryable = Self.isUnreachable(error)
@@ -155,19 +184,24 @@ func parseJSON(_ text: String, what: String) throws -> JSONValue {
     }
 }
 
-/// What the node's refusal of `channel` means, for a person: the channel-name rules when the
-/// name breaks them, the broker's state when the node is not ready.
+/// What the node's refusal of `channel` means, for a person: what the node said (a permission
+/// refusal with the rule's reason; the channel-name rules when the name breaks them); the
+/// broker's state only for a broker refusal that gives no reason.
 func explainRefusal(_ error: RPCError, channel: String, url: String) -> String {
-    if let problem = ChannelName.problem(channel) {
-        return "the node refused the channel \"\(channel)\": \(problem)"
+    let problem = error.errors?["channel"]?.stringValue
+    if let problem, problem.hasPrefix("Permission denied") || error.code == RPCError.Code.permissionDenied {
+        return "the node refused the channel \"\(channel)\": \(problem)" + (error.reason.map { " (\($0))" } ?? "")
+    }
+    if let nameProblem = ChannelName.problem(channel) {
+        return "the node refused the channel \"\(channel)\": \(nameProblem)"
     }
     if let reason = error.reason {
         return "the node refused the channel \"\(channel)\": \(reason)"
     }
-    if error.errors?["channel"] != nil, error.code != RPCError.Code.permissionDenied {
-        return "the node refused the channel \"\(channel)\" although its name is valid: Redis unavailable? — see \(readyURL(of: url))"
+    if problem == RPCError(.cannotPublish).errors?["channel"]?.stringValue || problem == RPCError(.cannotSubscribe).errors?["channel"]?.stringValue {
+        return "the node refused the channel \"\(channel)\" although its name is valid: its broker may be unavailable — see \(readyURL(of: url))"
     }
-    return error.summary
+    return "the node refused the channel \"\(channel)\": \(error.summary)"
 }
 
 /// The `/readyz` URL of the node behind a WebSocket URL.

@@ -31,6 +31,11 @@ struct SwitchboardCommand: AsyncParsableCommand {
         } catch let failure as CommandFailure {
             Output.error("Error: \(failure.description)")
             Glibc.exit(failure.exitCode)
+        } catch let invalid as ValidationError {
+            // A wrong value the command itself found (a configuration key, data that is not
+            // JSON): the message says what to do; the usage line would not.
+            Output.error("Error: \(invalid.message)")
+            Glibc.exit(CommandFailure.usage)
         } catch {
             Self.exit(withError: error)
         }

@@ -8,6 +8,9 @@ import Testing
 /// `publish` and `call` in others.
 @Suite("switchboard command line", .serialized)
 struct CommandLineTests {
+    /// The repository (this file is Tests/SwitchboardClientTests/CommandLineTests.swift).
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
     /// The executable built next to the test bundle.
     static var executable: URL {
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -218,6 +221,28 @@ struct CommandLineTests {
         #expect(subscriber.terminationStatus == 0)
         #expect(try JSONValue(parsing: lines) == ["channel": "later", "event": "", "data": "finally"])
         await probe.close()
+    }
+
+    @Test("publish --wait waits for a node started after it (the README's background recipes), then publishes")
+    func publishWaits() async throws {
+        let port = try PortReservation.freePortOutsideEphemeralRange()
+        let publisher = Process()
+        let output = Pipe()
+        publisher.executableURL = Self.executable
+        publisher.arguments = ["publish", "--wait", "60", "--url", "ws://127.0.0.1:\(port)/stream", "--channel", "later", #""hello""#]
+        publisher.standardOutput = output
+        publisher.standardError = FileHandle.nullDevice
+        try publisher.runWatched()
+        defer { if publisher.isRunning { publisher.terminate() } }
+        #expect(publisher.isRunning)
+        let server = try await Server(arguments: ["--port", "\(port)"])
+        defer { server.stop() }
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        publisher.waitUntilExit()
+        #expect(publisher.terminationStatus == 0)
+        #expect(try JSONValue(parsing: printed) == ["channel": "later", "event": nil, "data": "hello"])
+        // Without --wait a missing node is an error at once.
+        #expect(try Self.run(["publish", "--url", "ws://127.0.0.1:\(try PortReservation.freePort())/stream", "--channel", "x", #""y""#]).status == 69)
     }
 
     @Test("subscribe --since prints what a history channel got after the given position, then goes on live")

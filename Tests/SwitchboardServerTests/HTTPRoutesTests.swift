@@ -16,6 +16,22 @@ struct HTTPRoutesTests {
         await node.stop()
     }
 
+    @Test("HEAD is answered as GET without a body; /favicon.ico is 204; a 404 lists every route")
+    func headAndNotFound() async throws {
+        let node = try await TestNode.start()
+        for path in ["/healthz", "/readyz", "/metrics", "/switchboard.js"] {
+            let head = try await HTTPProbe.request("HEAD", path, port: node.port)
+            #expect(head.status == 200, "\(path)")
+            #expect(head.body.isEmpty, "\(path)")
+        }
+        #expect(try await HTTPProbe.request("GET", "/favicon.ico", port: node.port).status == 204)
+        let missing = try await HTTPProbe.request("GET", "/nope", port: node.port)
+        #expect(missing.status == 404)
+        let routes = try JSONValue(parsing: missing.body)["error"]?["http"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(routes.contains("GET /switchboard.js") && routes.contains("GET /info") && routes.contains("POST /publish"))
+        await node.stop()
+    }
+
     @Test("/healthz and /readyz answer; /readyz fails while draining")
     func health() async throws {
         let node = try await TestNode.start()

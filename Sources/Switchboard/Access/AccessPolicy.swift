@@ -71,6 +71,23 @@ public struct AccessPolicy: Sendable {
         }
     }
 
+    /// What `action` on `channel` asks for, in words (for a refusal).
+    public func requirement(_ action: Action, _ channel: String) -> String {
+        guard let (rule, _) = rule(for: channel) else {
+            return isOpen ? "nothing" : "channels without a rule take a valid token here"
+        }
+        let word = (action == .subscribe ? rule.subscribe : rule.publish) ?? (isOpen ? .any : .login)
+        let what: String = switch word {
+        case .any: "anyone"
+        case .login: "a valid token"
+        case .permission(let permission): "the permission \(permission) in the token"
+        case .token: "a token whose \(action == .subscribe ? "channels" : "publish") claim covers the channel"
+        case .owner: "the token of the user the channel names"
+        case .server: "the server side only (the HTTP API with its key)"
+        }
+        return "the rule \(rule.match) asks for \(what) to \(action.rawValue)"
+    }
+
     /// The channel options of `channel` (history, presence), from its first matching rule.
     public func options(for channel: String) -> ChannelRule? {
         rule(for: channel)?.rule

@@ -1,4 +1,4 @@
-public import Logging
+import Logging
 public import NIOCore
 
 /// Publishing, history, state and presence: the channel's options decide what the broker keeps.

@@ -77,7 +77,7 @@ public struct RPCContext: Sendable {
         guard access.allows(identity, action, channel) else {
             hub.metrics.refusal(action == .subscribe ? .subscribe : .publish)
             logger.info("refused", metadata: ["action": "\(action.rawValue)", "channel": "\(channel.clippedForLog)", "user": "\((identity.userID ?? "anonymous").clippedForLog)"])
-            throw RPCError.permissionDenied(action)
+            throw RPCError.permissionDenied(action, reason: access.requirement(action, channel))
         }
     }
 

@@ -142,11 +142,18 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         return error
     }
 
-    /// The connection may not subscribe to, or publish on, the channel.
-    public static func permissionDenied(_ action: AccessPolicy.Action) -> RPCError {
+    /// The connection may not subscribe to, or publish on, the channel; `reason` says what the
+    /// channel's rule asks for (in JSON-RPC's `data` and wsrpc's message; `/stream` keeps its
+    /// field map).
+    public static func permissionDenied(_ action: AccessPolicy.Action, reason: String? = nil) -> RPCError {
         var error = invalidParameter("channel", "Permission denied: this connection may not \(action.rawValue) here")
         error.code = Code.permissionDenied
         error.isNodeStandard = false
+        if let reason {
+            var data = error.errors ?? JSONObject()
+            data["reason"] = .string(reason)
+            error.data = .object(data)
+        }
         return error
     }
 

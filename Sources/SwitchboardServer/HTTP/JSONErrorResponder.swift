@@ -11,8 +11,18 @@ struct JSONErrorResponder<Wrapped: HTTPResponder>: HTTPResponder where Wrapped.C
     let webSocketPaths: [String]
     /// The largest request body the HTTP API reads, named in a 413.
     let maxBodySize: Int
+    /// The HTTP routes, listed in a 404 (`GET /healthz`, …).
+    let httpRoutes: [String]
 
     func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        // A HEAD is answered as its GET, without the body (uptime checkers, curl -I).
+        if request.method == .head {
+            var head = request.head
+            head.method = .get
+            var response = try await respond(to: Request(head: head, body: request.body), context: context)
+            response.body = .init()
+            return response
+        }
         // The router turns its errors (no route, a body over the limit) into bodiless responses.
         let response = try await wrapped.respond(to: request, context: context)
         guard response.status.code >= 400, response.headers[.contentType] == nil else { return response }
@@ -26,7 +36,7 @@ struct JSONErrorResponder<Wrapped: HTTPResponder>: HTTPResponder where Wrapped.C
     private func answer(_ status: HTTPResponse.Status, request: Request) -> Response {
         switch status {
         case .notFound:
-            let http: [JSONValue] = ["GET /healthz", "GET /readyz", "GET /metrics", "POST /publish", "POST /call", "POST /emit"]
+            let http = httpRoutes.map(JSONValue.string)
             return NodeRoutes.json([
                 "error": [
                     "message": .string("nothing is served at \(request.method) \(request.uri.path)"),

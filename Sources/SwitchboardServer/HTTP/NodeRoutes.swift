@@ -11,6 +11,15 @@ import Switchboard
 struct NodeRoutes {
     let node: SwitchboardNode
 
+    /// The HTTP routes a node serves, as a 404 lists them.
+    static func routes(demo: Bool) -> [String] {
+        (demo ? ["GET /"] : []) + [
+            "GET /healthz", "GET /readyz", "GET /metrics", "GET /info",
+            "GET /switchboard.js", "GET /switchboard.global.js", "GET /switchboard.d.ts",
+            "POST /publish", "POST /call", "POST /emit",
+        ]
+    }
+
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         // A plain GET of a WebSocket route: `/stream` answers as aio-openapi does (400), `/jsonrpc`
@@ -25,6 +34,8 @@ struct NodeRoutes {
             }
         }
         Self.addStaticFiles(to: router, demo: node.configuration.demo)
+        // Browsers ask for it with every page: no icon, and no 404 in the log.
+        router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
         router.get("/healthz") { _, _ in
             Self.json(["status": "ok"])
         }

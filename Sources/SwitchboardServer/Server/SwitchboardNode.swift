@@ -115,7 +115,8 @@ public final class SwitchboardNode: Sendable {
             responder: JSONErrorResponder(
                 wrapped: NodeRoutes(node: self).makeRouter().buildResponder(),
                 webSocketPaths: configuration.paths.all,
-                maxBodySize: configuration.stream.maxMessageSize
+                maxBodySize: configuration.stream.maxMessageSize,
+                httpRoutes: NodeRoutes.routes(demo: configuration.demo)
             ),
             server: HTTPServerBuilder { responder in
                 NodeServerChannel(responder: responder, endpoints: endpoints, node: sockets, security: security, tls: tls)
