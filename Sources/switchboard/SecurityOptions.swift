@@ -7,7 +7,7 @@ import SwitchboardServer
 /// `serve`'s options for who may do what: authentication, keys, origins, limits, TLS, and the
 /// configuration file. Each takes its flag, else its environment variable, else the file.
 struct SecurityOptions: ParsableArguments {
-    @Option(help: "Configuration file (JSON: auth, topics, channels, limits, tls; see README) [SWITCHBOARD_CONFIG].")
+    @Option(help: "Configuration file (JSON: auth, topics, channels, limits, tls; every key in docs/configuration.md) [SWITCHBOARD_CONFIG].")
     var config: String?
 
     @Option(help: "off, optional or required [SWITCHBOARD_AUTH] (default off on loopback without Redis, else optional).")

@@ -17,7 +17,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Every option can also be set by the environment variable shown in brackets; a flag wins \
             over the environment. Without --redis the node uses the in-process broker: channels are \
-            then shared by the sockets of this node only.
+            then shared by the sockets of this node only. Every setting, with its configuration-file \
+            key, variable and default: docs/configuration.md.
             """
     )
 

@@ -45,6 +45,31 @@ public struct ConfigurationFile: Sendable, Equatable {
 
     public init() {}
 
+    /// Every key the file takes, as a dotted path (`channels[].…` for each channel rule): the one
+    /// list the reader validates against, and that docs/configuration.md documents (a test keeps
+    /// the two the same).
+    public static let keys: [String] = [
+        "auth.mode", "auth.jwt.hs256_secret", "auth.jwt.public_keys", "auth.jwt.jwks", "auth.jwt.audience", "auth.jwt.issuer",
+        "auth.api_keys", "auth.allowed_origins",
+        "topics",
+        "channels[].match", "channels[].subscribe", "channels[].publish", "channels[].history_size", "channels[].history_ttl_s",
+        "channels[].presence", "channels[].join_leave", "channels[].state", "channels[].state_ttl_s",
+        "limits.max_connections", "limits.max_connections_per_ip", "limits.requests_per_s", "limits.max_batch",
+        "limits.history_page_bytes", "limits.handshake_timeout_s",
+        "tls.cert", "tls.key",
+    ]
+
+    /// The names directly under `prefix` (`""` for the top level, `"auth."`, `"channels[]."`).
+    static func names(under prefix: String) -> [String] {
+        var names: [String] = []
+        for key in keys where key.hasPrefix(prefix) {
+            let rest = key.dropFirst(prefix.count)
+            let name = String(rest.prefix { $0 != "." && $0 != "[" })
+            if !names.contains(name) { names.append(name) }
+        }
+        return names
+    }
+
     /// A problem in the file, naming the key.
     public struct Invalid: Error, CustomStringConvertible, Equatable {
         public let description: String
@@ -72,9 +97,9 @@ public struct ConfigurationFile: Sendable, Equatable {
         }
         let reader = KeyReader(source: source, folder: folder)
         guard case .object(let root) = value else { throw Invalid(description: "\(source): the top level must be an object") }
-        try reader.only(root, at: "", ["auth", "topics", "channels", "limits", "tls"])
+        try reader.only(root, at: "", Self.names(under: ""))
         if let auth = try reader.object(root, "auth", at: "") {
-            try reader.only(auth, at: "auth.", ["mode", "jwt", "api_keys", "allowed_origins"])
+            try reader.only(auth, at: "auth.", Self.names(under: "auth."))
             if let mode = try reader.string(auth, "mode", at: "auth.") {
                 guard let parsed = AccessPolicy.Mode(rawValue: mode) else {
                     throw reader.invalid("auth.mode", "must be off, optional or required (got \(mode))")
@@ -82,7 +107,7 @@ public struct ConfigurationFile: Sendable, Equatable {
                 authMode = parsed
             }
             if let jwt = try reader.object(auth, "jwt", at: "auth.") {
-                try reader.only(jwt, at: "auth.jwt.", ["hs256_secret", "public_keys", "jwks", "audience", "issuer"])
+                try reader.only(jwt, at: "auth.jwt.", Self.names(under: "auth.jwt."))
                 jwtAudience = try reader.string(jwt, "audience", at: "auth.jwt.")
                 jwtIssuer = try reader.string(jwt, "issuer", at: "auth.jwt.")
                 hs256Secrets = try reader.strings(jwt, "hs256_secret", at: "auth.jwt.", allowSingle: true)
@@ -98,7 +123,7 @@ public struct ConfigurationFile: Sendable, Equatable {
             self.channels = try entries.enumerated().map { (index, entry) throws(Invalid) in try reader.channelRule(entry, at: "channels[\(index)]") }
         }
         if let limits = try reader.object(root, "limits", at: "") {
-            try reader.only(limits, at: "limits.", ["max_connections", "max_connections_per_ip", "requests_per_s", "max_batch", "history_page_bytes", "handshake_timeout_s"])
+            try reader.only(limits, at: "limits.", Self.names(under: "limits."))
             maxConnections = try reader.integer(limits, "max_connections", at: "limits.", minimum: 1)
             maxConnectionsPerIP = try reader.integer(limits, "max_connections_per_ip", at: "limits.", minimum: 1)
             requestsPerSecond = try reader.number(limits, "requests_per_s", at: "limits.")
@@ -107,7 +132,7 @@ public struct ConfigurationFile: Sendable, Equatable {
             handshakeTimeoutSeconds = try reader.number(limits, "handshake_timeout_s", at: "limits.")
         }
         if let tls = try reader.object(root, "tls", at: "") {
-            try reader.only(tls, at: "tls.", ["cert", "key"])
+            try reader.only(tls, at: "tls.", Self.names(under: "tls."))
             guard let cert = try reader.string(tls, "cert", at: "tls."), let key = try reader.string(tls, "key", at: "tls.") else {
                 throw reader.invalid("tls", "needs both cert and key")
             }
@@ -185,7 +210,7 @@ private struct KeyReader {
     func channelRule(_ value: JSONValue, at path: String) throws(ConfigurationFile.Invalid) -> ChannelRule {
         guard case .object(let entry) = value else { throw invalid(path, "must be an object") }
         let prefix = path + "."
-        try only(entry, at: prefix, ["match", "subscribe", "publish", "history_size", "history_ttl_s", "presence", "join_leave", "state", "state_ttl_s"])
+        try only(entry, at: prefix, ConfigurationFile.names(under: "channels[]."))
         guard let match = try string(entry, "match", at: prefix) else { throw invalid(prefix + "match", "is required") }
         let subscribe = try rule(entry, "subscribe", at: prefix)
         let publish = try rule(entry, "publish", at: prefix)
