@@ -122,8 +122,18 @@ async def classic_build_from_a_file():
 async def token_in_the_browser():
     import jwt, time
     secret = "browser-test-secret-thirty-two-bytes"
-    node = Node(BINARY, "--auth", "required", "--jwt-secret", secret, "--log-level", "warning")
+    node = Node(BINARY, "--auth", "required", "--jwt-secret", secret, "--demo", "on", "--log-level", "warning")
     try:
+        driver = chrome()
+        try:
+            driver.get(node.http + "/")
+            why = wait_for(lambda: driver.execute_script("return document.body.dataset.error"))
+            check("the demo page on a node that requires tokens says so and how to give one", why and "requires a token" in why and "?token=" in why, why)
+            token = jwt.encode({"sub": "ann", "exp": int(time.time()) + 600}, secret, algorithm="HS256")
+            driver.get(node.http + "/?token=" + token)
+            check("with ?token= the demo page connects and subscribes", wait_for(lambda: driver.execute_script("return document.body.dataset.subscribed") == "demo"))
+        finally:
+            driver.quit()
         token = jwt.encode({"sub": "ann", "exp": int(time.time()) + 600}, secret, algorithm="HS256")
         with tempfile.TemporaryDirectory() as directory:
             (pathlib.Path(directory) / "index.html").write_text(f"""<!doctype html><meta charset="utf-8">

@@ -45,6 +45,7 @@ struct NodeRoutes {
                 "broker": .string(node.hub.brokerName),
                 "broker_ready": .bool(node.hub.isReady),
                 "draining": .bool(node.isDraining),
+                "auth": .string(node.configuration.security.policy.mode.rawValue),
             ]
             return Self.json(body, status: node.isReady ? .ok : .serviceUnavailable)
         }

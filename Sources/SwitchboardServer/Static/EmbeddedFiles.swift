@@ -626,7 +626,9 @@ export class SwitchboardClient {
 
   const $ = (id) => document.getElementById(id);
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const url = new URLSearchParams(location.search).get("url") || `${scheme}//${location.host}/stream`;
+  const params = new URLSearchParams(location.search);
+  const url = params.get("url") || `${scheme}//${location.host}/stream`;
+  const token = params.get("token");
   let channel = null;
 
   function show(message) {
@@ -644,7 +646,20 @@ export class SwitchboardClient {
     $("status").className = up ? "up" : "down";
   }
 
-  const client = await SwitchboardClient.connect(url);
+  let client;
+  try {
+    client = await SwitchboardClient.connect(url, token ? { token } : {});
+  } catch (error) {
+    // A browser cannot read why an upgrade was refused: the node's /readyz says whether it wants tokens.
+    const ready = await fetch(new URL("/readyz", url.replace(/^ws/, "http"))).then((r) => r.json()).catch(() => null);
+    const why = ready && ready.auth === "required"
+      ? (token ? "the node refused this token (expired? wrong key?): open this page with ?token=<a valid JWT>"
+               : "this node requires a token (--auth required): open this page with ?token=<your JWT>")
+      : `cannot connect to ${url}: is the node up?`;
+    status(why, false);
+    document.body.dataset.error = why;
+    throw error;
+  }
   client.onreconnect = () => status(`connected to ${client.url}`, true);
   client.onclose = ({ code }) => status(`closed (${code})`, false);
   $("node").textContent = (await client.call("session")).node;
