@@ -86,6 +86,9 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        #if DEBUG
+        FileHandle.standardError.write(Data("warning: switchboard-bench is a debug build: its own figures (and those of debug nodes) are not what a release build does; build with swift build -c release\n".utf8))
+        #endif
         raiseOpenFilesLimit()
         let spawned = try SpawnedProcesses()
         defer { spawned.stopAll() }

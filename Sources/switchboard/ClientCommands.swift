@@ -48,7 +48,9 @@ struct ConnectionOptions: ParsableArguments {
 
     private func connectOnce(reconnect: Bool) async throws -> SwitchboardClient {
         var logger = Logger(label: "switchboard.client")
-        logger.logLevel = .warning
+        // With reconnection on, the client says on standard error when it loses the node and when
+        // it is back (subscriptions restored).
+        logger.logLevel = reconnect ? .info : .warning
         var tls: TLSConfiguration? = nil
         if let caFile = Environment.resolve(caFile, "SWITCHBOARD_CA_FILE") {
             var configuration = TLSConfiguration.makeClientConfiguration()

@@ -199,16 +199,24 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("\(warning)")
         }
         do {
+            // The address first, alone: a port that is taken is the one line to say, before any
+            // service starts (and then logs its shutdown).
+            if configuration.port != 0 {
+                try await ServerBootstrap(group: group).bind(host: configuration.host, port: configuration.port).get().close()
+            }
             try await SwitchboardNode(configuration: configuration, broker: broker, metrics: metrics, logger: logger).run()
         } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
-            let address = "\(configuration.host):\(configuration.port)"
-            let reason = switch error.errnoCode {
-            case EADDRINUSE: "address already in use (another node? pick another --port)"
-            case EACCES: "permission denied (ports below 1024 need privileges)"
-            default: "no such local address (check --host)"
-            }
-            throw CommandFailure("cannot listen on \(address): \(reason)", exitCode: CommandFailure.cannotListen)
+            throw Self.cannotListen(error, address: "\(configuration.host):\(configuration.port)")
         }
+    }
+
+    private static func cannotListen(_ error: IOError, address: String) -> CommandFailure {
+        let reason = switch error.errnoCode {
+        case EADDRINUSE: "address already in use (another node? pick another --port)"
+        case EACCES: "permission denied (ports below 1024 need privileges)"
+        default: "no such local address (check --host)"
+        }
+        return CommandFailure("cannot listen on \(address): \(reason)", exitCode: CommandFailure.cannotListen)
     }
 
     /// The TLS settings for a `rediss://` URL from --redis-ca-file, --redis-cert and --redis-key.
