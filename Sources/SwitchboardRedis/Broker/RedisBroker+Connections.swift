@@ -35,7 +35,7 @@ extension RedisBroker {
                     metrics.brokerReconnects.increment()
                     state.withLock { $0.reconnects += 1 }
                 }
-                logger.info("Redis connected, subscriptions restored", metadata: ["channels": "\(state.withLock { $0.active.count })"])
+                logger.info("Redis connected, subscriptions restored", metadata: ["channels": "\(state.withLock { $0.subscriptions.active.count })"])
                 delay = configuration.reconnectDelay.initial
                 attempt = 0
                 await waitForLoss()
@@ -121,19 +121,14 @@ extension RedisBroker {
         let restore = Set(delegate.withLock { $0 }?.channelsToRestore() ?? [])
         // History channels this node delivered from: hold their live messages until what was
         // published while the connection was down has been read from their streams.
-        let wantedNow = state.withLock { state -> Set<String> in
-            state.desired = restore
-            return restore
-        }
-        let recovering = try await subscriberLoop.submit { self.reader.beginRecovery(of: wantedNow) }.get()
-        // Restore every channel the registry holds (and the probe channel), in batches.
         let wanted: [String] = state.withLock { state in
+            state.subscriptions.restart(with: restore, extra: [configuration.probeChannel, configuration.inboxChannel(of: configuration.nodeID)])
+        }
+        let recovering = try await subscriberLoop.submit { self.reader.beginRecovery(of: restore) }.get()
+        // Restore every channel (and the node's probe and inbox channels), in batches.
+        state.withLock { state in
             state.publisher = publisher
             state.subscriber = subscriber
-            state.active = []
-            state.requested = Set(state.desired)
-            state.restoring = Set(state.desired).union([configuration.probeChannel, configuration.inboxChannel(of: configuration.nodeID)])
-            return Array(state.desired)
         }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             state.withLock { $0.restored = continuation }
@@ -153,12 +148,7 @@ extension RedisBroker {
             }
         }
         // Channels asked for while restoring were not in the snapshot: subscribe them now.
-        let missing: [String] = state.withLock { state in
-            state.ready = true
-            let missing = state.desired.subtracting(state.active).subtracting(state.requested)
-            state.requested.formUnion(missing)
-            return Array(missing)
-        }
+        let missing = state.withLock { $0.subscriptions.ready() }
         if !missing.isEmpty {
             subscriber.sendSubscription(["SUBSCRIBE"] + missing.map { configuration.channelPrefix + $0 })
         }
@@ -186,7 +176,7 @@ extension RedisBroker {
         let signal: CheckedContinuation<Void, Never>? = state.withLock { state in
             guard state.token == token, !state.lost else { return nil }
             state.lost = true
-            state.ready = false
+            state.subscriptions.connectionLost()
             defer { state.lossSignal = nil }
             return state.lossSignal
         }
@@ -215,11 +205,8 @@ extension RedisBroker {
     /// next connection, up to their own deadline.
     func markDown() {
         let connections = state.withLock { state -> [RedisConnection] in
-            state.ready = false
             state.lost = true
-            state.active = []
-            state.requested = []
-            state.restoring = []
+            state.subscriptions.connectionLost()
             // A publishing connection that is still up stays: publishes go on meanwhile.
             let publisher = state.publisherAlive ? nil : state.publisher
             defer {
@@ -276,14 +263,13 @@ extension RedisBroker {
     public func close() async {
         let (waiters, connections, signal) = state.withLock { state in
             state.closed = true
-            state.ready = false
-            let waiters = state.waiters.values.flatMap { $0 }
-            state.waiters = [:]
+            state.subscriptions.connectionLost()
+            let waiters = state.subscriptions.removeAllWaiters()
             defer { state.lossSignal = nil }
             return (waiters, [state.subscriber, state.publisher].compactMap { $0 }, state.lossSignal)
         }
         delegate.withLock { $0 = nil }
-        for waiter in waiters { waiter.continuation.resume(throwing: BrokerError.cannotSubscribe) }
+        for waiter in waiters { waiter.resume(throwing: BrokerError.cannotSubscribe) }
         signal?.resume()
         for connection in connections {
             connection.close()

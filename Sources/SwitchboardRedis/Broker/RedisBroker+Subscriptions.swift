@@ -18,15 +18,12 @@ extension RedisBroker {
             }
             let next: Next = state.withLock { state in
                 if state.closed { return .resume(.failure(BrokerError.cannotSubscribe)) }
-                state.desired.insert(channel)
-                if state.active.contains(channel) { return .resume(.success(())) }
-                state.nextWaiter += 1
-                state.waiters[channel, default: []].append(Waiter(id: state.nextWaiter, continuation: continuation))
-                if state.ready, let subscriber = state.subscriber, !state.requested.contains(channel) {
-                    state.requested.insert(channel)
-                    return .wait(state.nextWaiter, subscriber)
+                switch state.subscriptions.subscribe(channel, waiter: continuation) {
+                case .active:
+                    return .resume(.success(()))
+                case .wait(let id, let send):
+                    return .wait(id, send ? state.subscriber : nil)
                 }
-                return .wait(state.nextWaiter, nil)
             }
             switch next {
             case .resume(let result):
@@ -42,19 +39,11 @@ extension RedisBroker {
     }
 
     func subscribeTimedOut(channel: String, waiter id: UInt64) {
-        let waiter: Waiter? = state.withLock { state in
-            guard var list = state.waiters[channel], let index = list.firstIndex(where: { $0.id == id }) else { return nil }
-            let waiter = list.remove(at: index)
-            state.waiters[channel] = list.isEmpty ? nil : list
-            if list.isEmpty, !state.active.contains(channel) {
-                // The registry gives up on the channel: do not restore it on reconnection.
-                state.desired.remove(channel)
-            }
-            return waiter
-        }
+        // A channel nobody waits for any more is given up: it is not restored on reconnection.
+        let waiter = state.withLock { $0.subscriptions.timedOut(channel, id: id) }
         guard let waiter else { return }
         logger.warning("subscribe timed out: Redis did not confirm in time", metadata: ["channel": "\(channel)"])
-        waiter.continuation.resume(throwing: BrokerError.cannotSubscribe)
+        waiter.resume(throwing: BrokerError.cannotSubscribe)
     }
 
     /// Releases the channel: Redis is told about a second later (`unsubscribeDelay`) unless the
@@ -62,13 +51,10 @@ extension RedisBroker {
     /// UNSUBSCRIBE is sent the channel no longer counts as active: a subscribe after it sends its
     /// own SUBSCRIBE and waits for Redis to confirm it (the two are ordered on the connection).
     public func unsubscribe(channel: String) async {
-        state.withLock { _ = $0.desired.remove(channel) }
+        state.withLock { $0.subscriptions.unsubscribe(channel) }
         subscriberLoop.scheduleTask(in: configuration.unsubscribeDelay) {
             let subscriber: RedisConnection? = self.state.withLock { state in
-                guard !state.desired.contains(channel), state.active.contains(channel) || state.requested.contains(channel) else { return nil }
-                state.active.remove(channel)
-                state.requested.remove(channel)
-                return state.subscriber
+                state.subscriptions.releaseDue(channel) ? state.subscriber : nil
             }
             subscriber?.sendSubscription(["UNSUBSCRIBE", self.configuration.channelPrefix + channel])
         }
@@ -85,13 +71,11 @@ extension RedisBroker {
             confirmed(name)
         case .unsubscribed(let name, _):
             guard let channel = channelName(name) else { return }
-            let resubscribe: RedisConnection? = state.withLock { state in
-                state.active.remove(channel)
-                if !state.desired.contains(channel) { reader.forget(channel) }
-                guard state.desired.contains(channel), !state.requested.contains(channel), let subscriber = state.subscriber else { return nil }
-                state.requested.insert(channel)
-                return subscriber
+            let (resubscribe, forget) = state.withLock { state -> (RedisConnection?, Bool) in
+                let next = state.subscriptions.unsubscribed(channel)
+                return (next.resubscribe ? state.subscriber : nil, next.forget)
             }
+            if forget { reader.forget(channel) }
             resubscribe?.sendSubscription(["SUBSCRIBE", name])
         case .pong:
             break
@@ -141,23 +125,20 @@ extension RedisBroker {
         }
         guard let channel = channelName(name) else { return }
         logger.debug("subscribed", metadata: ["channel": "\(channel)"])
-        let (waiters, unwanted, subscriber) = state.withLock { state -> ([Waiter], Bool, RedisConnection?) in
-            state.requested.remove(channel)
-            let waiters = state.waiters.removeValue(forKey: channel) ?? []
-            let unwanted = !state.desired.contains(channel)
-            // A confirmation the node no longer wants is answered with an UNSUBSCRIBE: the
-            // channel is not active meanwhile.
-            if !unwanted { state.active.insert(channel) }
-            return (waiters, unwanted, state.subscriber)
+        // A confirmation the node no longer wants is answered with an UNSUBSCRIBE: the channel
+        // is not active meanwhile.
+        let (waiters, unwanted, subscriber) = state.withLock { state in
+            let next = state.subscriptions.confirmed(channel)
+            return (next.waiters, next.unwanted, state.subscriber)
         }
         finishRestoring(channel)
         if unwanted { subscriber?.sendSubscription(["UNSUBSCRIBE", name]) }
-        for waiter in waiters { waiter.continuation.resume() }
+        for waiter in waiters { waiter.resume() }
     }
 
     func finishRestoring(_ channel: String) {
         let done: CheckedContinuation<Void, any Error>? = state.withLock { state in
-            guard state.restoring.remove(channel) != nil, state.restoring.isEmpty else { return nil }
+            guard state.subscriptions.restoredOne(channel) else { return nil }
             defer { state.restored = nil }
             return state.restored
         }

@@ -37,11 +37,6 @@ public final class RedisBroker: NodeBackend {
     /// The hub, once bound (the subscriber's read path reads it from `reader.delegate`).
     let delegate = Mutex<(any BrokerDelegate)?>(nil)
 
-    struct Waiter {
-        let id: UInt64
-        let continuation: CheckedContinuation<Void, any Error>
-    }
-
     struct State {
         var publisher: RedisConnection?
         /// `false` once the publishing connection closed (it is kept across a subscriber loss).
@@ -49,19 +44,10 @@ public final class RedisBroker: NodeBackend {
         var publisherToken: UInt64 = 0
         var subscriber: RedisConnection?
         var token: UInt64 = 0
-        var ready = false
         var closed = false
-        /// Channels the hub asked for and has not released (names without the prefix), as last
-        /// told; after a reconnection, the hub's own record (`channelsToRestore`).
-        var desired = Set<String>()
-        /// Channels Redis confirmed on the current subscriber connection.
-        var active = Set<String>()
-        /// SUBSCRIBE sent on the current connection, confirmation pending.
-        var requested = Set<String>()
-        var waiters: [String: [Waiter]] = [:]
-        var nextWaiter: UInt64 = 0
-        /// Channels whose confirmation a reconnection waits for, and who waits.
-        var restoring = Set<String>()
+        /// The subscriber connection's channels: wanted, confirmed, asked for, and who waits.
+        var subscriptions = RedisSubscriptionTable<CheckedContinuation<Void, any Error>>()
+        /// Resumed once the current connection's restore is confirmed.
         var restored: CheckedContinuation<Void, any Error>?
         var lost = false
         var lossSignal: CheckedContinuation<Void, Never>?
@@ -89,7 +75,7 @@ public final class RedisBroker: NodeBackend {
     }
 
     public var isReady: Bool {
-        state.withLock { $0.ready && !$0.closed }
+        state.withLock { $0.subscriptions.connected && !$0.closed }
     }
 
     public func bind(_ delegate: any BrokerDelegate) {
@@ -102,8 +88,8 @@ public final class RedisBroker: NodeBackend {
             [
                 "url": .string(configuration.url.description),
                 "prefix": .string(configuration.channelPrefix),
-                "connected": .bool(state.ready),
-                "subscribed_channels": .number(JSONNumber(state.active.count)),
+                "connected": .bool(state.subscriptions.connected),
+                "subscribed_channels": .number(JSONNumber(state.subscriptions.active.count)),
                 "reconnects": .number(JSONNumber(state.reconnects)),
             ]
         }
