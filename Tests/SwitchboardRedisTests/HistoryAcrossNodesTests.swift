@@ -71,6 +71,45 @@ struct HistoryAcrossNodesTests {
         await node.stop()
     }
 
+    @Test("a publish on a history channel is answered with the offset and epoch its subscribers on another node get; with state, the state is kept too")
+    func publishReplyPosition() async throws {
+        let redis = try await RedisServer.start()
+        defer { redis.stop() }
+        var configuration = NodeConfiguration(port: 0)
+        configuration.security.policy.channels = [ChannelRule(match: "kept:*", historySize: 100, historyTTL: 600, state: true)] + Self.rules
+        let a = try await TestNode.start(redisURL: redis.url, configuration: configuration)
+        let b = try await TestNode.start(redisURL: redis.url, configuration: configuration)
+        #expect(await a.waitUntilReady())
+        #expect(await b.waitUntilReady())
+        let subscriber = try await RawWebSocket.connect(a.url)
+        let publisher = try await RawWebSocket.connect(b.url)
+        for channel in ["hist:where", "kept:where"] {
+            _ = try await subscriber.call(["id": .string("s-\(channel)"), "method": "subscribe", "payload": ["channel": .string(channel)]])
+            var replies: [JSONValue] = []
+            for n in 0..<3 {
+                let payload: JSONValue = ["channel": .string(channel), "data": ["n": .number(JSONNumber(n))], "state": .bool(channel.hasPrefix("kept:"))]
+                replies.append(try #require(try await publisher.call(["id": .string("p\(n)"), "method": "publish", "payload": payload])["response"]))
+            }
+            var delivered: [JSONValue] = []
+            while delivered.count < 3 {
+                let message = try await subscriber.nextJSON()
+                if message["channel"] == .string(channel) { delivered.append(message) }
+            }
+            #expect(replies.allSatisfy { $0["offset"]?.stringValue != nil && $0["epoch"]?.stringValue != nil })
+            #expect(replies.map { $0["offset"] } == delivered.map { $0["offset"] })
+            #expect(replies.map { $0["epoch"] } == delivered.map { $0["epoch"] })
+        }
+        // The state of a channel with history and state: the last message, sent to a new subscriber.
+        let late = try await RawWebSocket.connect(b.url)
+        _ = try await late.call(["id": "late", "method": "subscribe", "payload": ["channel": "kept:where"]])
+        #expect(try await late.nextJSON()["data"] == ["n": 2])
+        let page = try await late.call(["id": "h", "method": "history", "payload": ["channel": "kept:where"]])
+        #expect(page["response"]?["publications"]?.arrayValue?.map { $0["data"]?["n"] } == [0, 1, 2])
+        for socket in [subscriber, publisher, late] { await socket.close() }
+        await a.stop()
+        await b.stop()
+    }
+
     @Test("a client away for 5 s while 1,000 messages/s are published comes back on another node with its last offset: every message once, in order")
     func recoveryOnAnotherNode() async throws {
         let redis = try await RedisServer.start()

@@ -22,7 +22,7 @@ struct ApplicationMethodsTests {
         methods.register("echo") { (payload: JSONObject, _: RPCContext) in .object(payload) }
         methods.register("order") { (order: Order, context: RPCContext) async throws -> Receipt in
             // An application method can publish through the node's broker.
-            try await context.hub.publish(channel: "orders", event: "placed", data: .string(order.item), on: context.eventLoop).get()
+            _ = try await context.hub.publish(channel: "orders", event: "placed", data: .string(order.item), on: context.eventLoop).get()
             return Receipt(item: order.item, total: order.quantity * 3)
         }
         return methods

@@ -65,6 +65,24 @@ struct HTTPRoutesTests {
         await node.stop()
     }
 
+    @Test("POST /publish to a history channel answers with the offset and epoch its subscribers get")
+    func publishToHistory() async throws {
+        var configuration = NodeConfiguration(port: 0)
+        configuration.security.policy.channels = [ChannelRule(match: "hist:*", historySize: 100, historyTTL: 600)]
+        let node = try await TestNode.start(configuration: configuration)
+        let socket = try await RawWebSocket.connect(node.url)
+        _ = try await socket.call(["id": "s", "method": "subscribe", "payload": ["channel": "hist:news"]])
+        let ok = try await HTTPProbe.request("POST", "/publish", port: node.port, body: #"{"channel":"hist:news","data":"x"}"#)
+        #expect(ok.status == 200)
+        let reply = try JSONValue(parsing: ok.body)
+        let delivered = try await socket.nextJSON()
+        #expect(reply["offset"]?.stringValue != nil)
+        #expect(reply["offset"] == delivered["offset"])
+        #expect(reply["epoch"] == delivered["epoch"])
+        await socket.close()
+        await node.stop()
+    }
+
     @Test("/metrics exports the node's counters in Prometheus text format")
     func metrics() async throws {
         let node = try await TestNode.start()

@@ -32,19 +32,23 @@ struct HistoryTests {
         }
     }
 
-    @Test("history channels' messages carry offset and epoch; history reads the window by limit, since and reverse")
+    @Test("history channels' messages carry offset and epoch, and so does their publish reply; history reads the window by limit, since and reverse")
     func historyReads() async throws {
         let node = try await Self.node()
         let socket = try await RawWebSocket.connect(node.url)
         let subscribed = try await socket.call(["id": "s", "method": "subscribe", "payload": ["channel": "hist:a"]])
         #expect(subscribed["response"]?["offset"] == .null)
         #expect(subscribed["response"]?["epoch"] == .null)
-        for seq in 0..<8 { #expect(try await Self.publish(socket, "hist:a", seq)["response"] != nil) }
+        var replies: [JSONValue] = []
+        for seq in 0..<8 { replies.append(try #require(try await Self.publish(socket, "hist:a", seq)["response"])) }
         var messages: [JSONValue] = []
         for _ in 0..<8 { messages.append(try await Self.nextMessage(socket, on: "hist:a")) }
         let epoch = try #require(messages[0]["epoch"]?.stringValue)
         #expect(messages.allSatisfy { $0["epoch"]?.stringValue == epoch && $0["offset"]?.stringValue != nil })
         #expect(Set(messages.compactMap { $0["offset"]?.stringValue }).count == 8)
+        // The publisher learns where each message was written: what its subscribers got with it.
+        #expect(replies.map { $0["offset"] } == messages.map { $0["offset"] })
+        #expect(replies.allSatisfy { $0["epoch"]?.stringValue == epoch })
 
         let all = try await socket.call(["id": "h", "method": "history", "payload": ["channel": "hist:a"]])["response"]
         #expect(all?["publications"]?.arrayValue?.compactMap { $0["data"]?["seq"]?.intValue } == Array(0..<8))
@@ -64,7 +68,8 @@ struct HistoryTests {
         #expect(bad["error"]?["errors"]?["since"] != nil)
         // A plain channel's messages carry no offset.
         _ = try await socket.call(["id": "s2", "method": "subscribe", "payload": ["channel": "plain"]])
-        _ = try await Self.publish(socket, "plain", 1)
+        let plainReply = try await Self.publish(socket, "plain", 1)
+        #expect(plainReply["response"]?.objectValue?.keys.sorted() == ["channel", "data", "event"])
         let plainMessage = try await Self.nextMessage(socket, on: "plain")
         #expect(plainMessage["offset"] == nil)
         await socket.close()

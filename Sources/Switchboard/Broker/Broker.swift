@@ -32,9 +32,10 @@ public protocol Broker: AnyObject, Sendable {
 
     /// Publishes a message to `channel` on every node; `rawData` is the data's validated JSON
     /// text, passed on as it is. `options` says what the channel keeps of it (history, state).
-    /// The future belongs to `eventLoop` (the caller's); it fails with
+    /// The future belongs to `eventLoop` (the caller's) and gives where a history channel's
+    /// message was written (`nil` for a channel without history); it fails with
     /// `BrokerError.cannotPublish` when the message cannot be published, without waiting.
-    func publish(channel: String, event: String?, rawData: RawJSON, options: PublishOptions, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
+    func publish(channel: String, event: String?, rawData: RawJSON, options: PublishOptions, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?>
 
     /// Subscribes the node to `channel`. Returns once the subscription is active; throws
     /// `BrokerError.cannotSubscribe` when it cannot be made. The hub calls it once per channel

@@ -75,7 +75,7 @@ public final class LocalBroker: NodeBackend {
         ChannelName.isValid(channel) && (configuration.channelRule?(channel) ?? true)
     }
 
-    public func publish(channel: String, event: String?, rawData: RawJSON, options: PublishOptions, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    public func publish(channel: String, event: String?, rawData: RawJSON, options: PublishOptions, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
         guard accepts(channel), isReady else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
@@ -89,18 +89,19 @@ public final class LocalBroker: NodeBackend {
         }
         guard let history = options.history else {
             dispatch(channel: channel, event: event, raw: rawData.bytes, position: nil)
-            return eventLoop.makeSucceededVoidFuture()
+            return eventLoop.makeSucceededFuture(nil)
         }
         // Offsets are given and messages handed over in one critical section: sockets see a
         // channel's messages in offset order.
-        histories.withLock { histories in
+        let position = histories.withLock { histories in
             let now = NIODeadline.now()
             var log = histories[channel].flatMap { $0.expires > now ? $0 : nil } ?? LocalHistory(expires: now)
             let position = log.append(event: event, rawData: rawData.bytes, size: history.size, expires: now + .seconds(Int64(history.ttl)))
             histories[channel] = log
             dispatch(channel: channel, event: event, raw: rawData.bytes, position: position)
+            return position
         }
-        return eventLoop.makeSucceededVoidFuture()
+        return eventLoop.makeSucceededFuture(position)
     }
 
     private func dispatch(channel: String, event: String?, raw: ByteBuffer, position: StreamPosition?) {

@@ -59,12 +59,7 @@ public enum ChannelMessageText {
         var data = rawData
         buffer.writeBuffer(&data)
         if let position, format == .stream {
-            var tail: [UInt8] = []
-            tail.append(contentsOf: #","offset":"#.utf8)
-            JSONWriter.append(position.offset.description, to: &tail)
-            tail.append(contentsOf: #","epoch":"#.utf8)
-            JSONWriter.append(position.epoch, to: &tail)
-            buffer.writeBytes(tail)
+            position.writeMembers(into: &buffer)
         }
         buffer.writeInteger(UInt8(ascii: "}"))
     }

@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// A message's place in its channel's history: a Redis stream id, `<milliseconds>-<sequence>`
@@ -88,6 +89,16 @@ public struct StreamPosition: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(offset)@\(epoch)" }
+
+    /// Writes `,"offset":"…","epoch":"…"`: the position's members, to close an object with.
+    func writeMembers(into buffer: inout ByteBuffer) {
+        var tail: [UInt8] = []
+        tail.append(contentsOf: #","offset":"#.utf8)
+        JSONWriter.append(offset.description, to: &tail)
+        tail.append(contentsOf: #","epoch":"#.utf8)
+        JSONWriter.append(epoch, to: &tail)
+        buffer.writeBytes(tail)
+    }
 }
 
 /// Makes history epochs: short strings, new each time a channel's history starts.

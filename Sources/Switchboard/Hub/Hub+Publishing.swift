@@ -5,14 +5,15 @@ public import NIOCore
 extension Hub {
     /// Publishes a message to every socket subscribed to `channel` on every node; `rawData` is
     /// the data's validated JSON text, passed on as it is. A history channel keeps it (with an
-    /// offset and epoch). The future belongs to `eventLoop`; it fails with
+    /// offset and epoch): the future gives that position (`nil` on a channel without history).
+    /// The future belongs to `eventLoop`; it fails with
     /// `BrokerError.cannotPublish` when the message cannot be published, without waiting.
-    public func publish(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    public func publish(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
         broker.publish(channel: channel, event: event, rawData: rawData, options: PublishOptions(history: channels.features(for: channel).history), on: eventLoop)
     }
 
     /// Publishes `data` (see `publish(channel:event:rawData:on:)`).
-    public func publish(channel: String, event: String?, data: JSONValue, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    public func publish(channel: String, event: String?, data: JSONValue, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
         publish(channel: channel, event: event, rawData: RawJSON(data), on: eventLoop)
     }
 
@@ -20,15 +21,15 @@ extension Hub {
     /// subscriber, on any node, is sent at once (aiohttp-json-rpc's `notify(…, state=True)`), for
     /// the channel's state TTL (a day unless its rule says otherwise). Storing and publishing
     /// happen together: no subscriber sees one without the other.
-    public func publishState(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    public func publishState(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
         let features = channels.features(for: channel)
         let options = PublishOptions(history: features.history, stateTTL: features.stateTTL ?? ChannelFeatures.defaultStateTTL)
         return broker.publish(channel: channel, event: event, rawData: rawData, options: options, on: eventLoop)
     }
 
     /// Publishes to the channel's subscribers only, never to its history (join and leave
-    /// events). Like `publish` otherwise.
-    public func publishTransient(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    /// events). Like `publish` otherwise; the position is always `nil`.
+    public func publishTransient(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
         broker.publish(channel: channel, event: event, rawData: rawData, options: .transient, on: eventLoop)
     }
 

@@ -1,7 +1,9 @@
 public import NIOCore
 
-/// `publish {channel, data, event?, state?}` → `{"channel", "event", "data"}`. With
-/// `state: true` the message is also kept as the channel's state, sent to every later subscriber.
+/// `publish {channel, data, event?, state?}` → `{"channel", "event", "data"}`, and on a history
+/// channel `"offset"` and `"epoch"`: where the message was written (what its subscribers get with
+/// it). With `state: true` the message is also kept as the channel's state, sent to every later
+/// subscriber.
 ///
 /// Publishes of one socket are pipelined: the broker keeps them in order, so the next request
 /// need not wait for this one. On the socket path the payload is taken as raw JSON: the data's
@@ -31,7 +33,7 @@ public struct PublishMethod: RawRPCMethod {
         let published = request.keepsState
             ? context.hub.publishState(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
             : context.hub.publish(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
-        return published.map { _ in request.response }.flatMapErrorThrowing { error in
+        return published.map { position in request.response(at: position) }.flatMapErrorThrowing { error in
             throw context.explain(error, channel: request.channel)
         }
     }
@@ -124,10 +126,11 @@ struct RawPublishRequest {
         self.eventText = eventText
     }
 
-    /// `{"channel", "event", "data"}` from the raw parts, as sent.
-    var response: RawJSON {
+    /// `{"channel", "event", "data"}` from the raw parts, as sent, with `"offset"` and `"epoch"`
+    /// when the message has a `position` in the channel's history.
+    func response(at position: StreamPosition?) -> RawJSON {
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(channelText.readableBytes + (eventText?.readableBytes ?? 4) + data.bytes.readableBytes + 32)
+        buffer.reserveCapacity(channelText.readableBytes + (eventText?.readableBytes ?? 4) + data.bytes.readableBytes + (position == nil ? 32 : 96))
         buffer.writeStaticString(#"{"channel":"#)
         var text = channelText
         buffer.writeBuffer(&text)
@@ -136,6 +139,7 @@ struct RawPublishRequest {
         buffer.writeStaticString(#","data":"#)
         var raw = data.bytes
         buffer.writeBuffer(&raw)
+        position?.writeMembers(into: &buffer)
         buffer.writeInteger(UInt8(ascii: "}"))
         return RawJSON(unchecked: buffer)
     }

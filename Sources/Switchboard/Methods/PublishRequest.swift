@@ -21,7 +21,16 @@ public struct PublishRequest: Sendable, Equatable {
     }
 
     /// The publish response: `{"channel", "event" (or null), "data"}`.
-    public var response: JSONValue {
-        .object(["channel": .string(channel), "event": event.map(JSONValue.string) ?? .null, "data": data])
+    public var response: JSONValue { response(at: nil) }
+
+    /// The publish response, with `"offset"` and `"epoch"` when the message has a `position` in
+    /// the channel's history.
+    public func response(at position: StreamPosition?) -> JSONValue {
+        var object: JSONObject = ["channel": .string(channel), "event": event.map(JSONValue.string) ?? .null, "data": data]
+        if let position {
+            object["offset"] = .string(position.offset.description)
+            object["epoch"] = .string(position.epoch)
+        }
+        return .object(object)
     }
 }

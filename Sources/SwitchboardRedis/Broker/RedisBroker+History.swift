@@ -14,21 +14,38 @@ import Darwin
 extension RedisBroker {
     // MARK: - History
 
-    /// Publishes to a history channel: XADD and PUBLISH in one script, the message carrying its
-    /// offset and epoch.
-    func publish(channel: String, event: String?, rawData: RawJSON, history: ChannelFeatures.History, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    /// Publishes to a history channel: XADD and PUBLISH in one script (and SET of the channel's
+    /// state, for `stateTTL` seconds, when given), the message carrying its offset and epoch. The
+    /// future gives that position.
+    func publish(
+        channel: String,
+        event: String?,
+        rawData: RawJSON,
+        history: ChannelFeatures.History,
+        stateTTL: Int?,
+        on eventLoop: any EventLoop
+    ) -> EventLoopFuture<StreamPosition?> {
         guard ChannelName.isValid(channel), let publisher = livePublisher else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
         let keys = configuration.historyKeys(channel)
         let arguments = [
-            "2", keys.stream, keys.epoch, configuration.channelPrefix + channel, String(history.size), String(history.ttl), HistoryEpoch.random(),
+            "3", keys.stream, keys.epoch, stateKey(channel), configuration.channelPrefix + channel, String(history.size), String(history.ttl),
+            HistoryEpoch.random(), String(stateTTL ?? 0),
         ]
         let payload = BrokerPayload.encodeBytes(event: event, rawData: rawData)
         let command = RESPEncoder.command(["EVALSHA", RedisScripts.publishHistorySHA] + arguments, last: payload)
-        return send(publish: command, channel: channel, on: publisher, replyOn: eventLoop) {
+        return send(publish: command, channel: channel, on: publisher, replyOn: eventLoop, position: Self.position) {
             RESPEncoder.command(["EVAL", RedisScripts.publishHistory] + arguments, last: payload)
         }
+    }
+
+    /// The `{offset, epoch}` the history script returns.
+    static func position(_ reply: RESPValue) -> StreamPosition? {
+        guard case .array(let parts) = reply, parts.count == 2,
+            let offset = parts[0].string.flatMap(StreamOffset.init), let epoch = parts[1].string
+        else { return nil }
+        return StreamPosition(offset: offset, epoch: epoch)
     }
 
     public func history(channel: String, query: HistoryQuery) async throws -> HistoryPage {

@@ -97,18 +97,18 @@ public final class RedisBroker: NodeBackend {
 
     // MARK: - Publishing
 
-    public func publish(channel: String, event: String?, rawData: RawJSON, options: PublishOptions, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    public func publish(channel: String, event: String?, rawData: RawJSON, options: PublishOptions, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
+        if let history = options.history {
+            return publish(channel: channel, event: event, rawData: rawData, history: history, stateTTL: options.stateTTL, on: eventLoop)
+        }
         if let ttl = options.stateTTL {
             return publishState(channel: channel, event: event, rawData: rawData, ttl: ttl, on: eventLoop)
-        }
-        if let history = options.history {
-            return publish(channel: channel, event: event, rawData: rawData, history: history, on: eventLoop)
         }
         return publishTransient(channel: channel, event: event, rawData: rawData, on: eventLoop)
     }
 
     /// A PUBLISH of the message, nothing kept.
-    func publishTransient(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    func publishTransient(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
         guard ChannelName.isValid(channel), let publisher = livePublisher else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
@@ -116,7 +116,8 @@ public final class RedisBroker: NodeBackend {
         return send(publish: command, channel: channel, on: publisher, replyOn: eventLoop)
     }
 
-    /// Sends a command that publishes to `channel`; the future fails with `cannotPublish`.
+    /// Sends a command that publishes to `channel`; the future gives the position `position`
+    /// reads from the reply (none by default), or fails with `cannotPublish`.
     /// - Parameter onNoScript: for an EVALSHA, the same command as an EVAL, sent once if Redis
     ///   answers NOSCRIPT (its script cache was flushed, or it is a new server).
     func send(
@@ -124,15 +125,16 @@ public final class RedisBroker: NodeBackend {
         channel: String,
         on publisher: RedisConnection,
         replyOn eventLoop: any EventLoop,
+        position: @escaping @Sendable (RESPValue) -> StreamPosition? = { _ in nil },
         onNoScript: (@Sendable () -> ByteBuffer)? = nil
-    ) -> EventLoopFuture<Void> {
+    ) -> EventLoopFuture<StreamPosition?> {
         metrics.messagesPublished.increment()
-        let promise = eventLoop.makePromise(of: Void.self)
+        let promise = eventLoop.makePromise(of: StreamPosition?.self)
         let logger = self.logger
         @Sendable func complete(_ result: Result<RESPValue, RedisError>, retry: (@Sendable () -> ByteBuffer)?) {
             switch result {
-            case .success:
-                promise.succeed()
+            case .success(let reply):
+                promise.succeed(position(reply))
             case .failure(.server(let message)) where retry != nil && message.hasPrefix("NOSCRIPT"):
                 publisher.send(encoded: retry!(), completion: RedisCompletion(on: eventLoop) { complete($0, retry: nil) })
             case .failure(.server(let message)):
@@ -170,7 +172,7 @@ public final class RedisBroker: NodeBackend {
     }
 
     /// Keeps the message as the channel's state for `ttl` seconds, and publishes it.
-    func publishState(channel: String, event: String?, rawData: RawJSON, ttl: Int, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    func publishState(channel: String, event: String?, rawData: RawJSON, ttl: Int, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
         guard ChannelName.isValid(channel), let publisher = livePublisher else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }

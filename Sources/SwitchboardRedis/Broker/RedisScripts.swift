@@ -6,19 +6,22 @@ import NIOCore
 enum RedisScripts {
     /// Appends to a channel's history and publishes the message with its offset and epoch, in
     /// one step: no message is in the stream but not published, or the reverse. A stream that is
-    /// gone (never made, expired, deleted) starts a new epoch.
-    /// KEYS: stream, epoch. ARGV: Redis channel, max length, TTL seconds, new epoch, payload.
+    /// gone (never made, expired, deleted) starts a new epoch. With a state TTL other than "0"
+    /// the message is also the channel's state. Returns `{offset, epoch}`.
+    /// KEYS: stream, epoch, state. ARGV: Redis channel, max length, TTL seconds, new epoch, state
+    /// TTL seconds, payload.
     static let publishHistory = """
         local epoch = redis.call('GET', KEYS[2])
         if (not epoch) or redis.call('EXISTS', KEYS[1]) == 0 then
           epoch = ARGV[4]
           redis.call('SET', KEYS[2], epoch)
         end
-        local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'p', ARGV[5])
+        local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'p', ARGV[6])
         redis.call('EXPIRE', KEYS[1], ARGV[3])
         redis.call('EXPIRE', KEYS[2], ARGV[3])
-        redis.call('PUBLISH', ARGV[1], string.sub(ARGV[5], 1, -2) .. ',"offset":"' .. id .. '","epoch":"' .. epoch .. '"}')
-        return id
+        if ARGV[5] ~= '0' then redis.call('SET', KEYS[3], ARGV[6], 'EX', ARGV[5]) end
+        redis.call('PUBLISH', ARGV[1], string.sub(ARGV[6], 1, -2) .. ',"offset":"' .. id .. '","epoch":"' .. epoch .. '"}')
+        return {id, epoch}
         """
 
     /// `publishHistory`'s SHA-1, for EVALSHA (the script's text is not sent with each publish).

@@ -208,14 +208,15 @@ struct NodeRoutes {
             return Self.error(error, status: .badRequest)
         }
         let loop = node.configuration.eventLoopGroup.any()
+        let position: StreamPosition?
         do {
-            try await node.hub.publish(channel: publish.channel, event: publish.event, data: publish.data, on: loop).get()
+            position = try await node.hub.publish(channel: publish.channel, event: publish.event, data: publish.data, on: loop).get()
         } catch let failure as BrokerError {
             let reason = ChannelName.problem(publish.channel)
                 ?? (node.hub.isReady ? "this node does not accept the channel" : "the node's broker (\(node.hub.brokerName)) is unavailable; GET /readyz says when it is back")
             return error(.channelRefused(failure, reason: reason), status: node.hub.isReady ? .badRequest : .serviceUnavailable)
         }
-        return json(publish.response)
+        return json(publish.response(at: position))
     }
 
     private static func error(_ error: RPCError, status: HTTPResponse.Status) -> Response {

@@ -49,10 +49,10 @@ struct LocalBrokerTests {
         let a = RecordingSocket(1, eventLoop: loop)
         broker.connect(a)
         _ = try await broker.join(a.id, channel: "c", pattern: "*")
-        try await broker.publish(channel: "c", event: nil, data: 0, on: loop).get()
+        _ = try await broker.publish(channel: "c", event: nil, data: 0, on: loop).get()
         #expect(a.messages.isEmpty)
         for i in 1..<50 {
-            try await broker.publish(channel: "c", event: nil, data: .number(JSONNumber(i)), on: loop).get()
+            _ = try await broker.publish(channel: "c", event: nil, data: .number(JSONNumber(i)), on: loop).get()
         }
         let deadline = ContinuousClock.now + .seconds(10)
         while a.messages.count < 50, ContinuousClock.now < deadline {

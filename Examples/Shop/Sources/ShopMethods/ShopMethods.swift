@@ -19,7 +19,7 @@ public enum ShopMethods {
         methods.register("order", parameters: ["item", "quantity"]) { (order: Order, context: RPCContext) async throws -> Receipt in
             guard order.quantity > 0 else { throw RPCError(code: -32050, message: "Order at least one.") }
             // Methods publish through the node's hub: every subscriber on every node gets it.
-            try await context.hub.publish(channel: "orders", event: "placed", data: .string(order.item), on: context.eventLoop).get()
+            _ = try await context.hub.publish(channel: "orders", event: "placed", data: .string(order.item), on: context.eventLoop).get()
             return Receipt(item: order.item, total: order.quantity * 3)
         }
         return methods
