@@ -1,9 +1,10 @@
-import SwitchboardProcesses
 import ArgumentParser
 import Foundation
 import Histogram
 import NIOCore
 import NIOPosix
+import Switchboard
+import SwitchboardProcesses
 import SwitchboardWebSocket
 import Synchronization
 
