@@ -52,7 +52,7 @@ extension SwitchboardClient {
             if let id { answerUnknownMethod(id: id) }
             return
         }
-        Task {
+        background {
             guard let token = await provider() else { return }
             if let id, let channel = self.state.withLock({ $0.channel }) {
                 // JSON-RPC: the answer to the node's refresh call is the token.
@@ -164,11 +164,26 @@ extension SwitchboardClient {
         switch next {
         case .reconnect:
             logger.info("connection lost, reconnecting", metadata: ["code": "\(code.map(String.init) ?? "none")"])
-            Task { await self.reconnect() }
+            background { await self.reconnect() }
         case .alreadyReconnecting:
             break
         case .finish:
             finish(with: state.withLock { $0.closing } ? nil : error)
+        }
+    }
+
+    /// Runs `work` on a task the client owns: `close()` cancels it and waits for it. Nothing
+    /// starts once the client is closing.
+    func background(_ work: @escaping @Sendable () async -> Void) {
+        state.withLock { state in
+            guard !state.closing else { return }
+            state.nextTask += 1
+            let id = state.nextTask
+            // Made under the lock: its own removal below waits until it is recorded.
+            state.tasks[id] = Task {
+                await work()
+                _ = self.state.withLock { $0.tasks.removeValue(forKey: id) }
+            }
         }
     }
 

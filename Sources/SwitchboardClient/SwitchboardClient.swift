@@ -46,6 +46,9 @@ public final class SwitchboardClient: Sendable {
         var lastClose: (code: UInt16?, reason: String)?
         /// The last position seen per history channel: where a reconnection recovers from.
         var positions: [String: StreamPosition] = [:]
+        /// Work the client started on its own (reconnecting, a token refresh): `close()` ends it.
+        var tasks: [UInt64: Task<Void, Never>] = [:]
+        var nextTask: UInt64 = 0
     }
 
     /// The URL the client connects to.
@@ -257,14 +260,21 @@ public final class SwitchboardClient: Sendable {
         return stream
     }
 
-    /// Closes the connection (close code 1000) and ends every subscription.
+    /// Closes the connection (close code 1000), ends every subscription, and returns once the
+    /// client's own work (a reconnection, a token refresh) has ended.
     public func close() async {
-        let channel = state.withLock { state -> (any Channel)? in
+        let (channel, tasks) = state.withLock { state -> ((any Channel)?, [Task<Void, Never>]) in
             state.closing = true
-            return state.channel
+            return (state.channel, Array(state.tasks.values))
         }
         if let channel {
             try? await WebSocketClientConnection.close(channel).get()
+        }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+        // A reconnection that got through while closing leaves its connection: closed too.
+        if let late = state.withLock({ $0.channel }), late !== channel {
+            try? await WebSocketClientConnection.close(late).get()
         }
         finish(with: nil)
     }

@@ -127,6 +127,21 @@ struct SwitchboardClientTests {
         await second.stop()
     }
 
+    @Test("closing a client that is reconnecting to a node that is gone ends the reconnection and its subscriptions", .timeLimit(.minutes(1)))
+    func closeWhileReconnecting() async throws {
+        let node = try await TestNode.start()
+        let balancer = try await TCPProxy.start(to: node.port)
+        defer { balancer.close() }
+        let client = try await SwitchboardClient.connect(to: "ws://127.0.0.1:\(balancer.port)/stream", configuration: ClientConfiguration(reconnect: true))
+        let messages = try await client.subscribe(channel: "gone")
+        await node.stop()
+        // The client retries against nothing: close() ends that and returns.
+        await client.close()
+        var iterator = messages.makeAsyncIterator()
+        #expect(try await iterator.next() == nil, "the subscription ends normally")
+        await #expect(throws: SwitchboardClientError.self) { try await client.call("info") }
+    }
+
     @Test("bad URLs are refused with a clear error; an http:// URL says to use ws://")
     func urls() async {
         await #expect(throws: SwitchboardClientError.invalidURL("not a WebSocket URL (ws://host:port/path or wss://…): ftp://x")) {

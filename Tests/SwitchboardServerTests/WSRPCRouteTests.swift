@@ -2,6 +2,7 @@ import NIOCore
 import Switchboard
 import SwitchboardServer
 import SwitchboardTesting
+import Synchronization
 import Testing
 
 /// `/wsrpc` on a node, over real WebSockets: calls both ways, class routes, events, keepalive,
@@ -41,6 +42,38 @@ struct WSRPCRouteTests {
         #expect(ping["method"] == "ping")
         try await socket.send(json: ["id": ping["id"] ?? nil, "result": ping["params"] ?? nil])
         return socket
+    }
+
+    /// A group that says when its socket closed.
+    final class Watched: RPCRouteGroup {
+        static let methodNames = ["hello"]
+        static let closed = Mailbox<String>()
+        let name = Mutex("")
+
+        func call(_ method: String, payload: JSONObject, context: RPCContext) async throws -> JSONValue {
+            name.withLock { $0 = payload["name"]?.stringValue ?? "" }
+            return true
+        }
+
+        func socketClosed() async {
+            Self.closed.put(name.withLock { $0 })
+        }
+    }
+
+    @Test("a route group is told when its socket closes, and when the node stops with its socket open")
+    func routeGroupSocketClosed() async throws {
+        var methods = Self.methods
+        methods.register(group: "watched") { Watched() }
+        let node = try await TestNode.start(methods: methods)
+        let leaving = try await Self.connect(node)
+        let staying = try await Self.connect(node)
+        #expect(try await leaving.call(["id": 1, "method": "watched.hello", "params": ["name": "leaving"]])["result"] == true)
+        #expect(try await staying.call(["id": 1, "method": "watched.hello", "params": ["name": "staying"]])["result"] == true)
+        await leaving.close()
+        #expect(await Watched.closed.take(timeout: .seconds(10)) == "leaving")
+        await node.stop()
+        #expect(await Watched.closed.take(timeout: .seconds(10)) == "staying")
+        await staying.close()
     }
 
     @Test("the node pings right after the upgrade; a socket that answers stays, one that does not is closed")

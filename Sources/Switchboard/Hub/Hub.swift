@@ -40,6 +40,8 @@ public final class Hub: BrokerDelegate {
         case release(String)
         /// Remove entries from presence, announcing `$leave` where the channel wants it.
         case leavePresence([PresenceTracker.Membership], on: any EventLoop)
+        /// Tell a closed socket's route-group instances (`socketClosed`), beside the other work.
+        case closeRouteGroups([any RPCRouteGroup])
     }
 
     /// A hub over `backend` (a broker with its history and presence stores).
@@ -68,7 +70,8 @@ public final class Hub: BrokerDelegate {
 
     // MARK: - Lifecycle
 
-    /// Runs the broker and does the queued work (releases, presence) in order, until `close()`.
+    /// Runs the broker and does the queued work (releases, presence) in order, until `close()`;
+    /// a closed socket's route groups are told on tasks of this group, which `run()` waits for.
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.broker.run() }
@@ -78,6 +81,11 @@ public final class Hub: BrokerDelegate {
                     await release(channel)
                 case .leavePresence(let memberships, let eventLoop):
                     for membership in memberships { await leftPresence(membership, on: eventLoop) }
+                case .closeRouteGroups(let groups):
+                    // Application code: it must not hold up the releases behind it.
+                    group.addTask {
+                        for routeGroup in groups { await routeGroup.socketClosed() }
+                    }
                 }
             }
         }

@@ -315,7 +315,8 @@ public final class RPCSession {
     public func close() {
         guard !closed else { return }
         closed = true
-        link.groups.close()
+        let groups = link.groups.close()
+        if !groups.isEmpty { hub.enqueue(.closeRouteGroups(groups)) }
         slots.removeAll()
         detached.removeAll()
         for call in calls.removeAll() {

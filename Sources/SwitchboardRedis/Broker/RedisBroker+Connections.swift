@@ -11,11 +11,14 @@ extension RedisBroker {
     // MARK: - Connections
 
     /// Connects, and keeps the connections up (reconnecting, restoring, probing, refreshing
-    /// presence) until `close()`.
+    /// presence) until `close()`. Everything it starts ends before it returns.
     public func run() async {
         subscriberLoop.execute { self.startProbing() }
-        startPresenceRefresh()
-        await supervise()
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.refreshPresence() }
+            await supervise()
+            group.cancelAll()
+        }
     }
 
     /// The hub, once bound (`nil` after `close()`).
@@ -30,7 +33,7 @@ extension RedisBroker {
         var attempt = 0
         while !state.withLock({ $0.closed }) {
             do {
-                try await connect()
+                let recovering = try await connect()
                 if attempt > 0 {
                     metrics.brokerReconnects.increment()
                     state.withLock { $0.reconnects += 1 }
@@ -38,7 +41,12 @@ extension RedisBroker {
                 logger.info("Redis connected, subscriptions restored", metadata: ["channels": "\(state.withLock { $0.subscriptions.active.count })"])
                 delay = configuration.reconnectDelay.initial
                 attempt = 0
-                await waitForLoss()
+                // History channels read what they missed while this connection serves; a loss
+                // ends the reads (their commands fail) before the next connection starts.
+                await withDiscardingTaskGroup { group in
+                    if !recovering.isEmpty { group.addTask { await self.recover(recovering) } }
+                    await waitForLoss()
+                }
                 if state.withLock({ $0.closed }) { break }
                 logger.warning("Redis connection lost; reconnecting")
             } catch {
@@ -55,7 +63,8 @@ extension RedisBroker {
         }
     }
 
-    func connect() async throws {
+    /// Connects and restores; returns the history channels to recover (their last positions).
+    func connect() async throws -> [String: StreamPosition] {
         let token = state.withLock { state -> UInt64 in
             state.token += 1
             state.lost = false
@@ -156,9 +165,7 @@ extension RedisBroker {
             self.reader.lastActivity = .now()
             self.reader.probeDeadline = nil
         }
-        if !recovering.isEmpty {
-            Task { await self.recover(recovering) }
-        }
+        return recovering
     }
 
     /// The publishing connection closed: publishes fail until the supervisor reconnects (a

@@ -177,18 +177,16 @@ extension RedisBroker {
     }
 
     /// Every third of the presence TTL, re-adds this node's entries (so they outlive a Redis
-    /// restart, and vanish within the TTL if the node dies).
-    func startPresenceRefresh() {
-        let period = TimeAmount.nanoseconds(max(configuration.presenceTTL.nanoseconds / 3, 100_000_000))
-        publisherLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] task in
-            guard let self else { return task.cancel() }
-            if self.isClosed { return task.cancel() }
-            let channels = self.boundDelegate?.presenceEntries() ?? [:]
-            guard !channels.isEmpty, self.livePublisher != nil else { return }
-            Task {
-                for (channel, entries) in channels {
-                    try? await self.presenceAdd(channel: channel, entries: entries)
-                }
+    /// restart, and vanish within the TTL if the node dies), until the task is cancelled (`run()`
+    /// does when the broker closes).
+    func refreshPresence() async {
+        let period = Duration.nanoseconds(max(configuration.presenceTTL.nanoseconds / 3, 100_000_000))
+        while !isClosed {
+            do { try await Task.sleep(for: period) } catch { return }
+            let channels = boundDelegate?.presenceEntries() ?? [:]
+            guard !channels.isEmpty, livePublisher != nil else { continue }
+            for (channel, entries) in channels {
+                try? await presenceAdd(channel: channel, entries: entries)
             }
         }
     }

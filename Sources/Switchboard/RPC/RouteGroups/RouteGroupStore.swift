@@ -17,17 +17,13 @@ final class RouteGroupStore: Sendable {
         }
     }
 
-    /// Tells every instance the socket closed (on a task of its own: the groups' methods are
-    /// `async`, the socket's teardown is not).
-    func close() {
-        guard !closed.exchange(true, ordering: .relaxed) else { return }
-        let groups = instances.withLock { instances in
+    /// The socket closed: hands over every instance (once), to be told so by the hub
+    /// (`Hub.run()`: the groups' `socketClosed` is `async`, the socket's teardown is not).
+    func close() -> [any RPCRouteGroup] {
+        guard !closed.exchange(true, ordering: .relaxed) else { return [] }
+        return instances.withLock { instances in
             defer { instances = [:] }
             return Array(instances.values)
-        }
-        guard !groups.isEmpty else { return }
-        Task {
-            for group in groups { await group.socketClosed() }
         }
     }
 }
