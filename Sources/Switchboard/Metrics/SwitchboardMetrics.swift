@@ -38,6 +38,8 @@ public struct SwitchboardMetrics: Sendable {
     public let brokerConnected: Gauge
     /// Time from request to reply, per method.
     public let rpcLatency: CoreMetrics.Timer
+    /// What made these metrics: brokers make their own per-link ones with it.
+    public let factory: any MetricsFactory
     private let rpcErrorCounters: [RPCErrorKind: Counter]
     private let refusalCounters: [RefusalKind: Counter]
 
@@ -75,11 +77,16 @@ public struct SwitchboardMetrics: Sendable {
         "switchboard_rpc_duration_seconds": "Time from an RPC request to its reply.",
         "switchboard_rpc_errors_total": "RPC error replies, by kind.",
         "switchboard_access_refusals_total": "Requests the access model refused, by kind.",
+        "switchboard_redis_shard_connected": "1 while the link to this Redis shard's primary is up and its subscriptions are restored, else 0.",
+        "switchboard_redis_shard_channels": "Channels this node holds on this Redis shard's subscriber connection.",
+        "switchboard_redis_shard_reconnects_total": "Reconnections of the link to this Redis shard after a loss.",
+        "switchboard_redis_topology_changes_total": "Redis Cluster topology changes this node applied (failovers, moved slots).",
         "switchboard_node_info": "Always 1; its labels name the node, its broker and its version.",
     ]
 
     /// Metrics made by `factory` (a no-op factory by default).
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.factory = factory
         connections = Meter(label: "switchboard_connections", factory: factory)
         connectionsOpened = Counter(label: "switchboard_connections_opened_total", factory: factory)
         channels = Gauge(label: "switchboard_channels", factory: factory)

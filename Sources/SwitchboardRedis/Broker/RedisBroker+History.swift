@@ -25,18 +25,19 @@ extension RedisBroker {
         stateTTL: Int?,
         on eventLoop: any EventLoop
     ) -> EventLoopFuture<StreamPosition?> {
-        guard ChannelName.isValid(channel), let publisher = livePublisher else {
+        guard ChannelName.isValid(channel), let publisher = publisher(for: channel) else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
         let keys = configuration.historyKeys(channel)
+        let script = RedisScripts.publishHistory(naming)
         let arguments = [
-            "3", keys.stream, keys.epoch, stateKey(channel), configuration.channelPrefix + channel, String(history.size), String(history.ttl),
+            "3", keys.stream, keys.epoch, stateKey(channel), naming.redisName(channel), String(history.size), String(history.ttl),
             HistoryEpoch.random(), String(stateTTL ?? 0),
         ]
         let payload = BrokerPayload.encodeBytes(event: event, rawData: rawData)
-        let command = RESPEncoder.command(["EVALSHA", RedisScripts.publishHistorySHA] + arguments, last: payload)
+        let command = RESPEncoder.command(["EVALSHA", script.sha] + arguments, last: payload)
         return send(publish: command, channel: channel, on: publisher, replyOn: eventLoop, position: Self.position) {
-            RESPEncoder.command(["EVAL", RedisScripts.publishHistory] + arguments, last: payload)
+            RESPEncoder.command(["EVAL", script.script] + arguments, last: payload)
         }
     }
 
@@ -49,7 +50,7 @@ extension RedisBroker {
     }
 
     public func history(channel: String, query: HistoryQuery) async throws -> HistoryPage {
-        guard let publisher = livePublisher else { throw BrokerError.cannotSubscribe }
+        guard let publisher = publisher(for: channel) else { throw BrokerError.cannotSubscribe }
         let keys = configuration.historyKeys(channel)
         // Exclusive start after the offset; "-"/"+" for the open ends.
         // The script swaps the ends for a reverse read.
@@ -133,7 +134,7 @@ extension RedisBroker {
     }
 
     public func presenceAdd(channel: String, entries: [PresenceEntry]) async throws {
-        guard let publisher = livePublisher else { throw BrokerError.cannotSubscribe }
+        guard let publisher = publisher(for: channel) else { throw BrokerError.cannotSubscribe }
         let keys = configuration.presenceKeys(channel)
         let ttl = configuration.presenceTTL
         let expiry = Self.nowMilliseconds() + ttl.nanoseconds / 1_000_000
@@ -150,13 +151,13 @@ extension RedisBroker {
     }
 
     public func presenceRemove(channel: String, sockets: [String]) async {
-        guard let publisher = livePublisher, !sockets.isEmpty else { return }
+        guard let publisher = publisher(for: channel), !sockets.isEmpty else { return }
         let keys = configuration.presenceKeys(channel)
         _ = try? await publisher.send(["EVAL", RedisScripts.presenceRemove, "2", keys.entries, keys.expiry] + sockets).get()
     }
 
     public func presenceList(channel: String) async throws -> [PresenceEntry] {
-        guard let publisher = livePublisher else { throw BrokerError.cannotSubscribe }
+        guard let publisher = publisher(for: channel) else { throw BrokerError.cannotSubscribe }
         let keys = configuration.presenceKeys(channel)
         let reply: RESPValue
         do {
@@ -184,7 +185,7 @@ extension RedisBroker {
         while !isClosed {
             do { try await Task.sleep(for: period) } catch { return }
             let channels = boundDelegate?.presenceEntries() ?? [:]
-            guard !channels.isEmpty, livePublisher != nil else { continue }
+            guard !channels.isEmpty else { continue }
             for (channel, entries) in channels {
                 try? await presenceAdd(channel: channel, entries: entries)
             }

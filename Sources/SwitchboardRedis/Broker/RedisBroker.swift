@@ -4,21 +4,26 @@ public import NIOCore
 public import Switchboard
 import Synchronization
 
-/// The production broker: channels shared by every node through Redis PUBLISH/SUBSCRIBE, history
-/// in Redis Streams, presence and channel state in keys hash-tagged by channel. It sees no socket:
-/// what it receives goes to its delegate (the node's `Hub`), and after a reconnection it asks the
-/// hub which channels to subscribe again.
+/// The production broker: channels shared by every node through Redis pub/sub, history in Redis
+/// Streams, presence and channel state in keys hash-tagged by channel. It sees no socket: what
+/// it receives goes to its delegate (the node's `Hub`), and after a reconnection it asks the hub
+/// which channels to subscribe again.
 ///
-/// Per node: one pipelined publishing connection, and one subscriber connection that carries
-/// every channel of the node (so a node sees one publisher's messages in publish order, across
-/// channels). Redis channel = `<prefix><channel>`; payload = `{"event": ..., "data": ...}`.
+/// A single Redis (`redis://`) and a Redis Cluster (`redis+cluster://`) are the same code: a
+/// topology of shards (one that owns every slot, or those `CLUSTER SHARDS` names), and one
+/// `RedisShardLink` per primary, each a pipelined publishing connection and a subscriber
+/// connection for the channels of its slots. On a single Redis a channel is `<prefix><channel>`
+/// with PUBLISH/SUBSCRIBE; on a cluster `<prefix>{<channel>}` with SPUBLISH/SSUBSCRIBE, hashed
+/// with its keys. Order is kept per channel (and, on a single Redis, per publisher across
+/// channels). Payload = `{"event": ..., "data": ...}`.
 ///
 /// The node subscribes when a channel gets its first local socket and unsubscribes (after
-/// `unsubscribeDelay`) when it loses its last. When a connection drops it reconnects with capped,
-/// jittered exponential backoff, restores every subscription, then reports ready again. While
-/// Redis is down, publishes fail at once and subscribes after `subscribeTimeout`; sockets stay.
-/// After `probeInterval` without messages it publishes to its own probe channel and reconnects if
-/// the probe does not come back: a subscriber connection that silently stopped receiving is found.
+/// `unsubscribeDelay`) when it loses its last. When a link drops it reconnects with capped,
+/// jittered exponential backoff, restores its subscriptions, then reports ready again; on a
+/// cluster the topology is read again too (a replica may have taken over), and links follow it.
+/// While Redis is down, publishes fail at once and subscribes after `subscribeTimeout`; sockets
+/// stay. After `probeInterval` without messages a link publishes to its own probe channel and
+/// reconnects if the probe does not come back.
 public final class RedisBroker: NodeBackend {
     public let metrics: SwitchboardMetrics
     public let name = "redis"
@@ -30,31 +35,28 @@ public final class RedisBroker: NodeBackend {
     let publisherLoop: any EventLoop
     let subscriberLoop: any EventLoop
     let reader: SubscriberReadState
-    let prefixBytes: [UInt8]
-    let probeBytes: [UInt8]
-    let inboxBytes: [UInt8]
-    let state = Mutex(State())
+    let naming: RedisChannelNaming
+    let state: Mutex<State>
     /// The hub, once bound (the subscriber's read path reads it from `reader.delegate`).
     let delegate = Mutex<(any BrokerDelegate)?>(nil)
+    /// New links, for `run()` to supervise.
+    let newLinks: (stream: AsyncStream<RedisShardLink>, continuation: AsyncStream<RedisShardLink>.Continuation)
+    /// Requests to read the topology again (they coalesce).
+    let refreshRequests: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
+    let topologyChanges: Counter
 
     struct State {
-        var publisher: RedisConnection?
-        /// `false` once the publishing connection closed (it is kept across a subscriber loss).
-        var publisherAlive = false
-        var publisherToken: UInt64 = 0
-        var subscriber: RedisConnection?
-        var token: UInt64 = 0
+        /// Which primary owns which slots (empty on a cluster until it is first read).
+        var topology: RedisTopology
+        /// One link per primary of the topology.
+        var links: [RedisNodeAddress: RedisShardLink] = [:]
         var closed = false
-        /// The subscriber connection's channels: wanted, confirmed, asked for, and who waits.
-        var subscriptions = RedisSubscriptionTable<CheckedContinuation<Void, any Error>>()
-        /// Resumed once the current connection's restore is confirmed.
-        var restored: CheckedContinuation<Void, any Error>?
-        var lost = false
-        var lossSignal: CheckedContinuation<Void, Never>?
-        var reconnects = 0
+        var changes = 0
+        /// A topology read is scheduled after one that did not settle.
+        var retryPending = false
     }
 
-    /// Creates the broker; `start()` connects.
+    /// Creates the broker; `run()` connects.
     public init(
         configuration: Configuration,
         metrics: SwitchboardMetrics = SwitchboardMetrics(),
@@ -69,13 +71,25 @@ public final class RedisBroker: NodeBackend {
         self.publisherLoop = eventLoopGroup.next()
         self.subscriberLoop = eventLoopGroup.next()
         self.reader = SubscriberReadState(eventLoop: subscriberLoop)
-        self.prefixBytes = Array(configuration.channelPrefix.utf8)
-        self.probeBytes = Array(configuration.probeChannel.utf8)
-        self.inboxBytes = Array(configuration.inboxChannel(of: configuration.nodeID).utf8)
+        self.naming = RedisChannelNaming(prefix: configuration.channelPrefix, sharded: configuration.url.cluster)
+        let url = configuration.url
+        self.state = Mutex(State(topology: url.cluster ? RedisTopology(shards: []) : .single(RedisNodeAddress(host: url.host, port: url.port))))
+        self.newLinks = AsyncStream.makeStream(of: RedisShardLink.self)
+        self.refreshRequests = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        self.topologyChanges = Counter(label: "switchboard_redis_topology_changes_total", factory: metrics.factory)
+        if !url.cluster {
+            let link = RedisShardLink(address: RedisNodeAddress(host: url.host, port: url.port), broker: self)
+            state.withLock { $0.links[link.address] = link }
+            newLinks.continuation.yield(link)
+        }
     }
 
+    /// Ready when the topology covers every slot and every link is connected and restored.
     public var isReady: Bool {
-        state.withLock { $0.subscriptions.connected && !$0.closed }
+        let (ready, links) = state.withLock { state in
+            (!state.closed && state.topology.coversAllSlots && !state.links.isEmpty, Array(state.links.values))
+        }
+        return ready && links.allSatisfy(\.isReady)
     }
 
     public func bind(_ delegate: any BrokerDelegate) {
@@ -83,132 +97,114 @@ public final class RedisBroker: NodeBackend {
         subscriberLoop.execute { self.reader.delegate = delegate }
     }
 
+    /// The links, ordered by primary address.
+    var links: [RedisShardLink] {
+        state.withLock { state in state.links.values.sorted { $0.address < $1.address } }
+    }
+
     public var info: JSONObject {
-        state.withLock { state in
-            [
-                "url": .string(configuration.url.description),
-                "prefix": .string(configuration.channelPrefix),
-                "connected": .bool(state.subscriptions.connected),
-                "subscribed_channels": .number(JSONNumber(state.subscriptions.active.count)),
-                "reconnects": .number(JSONNumber(state.reconnects)),
-            ]
+        let links = self.links
+        let shards = links.map(\.info)
+        let changes = state.withLock { $0.changes }
+        var info: JSONObject = [
+            "url": .string(configuration.url.description),
+            "prefix": .string(configuration.channelPrefix),
+            "mode": .string(naming.sharded ? "cluster" : "single"),
+            "connected": .bool(isReady),
+            "subscribed_channels": .number(JSONNumber(shards.reduce(0) { $0 + ($1["subscribed_channels"]?.intValue ?? 0) })),
+            "reconnects": .number(JSONNumber(shards.reduce(0) { $0 + ($1["reconnects"]?.intValue ?? 0) })),
+            "shards": .array(shards.map { .object($0) }),
+        ]
+        if naming.sharded { info["topology_changes"] = .number(JSONNumber(changes)) }
+        for link in links { link.recordMetrics() }
+        return info
+    }
+
+    // MARK: - Routing
+
+    /// The link of the primary that owns `redisName`'s slot.
+    func link(forRedisName redisName: String) -> RedisShardLink? {
+        if !naming.sharded { return state.withLock { $0.links.first?.value } }
+        let slot = HashSlot(key: redisName)
+        return state.withLock { state in state.topology.primary(for: slot).flatMap { state.links[$0] } }
+    }
+
+    /// The link of `channel`.
+    func link(for channel: String) -> RedisShardLink? {
+        link(forRedisName: naming.redisName(channel))
+    }
+
+    /// The publishing connection for `channel`'s shard, while it is up.
+    func publisher(for channel: String) -> RedisConnection? {
+        link(for: channel)?.livePublisher
+    }
+
+    /// The hub's channels whose slots `link` owns: what it restores.
+    func channelsToRestore(on link: RedisShardLink) -> Set<String> {
+        let all = delegate.withLock { $0 }?.channelsToRestore() ?? []
+        if !naming.sharded { return Set(all) }
+        let topology = state.withLock { $0.topology }
+        return Set(all.filter { topology.primary(for: naming.slot(of: $0)) == link.address })
+    }
+
+    /// Whether the node's inbox is on `link`'s shard.
+    func ownsInbox(_ link: RedisShardLink) -> Bool {
+        guard naming.sharded else { return true }
+        let slot = HashSlot(key: naming.redisName(ChannelName.reservedPrefix + nodeID))
+        return state.withLock { $0.topology.primary(for: slot) } == link.address
+    }
+
+    /// `link`'s probe channel: on a cluster, one whose slot the link's primary owns.
+    func probeChannel(on link: RedisShardLink) -> String? {
+        guard naming.sharded else { return configuration.probeChannel }
+        let topology = state.withLock { $0.topology }
+        for tag in 0..<(HashSlot.count * 4) {
+            let name = "\(configuration.probeChannel) {\(tag)}"
+            if topology.primary(for: HashSlot(key: name)) == link.address { return name }
         }
+        return nil
     }
 
-    // MARK: - Publishing
+    // MARK: - Subscribing
 
-    public func publish(channel: String, event: String?, rawData: RawJSON, options: PublishOptions, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
-        if let history = options.history {
-            return publish(channel: channel, event: event, rawData: rawData, history: history, stateTTL: options.stateTTL, on: eventLoop)
-        }
-        if let ttl = options.stateTTL {
-            return publishState(channel: channel, event: event, rawData: rawData, ttl: ttl, on: eventLoop)
-        }
-        return publishTransient(channel: channel, event: event, rawData: rawData, on: eventLoop)
+    public func subscribe(channel: String) async throws {
+        guard ChannelName.isValid(channel), let link = link(for: channel) else { throw BrokerError.cannotSubscribe }
+        try await link.subscribe(channel: channel)
     }
 
-    /// A PUBLISH of the message, nothing kept.
-    func publishTransient(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
-        guard ChannelName.isValid(channel), let publisher = livePublisher else {
-            return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
-        }
-        let command = RESPEncoder.publish(prefix: configuration.channelPrefix, channel: channel, payload: BrokerPayload.encodeBytes(event: event, rawData: rawData))
-        return send(publish: command, channel: channel, on: publisher, replyOn: eventLoop)
+    public func unsubscribe(channel: String) async {
+        // The link that holds it (after a topology change, maybe not the slot's owner any more).
+        let links = self.links
+        for link in links where link.holds(channel) { link.unsubscribe(channel: channel) }
     }
 
-    /// Sends a command that publishes to `channel`; the future gives the position `position`
-    /// reads from the reply (none by default), or fails with `cannotPublish`.
-    /// - Parameter onNoScript: for an EVALSHA, the same command as an EVAL, sent once if Redis
-    ///   answers NOSCRIPT (its script cache was flushed, or it is a new server).
-    func send(
-        publish command: ByteBuffer,
-        channel: String,
-        on publisher: RedisConnection,
-        replyOn eventLoop: any EventLoop,
-        position: @escaping @Sendable (RESPValue) -> StreamPosition? = { _ in nil },
-        onNoScript: (@Sendable () -> ByteBuffer)? = nil
-    ) -> EventLoopFuture<StreamPosition?> {
-        metrics.messagesPublished.increment()
-        let promise = eventLoop.makePromise(of: StreamPosition?.self)
-        let logger = self.logger
-        @Sendable func complete(_ result: Result<RESPValue, RedisError>, retry: (@Sendable () -> ByteBuffer)?) {
-            switch result {
-            case .success(let reply):
-                promise.succeed(position(reply))
-            case .failure(.server(let message)) where retry != nil && message.hasPrefix("NOSCRIPT"):
-                publisher.send(encoded: retry!(), completion: RedisCompletion(on: eventLoop) { complete($0, retry: nil) })
-            case .failure(.server(let message)):
-                // Redis refused the command itself (OOM, a key of the wrong type, a script error):
-                // not a lost connection, which the reconnection logs report.
-                logger.warning("Redis refused a publish", metadata: ["channel": "\(channel)", "error": "\(message)"])
-                promise.fail(BrokerError.cannotPublish)
-            case .failure(let error):
-                logger.debug("publish failed", metadata: ["channel": "\(channel)", "error": "\(error)"])
-                promise.fail(BrokerError.cannotPublish)
-            }
-        }
-        publisher.send(encoded: command, completion: RedisCompletion(on: eventLoop) { complete($0, retry: onNoScript) })
-        return promise.futureResult
-    }
+    // MARK: - The read path (on the subscriber loop)
 
-    // MARK: - Node inboxes
-
-    public func send(toNode nodeID: String, message: ByteBuffer) async throws -> Int {
-        guard let publisher = livePublisher else { throw BrokerError.cannotPublish }
-        let reply = try await publisher.send([ByteBuffer(string: "PUBLISH"), ByteBuffer(string: configuration.inboxChannel(of: nodeID)), message]).get()
-        return Int(reply.integer ?? 0)
-    }
-
-    // MARK: - Channel state
-
-    /// Stores the state (expiring `ARGV[3]` seconds later) and publishes the message in one step
-    /// on the Redis server.
-    private static let publishStateScript = "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return redis.call('PUBLISH', ARGV[1], ARGV[2])"
-
-    /// The key of a channel's state; the channel is its hash tag, so that on Redis Cluster it
-    /// lives on the shard of the channel's other keys.
-    func stateKey(_ channel: String) -> String {
-        "\(configuration.channelPrefix)state:{\(channel)}"
-    }
-
-    /// Keeps the message as the channel's state for `ttl` seconds, and publishes it.
-    func publishState(channel: String, event: String?, rawData: RawJSON, ttl: Int, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
-        guard ChannelName.isValid(channel), let publisher = livePublisher else {
-            return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
-        }
-        let payload = ByteBuffer(bytes: BrokerPayload.encodeBytes(event: event, rawData: rawData))
-        var command = ByteBuffer()
-        RESPEncoder.write(
-            [
-                ByteBuffer(string: "EVAL"), ByteBuffer(string: Self.publishStateScript), ByteBuffer(string: "1"),
-                ByteBuffer(string: stateKey(channel)), ByteBuffer(string: configuration.channelPrefix + channel), payload,
-                ByteBuffer(string: "\(ttl)"),
-            ],
-            into: &command
-        )
-        return send(publish: command, channel: channel, on: publisher, replyOn: eventLoop)
-    }
-
-    /// The publishing connection while it is up. It outlives a lost subscriber connection:
-    /// publishes go on while the node resubscribes.
-    var livePublisher: RedisConnection? {
-        state.withLock { $0.publisherAlive && !$0.closed ? $0.publisher : nil }
-    }
-
-    public func state(of channel: String) async throws -> ChannelState? {
-        guard let publisher = livePublisher else { throw BrokerError.cannotSubscribe }
-        let reply: RESPValue
+    func deliver(redisChannel: ByteBuffer, payload: ByteBuffer) {
+        guard let channel = reader.channelName(redisChannel, naming: naming) else { return }
+        metrics.messagesReceived.increment()
+        let message: BrokerPayload.Message
         do {
-            reply = try await publisher.send(["GET", stateKey(channel)]).get()
+            message = try BrokerPayload.decodeMessage(payload)
         } catch {
-            throw BrokerError.cannotSubscribe
+            metrics.messagesDropped.increment()
+            reader.dropped += 1
+            if reader.dropped <= 10 || reader.dropped % 1000 == 0 {
+                logger.warning(
+                    "dropped a malformed Redis message",
+                    metadata: ["channel": "\(naming.redisName(channel))", "reason": "\(error)", "dropped_total": "\(reader.dropped)"]
+                )
+            }
+            return
         }
-        guard let payload = reply.bytes else { return nil }
-        guard let message = try? BrokerPayload.decode(payload) else {
-            logger.warning("ignored a malformed channel state", metadata: ["key": "\(stateKey(channel))"])
-            return nil
+        if let position = message.position, !reader.admit(channel: channel, event: message.event, rawData: message.rawData, position: position) {
+            return
         }
-        return ChannelState(event: message.event, rawData: message.rawData)
+        let delivered = reader.delegate?.deliver(channel: channel, event: message.event, rawData: message.rawData, position: message.position, into: &reader.batch) ?? 0
+        metrics.messagesDelivered.increment(by: Int64(delivered))
     }
 
+    func readComplete() {
+        reader.batch.dispatch()
+    }
 }

@@ -39,6 +39,12 @@ extension RedisBroker {
         /// reconnects. A Redis that hangs without closing its sockets is found within this time
         /// while commands are in flight, and within `probeInterval` plus this time when idle.
         public var commandTimeout: TimeAmount = .seconds(2)
+        /// On a Redis Cluster: how often the topology is read again when nothing asks for it
+        /// (a lost link or a redirection reads it at once).
+        public var topologyRefreshInterval: TimeAmount = .seconds(10)
+        /// On a Redis Cluster: how soon a topology read is tried again while it cannot be read or
+        /// a link is down (a replica taking over a dead primary is found within about this time).
+        public var topologyRetryInterval: TimeAmount = .milliseconds(250)
 
         public init(
             url: RedisURL,

@@ -27,6 +27,24 @@ enum RedisScripts {
     /// `publishHistory`'s SHA-1, for EVALSHA (the script's text is not sent with each publish).
     static let publishHistorySHA = sha1Hex(publishHistory)
 
+    /// `publishHistory` for a Redis Cluster: SPUBLISH (sharded pub/sub) instead of PUBLISH.
+    static let publishHistorySharded = publishHistory.replacing("redis.call('PUBLISH'", with: "redis.call('SPUBLISH'")
+
+    /// `publishHistorySharded`'s SHA-1.
+    static let publishHistoryShardedSHA = sha1Hex(publishHistorySharded)
+
+    /// The history script for `naming` and its SHA-1.
+    static func publishHistory(_ naming: RedisChannelNaming) -> (script: String, sha: String) {
+        naming.sharded ? (publishHistorySharded, publishHistoryShardedSHA) : (publishHistory, publishHistorySHA)
+    }
+
+    /// Stores the state (expiring `ARGV[3]` seconds later) and publishes the message in one step.
+    /// KEYS: state. ARGV: Redis channel, payload, TTL seconds.
+    static let publishState = "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return redis.call('PUBLISH', ARGV[1], ARGV[2])"
+
+    /// `publishState` for a Redis Cluster.
+    static let publishStateSharded = publishState.replacing("'PUBLISH'", with: "'SPUBLISH'")
+
     /// The SHA-1 Redis names a script by (lowercase hex).
     static func sha1Hex(_ script: String) -> String {
         let hex: [Character] = Array("0123456789abcdef")

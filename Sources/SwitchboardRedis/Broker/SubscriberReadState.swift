@@ -1,12 +1,11 @@
 import NIOCore
 import Switchboard
 
-/// State of the subscriber connection's read path; touched only on its event loop.
+/// State of the subscriber connections' read path (every shard link's subscriber connection is
+/// on the one subscriber event loop); touched only on that loop.
 final class SubscriberReadState: @unchecked Sendable {
     private let eventLoop: any EventLoop
     @exclusivity(unchecked) private var _batch = DeliveryBatch()
-    @exclusivity(unchecked) private var _lastActivity = NIODeadline.now()
-    @exclusivity(unchecked) private var _probeDeadline: NIODeadline?
     @exclusivity(unchecked) private var _dropped = 0
     @exclusivity(unchecked) private var _delegate: (any BrokerDelegate)?
 
@@ -17,16 +16,6 @@ final class SubscriberReadState: @unchecked Sendable {
     var batch: DeliveryBatch {
         _read { eventLoop.assertInEventLoop(); yield _batch }
         _modify { eventLoop.assertInEventLoop(); yield &_batch }
-    }
-
-    var lastActivity: NIODeadline {
-        get { eventLoop.assertInEventLoop(); return _lastActivity }
-        set { eventLoop.assertInEventLoop(); _lastActivity = newValue }
-    }
-
-    var probeDeadline: NIODeadline? {
-        get { eventLoop.assertInEventLoop(); return _probeDeadline }
-        set { eventLoop.assertInEventLoop(); _probeDeadline = newValue }
     }
 
     /// Where received messages go (the hub), read on every message.
@@ -42,15 +31,13 @@ final class SubscriberReadState: @unchecked Sendable {
 
     @exclusivity(unchecked) private var lastChannel: (bytes: ByteBuffer, name: String)?
 
-    /// The Switchboard channel of a Redis channel (`nil` without the prefix); the last name is
-    /// kept, since a burst of messages is often on one channel.
-    func channelName(_ redisChannel: ByteBuffer, prefix: [UInt8]) -> String? {
+    /// The Switchboard channel of a Redis channel (`nil` when it is not one of ours); the last
+    /// name is kept, since a burst of messages is often on one channel.
+    func channelName(_ redisChannel: ByteBuffer, naming: RedisChannelNaming) -> String? {
         if let last = lastChannel, last.bytes == redisChannel { return last.name }
-        let view = redisChannel.readableBytesView
-        guard view.count > prefix.count, view.starts(with: prefix) else { return nil }
-        let name = String(decoding: view.dropFirst(prefix.count), as: UTF8.self)
+        guard let name = naming.channel(of: redisChannel) else { return nil }
         // A copy: the push's channel is a slice of a buffer that also holds its payload.
-        lastChannel = (ByteBuffer(bytes: view), name)
+        lastChannel = (ByteBuffer(bytes: redisChannel.readableBytesView), name)
         return name
     }
 

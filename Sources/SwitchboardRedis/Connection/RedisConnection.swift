@@ -138,6 +138,11 @@ public final class RedisConnection: Sendable {
         channel.writeAndFlush(RedisOutbound.subscription(RESPEncoder.encode(arguments)), promise: nil)
     }
 
+    /// Sends subscribe-mode commands already encoded with `RESPEncoder` (several in one write).
+    public func sendSubscription(encoded: ByteBuffer) {
+        channel.writeAndFlush(RedisOutbound.subscription(encoded), promise: nil)
+    }
+
     /// Closes the connection.
     public func close() {
         channel.close(promise: nil)

@@ -2,7 +2,7 @@ public import NIOCore
 
 /// A push on a connection in subscribe mode (RESP2 arrays).
 public enum RedisPush: Sendable, Equatable {
-    /// `["message", channel, payload]`.
+    /// `["message", channel, payload]` (or `["smessage", …]`, sharded pub/sub).
     case message(channel: ByteBuffer, payload: ByteBuffer)
     /// `["subscribe", channel, count]`: the subscription is active.
     case subscribed(channel: String, count: Int64)
@@ -10,6 +10,9 @@ public enum RedisPush: Sendable, Equatable {
     case unsubscribed(channel: String, count: Int64)
     /// `["pong", data]` (PING in subscribe mode).
     case pong
+    /// An error reply to a subscribe-mode command (on a cluster: `MOVED` for a channel whose slot
+    /// is another shard's).
+    case error(String)
 }
 
 /// Routes replies: to the waiter of the oldest command still waiting (Redis answers in order),
@@ -46,21 +49,21 @@ struct RedisReplyRouter<Waiter> {
         }
         guard subscribed else { return .protocolViolation("a reply no command waits for: \(value)") }
         guard case .array(let parts) = value, let kindBytes = parts.first?.bytes else {
-            if case .error(let message) = value { return .protocolViolation("Redis error in subscribe mode: \(message)") }
+            if case .error(let message) = value { return .push(.error(message)) }
             return .protocolViolation("unexpected reply in subscribe mode: \(value)")
         }
         // The commonest push, compared as bytes (no string per message); a "message" push of
         // another shape falls through to the protocol violation below.
-        if parts.count == 3, kindBytes.readableBytesView.elementsEqual("message".utf8),
+        if parts.count == 3, kindBytes.readableBytesView.elementsEqual("message".utf8) || kindBytes.readableBytesView.elementsEqual("smessage".utf8),
             let channel = parts[1].bytes, let payload = parts[2].bytes
         {
             return .push(.message(channel: channel, payload: payload))
         }
         let kind = String(buffer: kindBytes)
         switch (kind, parts.count) {
-        case ("subscribe", 3):
+        case ("subscribe", 3), ("ssubscribe", 3):
             return .push(.subscribed(channel: parts[1].string ?? "", count: parts[2].integer ?? 0))
-        case ("unsubscribe", 3):
+        case ("unsubscribe", 3), ("sunsubscribe", 3):
             return .push(.unsubscribed(channel: parts[1].string ?? "", count: parts[2].integer ?? 0))
         case ("pong", _):
             return .push(.pong)

@@ -25,6 +25,12 @@ public enum RESPValue: Sendable, Equatable, CustomStringConvertible {
         bytes.map { String(buffer: $0) }
     }
 
+    /// The elements of an array reply.
+    public var array: [RESPValue]? {
+        if case .array(let elements) = self { return elements }
+        return nil
+    }
+
     /// The integer of an integer reply.
     public var integer: Int64? {
         if case .integer(let value) = self { return value }

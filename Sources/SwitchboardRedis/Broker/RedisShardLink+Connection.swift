@@ -4,63 +4,53 @@ import NIOCore
 import Switchboard
 import Synchronization
 
-/// The connections' life: connecting, restoring the hub's channels, noticing a loss (a closed
+/// A link's connections: connecting, restoring its channels, noticing a loss (a closed
 /// connection, a command past its deadline, a probe that does not come back), reconnecting with
 /// backoff, and closing.
-extension RedisBroker {
-    // MARK: - Connections
-
-    /// Connects, and keeps the connections up (reconnecting, restoring, probing, refreshing
-    /// presence) until `close()`. Everything it starts ends before it returns.
-    public func run() async {
-        subscriberLoop.execute { self.startProbing() }
-        await withDiscardingTaskGroup { group in
-            group.addTask { await self.refreshPresence() }
-            await supervise()
-            group.cancelAll()
-        }
-    }
-
-    /// The hub, once bound (`nil` after `close()`).
-    var boundDelegate: (any BrokerDelegate)? { delegate.withLock { $0 } }
-
-    /// `true` once `close()` began.
-    var isClosed: Bool { state.withLock { $0.closed } }
-
-    /// Connects, restores subscriptions, waits for a loss, and again, until closed.
+extension RedisShardLink {
+    /// Connects, restores subscriptions, waits for a loss, and again, until the link closes.
     func supervise() async {
         var delay = configuration.reconnectDelay.initial
         var attempt = 0
-        while !state.withLock({ $0.closed }) {
+        var everConnected = false
+        while !isClosed {
             do {
                 let recovering = try await connect()
-                if attempt > 0 {
-                    metrics.brokerReconnects.increment()
+                if everConnected || attempt > 0 {
+                    broker.metrics.brokerReconnects.increment()
+                    reconnectsCounter.increment()
                     state.withLock { $0.reconnects += 1 }
                 }
+                everConnected = true
+                recordMetrics()
                 logger.info("Redis connected, subscriptions restored", metadata: ["channels": "\(state.withLock { $0.subscriptions.active.count })"])
                 delay = configuration.reconnectDelay.initial
                 attempt = 0
                 // History channels read what they missed while this connection serves; a loss
                 // ends the reads (their commands fail) before the next connection starts.
                 await withDiscardingTaskGroup { group in
-                    if !recovering.isEmpty { group.addTask { await self.recover(recovering) } }
+                    if !recovering.isEmpty { group.addTask { await self.broker.recover(recovering) } }
                     await waitForLoss()
                 }
-                if state.withLock({ $0.closed }) { break }
+                recordMetrics()
+                if isClosed { break }
                 logger.warning("Redis connection lost; reconnecting")
+                broker.linkLost(self)
             } catch {
                 if attempt == 0 || attempt % 20 == 0 {
                     logger.warning("cannot connect to Redis; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt + 1)"])
                 }
+                if attempt == 0 { broker.linkLost(self) }
             }
             markDown()
-            if state.withLock({ $0.closed }) { break }
+            if isClosed { break }
             attempt += 1
             let jittered = TimeAmount.nanoseconds(Int64(Double(delay.nanoseconds) * Double.random(in: 0.5...1.0)))
             try? await Task.sleep(for: .nanoseconds(jittered.nanoseconds))
             delay = min(delay * 2, configuration.reconnectDelay.maximum)
         }
+        markDown()
+        recordMetrics()
     }
 
     /// Connects and restores; returns the history channels to recover (their last positions).
@@ -82,8 +72,8 @@ extension RedisBroker {
                 return state.publisherToken
             }
             publisher = try await RedisConnection.connect(
-                to: configuration.url,
-                on: publisherLoop,
+                to: url,
+                on: broker.publisherLoop,
                 timeout: configuration.connectTimeout,
                 keepReadBuffer: true,
                 commandTimeout: configuration.commandTimeout,
@@ -93,7 +83,7 @@ extension RedisBroker {
             )
             // History publishes name their script by its SHA-1 (EVALSHA): load it before the
             // connection takes publishes (a publish that still meets NOSCRIPT falls back to EVAL).
-            _ = try? await publisher.send(["SCRIPT", "LOAD", RedisScripts.publishHistory]).get()
+            _ = try? await publisher.send(["SCRIPT", "LOAD", RedisScripts.publishHistory(naming).script]).get()
             // A connection that closed meanwhile (its command timed out: Redis hangs) is not
             // kept: its close was reported before it was ours, so nothing else would notice.
             let alive = state.withLock { state -> Bool in
@@ -109,15 +99,15 @@ extension RedisBroker {
         let subscriber: RedisConnection
         do {
             subscriber = try await RedisConnection.connect(
-                to: configuration.url,
-                on: subscriberLoop,
+                to: url,
+                on: broker.subscriberLoop,
                 timeout: configuration.connectTimeout,
                 keepReadBuffer: true,
                 commandTimeout: configuration.commandTimeout,
                 tls: configuration.tls,
                 callbacks: RedisConnectionCallbacks(
                     onPush: { [weak self] push in self?.received(push) },
-                    onReadComplete: { [weak self] in self?.readComplete() },
+                    onReadComplete: { [broker] in broker.readComplete() },
                     onClose: lost
                 ),
                 logger: logger
@@ -126,29 +116,39 @@ extension RedisBroker {
             if kept == nil { publisher.close() }
             throw error
         }
-        // The hub's record of its channels is what is restored.
-        let restore = Set(delegate.withLock { $0 }?.channelsToRestore() ?? [])
+        // The hub's record of the channels of this link's slots is what is restored, with the
+        // node's own probe channel and (on its shard) inbox.
+        let restore = broker.channelsToRestore(on: self)
+        let probeChannel = broker.probeChannel(on: self)
+        let inboxChannel = broker.ownsInbox(self) ? naming.redisName(ChannelName.reservedPrefix + broker.nodeID) : nil
+        let extra = [probeChannel, inboxChannel].compactMap { $0 }
         // History channels this node delivered from: hold their live messages until what was
         // published while the connection was down has been read from their streams.
         let wanted: [String] = state.withLock { state in
-            state.subscriptions.restart(with: restore, extra: [configuration.probeChannel, configuration.inboxChannel(of: configuration.nodeID)])
+            state.probeChannel = probeChannel
+            state.inboxChannel = inboxChannel
+            return state.subscriptions.restart(with: restore, extra: extra)
         }
-        let recovering = try await subscriberLoop.submit { self.reader.beginRecovery(of: restore) }.get()
-        // Restore every channel (and the node's probe and inbox channels), in batches.
+        let recovering = try await broker.subscriberLoop.submit {
+            self.probe.value.probeBytes = probeChannel.map { Array($0.utf8) } ?? []
+            self.probe.value.inboxBytes = inboxChannel.map { Array($0.utf8) } ?? []
+            return self.broker.reader.beginRecovery(of: restore)
+        }.get()
         state.withLock { state in
             state.publisher = publisher
             state.subscriber = subscriber
         }
+        // Restore every channel (and the node's own), in batches.
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             state.withLock { $0.restored = continuation }
-            subscriber.sendSubscription(["SUBSCRIBE", configuration.probeChannel, configuration.inboxChannel(of: configuration.nodeID)])
+            sendSubscribe(extra, on: subscriber)
             var index = 0
             while index < wanted.count {
                 let batch = wanted[index..<min(index + configuration.resubscribeBatchSize, wanted.count)]
-                subscriber.sendSubscription(["SUBSCRIBE"] + batch.map { configuration.channelPrefix + $0 })
+                sendSubscribe(batch.map { naming.redisName($0) }, on: subscriber)
                 index += batch.count
             }
-            subscriberLoop.scheduleTask(in: configuration.connectTimeout + .seconds(Int64(1 + wanted.count / 10_000))) {
+            broker.subscriberLoop.scheduleTask(in: configuration.connectTimeout + .seconds(Int64(1 + wanted.count / 10_000))) {
                 let pending = self.state.withLock { state -> CheckedContinuation<Void, any Error>? in
                     defer { state.restored = nil }
                     return state.restored
@@ -158,14 +158,34 @@ extension RedisBroker {
         }
         // Channels asked for while restoring were not in the snapshot: subscribe them now.
         let missing = state.withLock { $0.subscriptions.ready() }
-        if !missing.isEmpty {
-            subscriber.sendSubscription(["SUBSCRIBE"] + missing.map { configuration.channelPrefix + $0 })
-        }
-        subscriberLoop.execute {
-            self.reader.lastActivity = .now()
-            self.reader.probeDeadline = nil
+        if !missing.isEmpty { sendSubscribe(missing.map { naming.redisName($0) }, on: subscriber) }
+        broker.subscriberLoop.execute {
+            self.probe.value.lastActivity = .now()
+            self.probe.value.deadline = nil
         }
         return recovering
+    }
+
+    /// SUBSCRIBE (or SSUBSCRIBE) of Redis channels: one command for all on a single Redis; on a
+    /// cluster one command per channel (channels of one command must share a slot), written together.
+    func sendSubscribe(_ redisNames: [String], on connection: RedisConnection) {
+        send(naming.subscribeCommand, redisNames, on: connection)
+    }
+
+    /// UNSUBSCRIBE (or SUNSUBSCRIBE) of one Redis channel.
+    func sendUnsubscribe(_ redisName: String, on connection: RedisConnection) {
+        send(naming.unsubscribeCommand, [redisName], on: connection)
+    }
+
+    private func send(_ command: String, _ redisNames: [String], on connection: RedisConnection) {
+        guard !redisNames.isEmpty else { return }
+        if naming.sharded {
+            var buffer = ByteBuffer()
+            for name in redisNames { RESPEncoder.write([command, name], into: &buffer) }
+            connection.sendSubscription(encoded: buffer)
+        } else {
+            connection.sendSubscription([command] + redisNames)
+        }
     }
 
     /// The publishing connection closed: publishes fail until the supervisor reconnects (a
@@ -215,9 +235,13 @@ extension RedisBroker {
             state.lost = true
             state.subscriptions.connectionLost()
             // A publishing connection that is still up stays: publishes go on meanwhile.
-            let publisher = state.publisherAlive ? nil : state.publisher
+            let keep = state.publisherAlive && !state.closed
+            let publisher = keep ? nil : state.publisher
             defer {
-                if !state.publisherAlive { state.publisher = nil }
+                if !keep {
+                    state.publisher = nil
+                    state.publisherAlive = false
+                }
                 state.subscriber = nil
             }
             return [publisher, state.subscriber].compactMap { $0 }
@@ -225,62 +249,64 @@ extension RedisBroker {
         for connection in connections { connection.close() }
     }
 
-    // MARK: - Probe
-
-    func startProbing() {
-        let period = min(configuration.probeInterval, configuration.probeTimeout, .seconds(1))
-        subscriberLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] task in
-            guard let self else { return task.cancel() }
-            if self.state.withLock({ $0.closed }) { return task.cancel() }
-            self.probeTick()
+    /// Closes both connections; the supervisor reconnects (and restores what the link owns now).
+    func reconnect() {
+        let connections = state.withLock { state -> [RedisConnection] in
+            state.publisherAlive = false
+            state.publisherToken += 1
+            return [state.publisher, state.subscriber].compactMap { $0 }
         }
+        for connection in connections { connection.close() }
     }
 
+    // MARK: - Probe
+
+    /// One probe tick (on the subscriber loop).
     func probeTick() {
         let now = NIODeadline.now()
         // No probe before the subscriber connection listens on the probe channel (a probe sent
         // while connecting would be lost, and taken for a silent connection).
-        guard let publisher = livePublisher, isReady else {
-            reader.probeDeadline = nil
+        guard let publisher = livePublisher, isReady, let channel = state.withLock({ $0.probeChannel }) else {
+            probe.value.deadline = nil
             return
         }
-        if let deadline = reader.probeDeadline {
+        if let deadline = probe.value.deadline {
             guard now > deadline else { return }
-            reader.probeDeadline = nil
+            probe.value.deadline = nil
             logger.error("the Redis subscriber connection is silent (probe lost): reconnecting")
             // Closing them reports the loss to the supervisor, which reconnects. The publishing
             // connection is given up here, before its close is reported (on its own loop): the
             // reconnection must not keep it, nor count its late close as a second loss.
-            let connections = state.withLock { state -> [RedisConnection] in
-                state.publisherAlive = false
-                state.publisherToken += 1
-                return [state.publisher, state.subscriber].compactMap { $0 }
-            }
-            for connection in connections { connection.close() }
+            reconnect()
             return
         }
-        guard now - reader.lastActivity > configuration.probeInterval else { return }
-        reader.probeDeadline = now + configuration.probeTimeout
-        reader.lastActivity = now
-        publisher.send(["PUBLISH", configuration.probeChannel, "probe"]).whenFailure { _ in }
+        guard now - probe.value.lastActivity > configuration.probeInterval else { return }
+        probe.value.deadline = now + configuration.probeTimeout
+        probe.value.lastActivity = now
+        publisher.send([naming.publishCommand, channel, "probe"]).whenFailure { _ in }
     }
 
     // MARK: - Closing
 
-    public func close() async {
-        let (waiters, connections, signal) = state.withLock { state in
+    /// Closes the link for good: waiters fail, connections close.
+    func close() async {
+        let (waiters, connections, signal, restoring) = state.withLock { state in
             state.closed = true
             state.subscriptions.connectionLost()
             let waiters = state.subscriptions.removeAllWaiters()
-            defer { state.lossSignal = nil }
-            return (waiters, [state.subscriber, state.publisher].compactMap { $0 }, state.lossSignal)
+            defer {
+                state.lossSignal = nil
+                state.restored = nil
+            }
+            return (waiters, [state.subscriber, state.publisher].compactMap { $0 }, state.lossSignal, state.restored)
         }
-        delegate.withLock { $0 = nil }
         for waiter in waiters { waiter.resume(throwing: BrokerError.cannotSubscribe) }
         signal?.resume()
+        restoring?.resume(throwing: RedisError.connectionClosed)
         for connection in connections {
             connection.close()
             try? await connection.closeFuture.get()
         }
+        recordMetrics()
     }
 }

@@ -1,0 +1,138 @@
+import CoreMetrics
+import Logging
+import NIOCore
+import Switchboard
+import Synchronization
+
+/// Publishing (transient, with state, node inboxes) on the shard of each channel, following
+/// Redis Cluster's redirections.
+extension RedisBroker {
+    public func publish(channel: String, event: String?, rawData: RawJSON, options: PublishOptions, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
+        if let history = options.history {
+            return publish(channel: channel, event: event, rawData: rawData, history: history, stateTTL: options.stateTTL, on: eventLoop)
+        }
+        if let ttl = options.stateTTL {
+            return publishState(channel: channel, event: event, rawData: rawData, ttl: ttl, on: eventLoop)
+        }
+        return publishTransient(channel: channel, event: event, rawData: rawData, on: eventLoop)
+    }
+
+    /// A PUBLISH (SPUBLISH on a cluster) of the message, nothing kept.
+    func publishTransient(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
+        guard ChannelName.isValid(channel), let publisher = publisher(for: channel) else {
+            return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
+        }
+        let payload = BrokerPayload.encodeBytes(event: event, rawData: rawData)
+        let command = naming.sharded
+            ? RESPEncoder.command([naming.publishCommand, naming.redisName(channel)], last: payload)
+            : RESPEncoder.publish(prefix: configuration.channelPrefix, channel: channel, payload: payload)
+        return send(publish: command, channel: channel, on: publisher, replyOn: eventLoop)
+    }
+
+    /// Sends a command that publishes to `channel`; the future gives the position `position`
+    /// reads from the reply (none by default), or fails with `cannotPublish`. On a cluster a
+    /// `MOVED` or `ASK` answer sends it again where Redis says (at most twice); replies on one
+    /// connection come in order, so one publisher's messages on one channel keep their order.
+    /// - Parameter onNoScript: for an EVALSHA, the same command as an EVAL, sent once if Redis
+    ///   answers NOSCRIPT (its script cache was flushed, or it is a new server).
+    func send(
+        publish command: ByteBuffer,
+        channel: String,
+        on publisher: RedisConnection,
+        replyOn eventLoop: any EventLoop,
+        position: @escaping @Sendable (RESPValue) -> StreamPosition? = { _ in nil },
+        onNoScript: (@Sendable () -> ByteBuffer)? = nil
+    ) -> EventLoopFuture<StreamPosition?> {
+        metrics.messagesPublished.increment()
+        let promise = eventLoop.makePromise(of: StreamPosition?.self)
+        let logger = self.logger
+        @Sendable func complete(_ result: Result<RESPValue, RedisError>, on connection: RedisConnection, command: ByteBuffer, retry: (@Sendable () -> ByteBuffer)?, hops: Int) {
+            switch result {
+            case .success(let reply):
+                promise.succeed(position(reply))
+            case .failure(.server(let message)) where retry != nil && message.hasPrefix("NOSCRIPT"):
+                let again = retry!()
+                connection.send(encoded: again, completion: RedisCompletion(on: eventLoop) { complete($0, on: connection, command: again, retry: nil, hops: hops) })
+            case .failure(.server(let message)) where hops < 2 && RedisRedirection(message) != nil:
+                let redirection = RedisRedirection(message)!
+                guard let target = redirected(redirection, from: connection) else {
+                    logger.debug("publish redirected to a shard not connected yet", metadata: ["channel": "\(channel)", "reply": "\(message)"])
+                    promise.fail(BrokerError.cannotPublish)
+                    return
+                }
+                if redirection.kind == .ask { target.send(encoded: RESPEncoder.encode(["ASKING"]), completion: RedisCompletion(on: eventLoop) { _ in }) }
+                target.send(encoded: command, completion: RedisCompletion(on: eventLoop) { complete($0, on: target, command: command, retry: retry, hops: hops + 1) })
+            case .failure(.server(let message)):
+                // Redis refused the command itself (OOM, a key of the wrong type, a script error):
+                // not a lost connection, which the reconnection logs report.
+                logger.warning("Redis refused a publish", metadata: ["channel": "\(channel)", "error": "\(message)"])
+                promise.fail(BrokerError.cannotPublish)
+            case .failure(let error):
+                logger.debug("publish failed", metadata: ["channel": "\(channel)", "error": "\(error)"])
+                promise.fail(BrokerError.cannotPublish)
+            }
+        }
+        publisher.send(encoded: command, completion: RedisCompletion(on: eventLoop) { complete($0, on: publisher, command: command, retry: onNoScript, hops: 0) })
+        return promise.futureResult
+    }
+
+    /// Where a redirected command goes now: the target's publishing connection, when the node
+    /// has a link to it. A `MOVED` asks for a topology read (which moves the subscriptions too).
+    func redirected(_ redirection: RedisRedirection, from connection: RedisConnection) -> RedisConnection? {
+        let address = RedisNodeAddress(host: redirection.host ?? connection.url.host, port: redirection.port)
+        if redirection.kind == .moved { topologyMayHaveChanged() }
+        return state.withLock { $0.links[address] }?.livePublisher
+    }
+
+    // MARK: - Node inboxes
+
+    public func send(toNode nodeID: String, message: ByteBuffer) async throws -> Int {
+        let inbox = naming.redisName(ChannelName.reservedPrefix + nodeID)
+        guard let publisher = link(forRedisName: inbox)?.livePublisher else { throw BrokerError.cannotPublish }
+        let reply = try await publisher.send([ByteBuffer(string: naming.publishCommand), ByteBuffer(string: inbox), message]).get()
+        return Int(reply.integer ?? 0)
+    }
+
+    // MARK: - Channel state
+
+    /// The key of a channel's state; the channel is its hash tag, so that on Redis Cluster it
+    /// lives on the shard of the channel's other keys.
+    func stateKey(_ channel: String) -> String {
+        "\(configuration.channelPrefix)state:{\(channel)}"
+    }
+
+    /// Keeps the message as the channel's state for `ttl` seconds, and publishes it, in one
+    /// step on the Redis server.
+    func publishState(channel: String, event: String?, rawData: RawJSON, ttl: Int, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
+        guard ChannelName.isValid(channel), let publisher = publisher(for: channel) else {
+            return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
+        }
+        let payload = ByteBuffer(bytes: BrokerPayload.encodeBytes(event: event, rawData: rawData))
+        var command = ByteBuffer()
+        RESPEncoder.write(
+            [
+                ByteBuffer(string: "EVAL"), ByteBuffer(string: naming.sharded ? RedisScripts.publishStateSharded : RedisScripts.publishState),
+                ByteBuffer(string: "1"), ByteBuffer(string: stateKey(channel)), ByteBuffer(string: naming.redisName(channel)), payload,
+                ByteBuffer(string: "\(ttl)"),
+            ],
+            into: &command
+        )
+        return send(publish: command, channel: channel, on: publisher, replyOn: eventLoop)
+    }
+
+    public func state(of channel: String) async throws -> ChannelState? {
+        guard let publisher = publisher(for: channel) else { throw BrokerError.cannotSubscribe }
+        let reply: RESPValue
+        do {
+            reply = try await publisher.send(["GET", stateKey(channel)]).get()
+        } catch {
+            throw BrokerError.cannotSubscribe
+        }
+        guard let payload = reply.bytes else { return nil }
+        guard let message = try? BrokerPayload.decode(payload) else {
+            logger.warning("ignored a malformed channel state", metadata: ["key": "\(stateKey(channel))"])
+            return nil
+        }
+        return ChannelState(event: message.event, rawData: message.rawData)
+    }
+}

@@ -1,0 +1,191 @@
+import CoreMetrics
+import Logging
+import NIOCore
+import Switchboard
+import Synchronization
+
+/// The broker's life: supervising one link per primary, reading a Redis Cluster's topology (at
+/// start, every `topologyRefreshInterval`, and again and again after a lost link or a
+/// redirection until the links are up), following it (new primaries get links, links whose slots
+/// changed restore what they own now), and closing.
+extension RedisBroker {
+    /// Connects, and keeps the links up (reconnecting, restoring, probing, refreshing presence,
+    /// following the topology) until `close()`. Everything it starts ends before it returns.
+    public func run() async {
+        subscriberLoop.execute { self.startProbing() }
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.refreshPresence() }
+            if naming.sharded {
+                group.addTask { await self.followTopology() }
+            }
+            for await link in newLinks.stream {
+                group.addTask { await link.supervise() }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// The hub, once bound (`nil` after `close()`).
+    var boundDelegate: (any BrokerDelegate)? { delegate.withLock { $0 } }
+
+    /// `true` once `close()` began.
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// A link lost its connection: on a cluster, a replica may be taking over.
+    func linkLost(_ link: RedisShardLink) {
+        if naming.sharded { topologyMayHaveChanged() }
+    }
+
+    /// Asks for a topology read soon (requests coalesce).
+    func topologyMayHaveChanged() {
+        refreshRequests.continuation.yield()
+    }
+
+    /// Reads the topology when asked (and periodically); while it cannot be read, or a link is
+    /// not up, reads it again every `topologyRetryInterval`.
+    func followTopology() async {
+        await withDiscardingTaskGroup { group in
+            let interval = configuration.topologyRefreshInterval
+            group.addTask {
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: .nanoseconds(interval.nanoseconds)) } catch { return }
+                    self.topologyMayHaveChanged()
+                }
+            }
+            topologyMayHaveChanged()
+            for await _ in refreshRequests.stream {
+                let settled = await refreshTopology()
+                // One retry pending at a time: requests meanwhile coalesce into it.
+                let retry = !settled && state.withLock { state -> Bool in
+                    defer { state.retryPending = true }
+                    return !state.retryPending && !state.closed
+                }
+                guard retry else { continue }
+                let delay = configuration.topologyRetryInterval
+                group.addTask {
+                    try? await Task.sleep(for: .nanoseconds(delay.nanoseconds))
+                    self.state.withLock { $0.retryPending = false }
+                    self.topologyMayHaveChanged()
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Reads the topology from the first node that answers and follows it. Returns `true` when
+    /// it was read, covers every slot, and every link is up.
+    @discardableResult
+    func refreshTopology() async -> Bool {
+        let known = state.withLock { $0.topology }
+        var candidates: [RedisNodeAddress] = []
+        for address in known.primaries + known.allNodes + configuration.url.seeds where !candidates.contains(address) {
+            candidates.append(address)
+        }
+        var best: RedisTopology?
+        for address in candidates {
+            guard !isClosed else { return true }
+            do {
+                let topology = try await readTopology(from: address)
+                if topology.coversAllSlots {
+                    best = topology
+                    break
+                }
+                if best == nil { best = topology }
+            } catch {
+                logger.debug("cannot read the Redis Cluster topology from a node", metadata: ["node": "\(address)", "error": "\(error)"])
+            }
+        }
+        guard let best else {
+            logger.warning("cannot read the Redis Cluster topology from any node; retrying", metadata: ["tried": "\(candidates.map(\.description).joined(separator: ","))"])
+            return false
+        }
+        await follow(best)
+        let links = self.links
+        return best.coversAllSlots && links.allSatisfy(\.isReady)
+    }
+
+    /// `CLUSTER SHARDS` from one node (`CLUSTER SLOTS` where that is unknown).
+    func readTopology(from address: RedisNodeAddress) async throws -> RedisTopology {
+        let timeout = min(configuration.connectTimeout, configuration.commandTimeout)
+        let connection = try await RedisConnection.connect(
+            to: configuration.url.node(address), on: publisherLoop, timeout: timeout, commandTimeout: timeout, tls: configuration.tls, logger: logger
+        )
+        defer { connection.close() }
+        do {
+            let reply = try await connection.send(["CLUSTER", "SHARDS"]).get()
+            return try RedisTopology.parse(shardsReply: reply, defaultHost: address.host)
+        } catch RedisError.server(let message) where message.contains("unknown subcommand") || message.contains("Unknown subcommand") {
+            let reply = try await connection.send(["CLUSTER", "SLOTS"]).get()
+            return try RedisTopology.parse(slotsReply: reply, defaultHost: address.host)
+        }
+    }
+
+    /// Applies a topology read: links for new primaries, links of primaries gone are closed,
+    /// links whose slots changed reconnect (restoring what they own now, recovering history).
+    func follow(_ topology: RedisTopology) async {
+        let (added, removed, changed) = state.withLock { state -> ([RedisShardLink], [RedisShardLink], [RedisShardLink]) in
+            guard !state.closed, topology != state.topology else { return ([], [], []) }
+            let old = state.topology
+            state.topology = topology
+            if !old.shards.isEmpty { state.changes += 1 }
+            var added: [RedisShardLink] = []
+            var removed: [RedisShardLink] = []
+            var changed: [RedisShardLink] = []
+            for primary in topology.primaries where state.links[primary] == nil {
+                let link = RedisShardLink(address: primary, broker: self)
+                state.links[primary] = link
+                added.append(link)
+            }
+            for (address, link) in state.links {
+                guard let shard = topology.shards.first(where: { $0.primary == address }) else {
+                    state.links[address] = nil
+                    removed.append(link)
+                    continue
+                }
+                if !added.contains(where: { $0 === link }), old.shards.first(where: { $0.primary == address })?.slots != shard.slots {
+                    changed.append(link)
+                }
+            }
+            return (added, removed, changed)
+        }
+        guard !added.isEmpty || !removed.isEmpty || !changed.isEmpty else { return }
+        if !removed.isEmpty || !changed.isEmpty { topologyChanges.increment() }
+        logger.info(
+            "Redis Cluster topology",
+            metadata: [
+                "primaries": "\(topology.primaries.map(\.description).joined(separator: ","))",
+                "new": "\(added.map(\.address.description).joined(separator: ","))",
+                "gone": "\(removed.map(\.address.description).joined(separator: ","))",
+                "slots_changed": "\(changed.map(\.address.description).joined(separator: ","))",
+            ]
+        )
+        for link in added { newLinks.continuation.yield(link) }
+        for link in changed { link.reconnect() }
+        for link in removed { await link.close() }
+    }
+
+    // MARK: - Probe
+
+    func startProbing() {
+        let period = min(configuration.probeInterval, configuration.probeTimeout, .seconds(1))
+        subscriberLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] task in
+            guard let self else { return task.cancel() }
+            if self.isClosed { return task.cancel() }
+            for link in self.links { link.probeTick() }
+        }
+    }
+
+    // MARK: - Closing
+
+    public func close() async {
+        let links = state.withLock { state -> [RedisShardLink] in
+            state.closed = true
+            defer { state.links = [:] }
+            return Array(state.links.values)
+        }
+        delegate.withLock { $0 = nil }
+        newLinks.continuation.finish()
+        refreshRequests.continuation.finish()
+        for link in links { await link.close() }
+    }
+}
