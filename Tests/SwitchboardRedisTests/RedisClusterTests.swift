@@ -92,4 +92,116 @@ struct RedisClusterTests {
         await a.stop()
         await b.stop()
     }
+
+    /// A value shared by the test's tasks.
+    final class Shared<Value: Sendable>: Sendable {
+        private let mutex: Mutex<Value>
+        init(_ value: Value) { mutex = Mutex(value) }
+        func withLock<R: Sendable>(_ body: (inout sending Value) -> sending R) -> R { mutex.withLock(body) }
+    }
+
+    /// One publish: which, whether the node accepted it, when it was sent and how long it took.
+    struct Sent: Sendable {
+        let seq: Int
+        let ok: Bool
+        let at: ContinuousClock.Instant
+        let took: Duration
+    }
+
+    /// One message received: its seq, and when.
+    struct Arrival: Sendable {
+        let seq: Int
+        let at: ContinuousClock.Instant
+    }
+
+    /// Publishes `{"seq": n}` on `channel` from its own socket every `period` until cancelled.
+    static func publishEvery(_ period: Duration, channel: String, on node: TestNode, into log: Shared<[String: [Sent]]>) async throws -> Task<Void, any Error> {
+        let socket = try await RawWebSocket.connect(node.url)
+        return Task {
+            defer { Task { await socket.close() } }
+            var seq = 0
+            while !Task.isCancelled {
+                let start = ContinuousClock.now
+                let reply = try await socket.call(["id": .string("p\(seq)"), "method": "publish", "payload": ["channel": .string(channel), "data": ["seq": .number(JSONNumber(seq))]]])
+                let sent = Sent(seq: seq, ok: reply["error"] == nil, at: start, took: .now - start)
+                log.withLock { $0[channel, default: []].append(sent) }
+                seq += 1
+                try? await Task.sleep(until: start + period)
+            }
+        }
+    }
+
+    @Test("a primary SIGKILLed mid-stream: its channels resume once a replica takes over, the other shards' never stop, publishes meanwhile fail fast, its history channel recovers")
+    func failover() async throws {
+        let cluster = try await RedisCluster.start(nodeTimeout: .seconds(2))
+        defer { cluster.stop() }
+        let a = try await Self.node(cluster)
+        let b = try await Self.node(cluster)
+        let (topology, _) = try await cluster.topology()
+        let live = Self.channelPerShard(topology, stem: "live")
+        let history = Self.channelPerShard(topology, stem: "hist:f")[0]
+        let victim = try #require(cluster.server(port: topology.primaries[0].port))
+        let channels = live + [history]
+
+        let subscriber = try await RawWebSocket.connect(b.url)
+        for channel in channels {
+            #expect(try await subscriber.call(["id": .string(channel), "method": "subscribe", "payload": ["channel": .string(channel)]])["error"] == nil)
+        }
+        let arrivals = Shared<[String: [Arrival]]>([:])
+        let reader = Task {
+            while !Task.isCancelled {
+                guard let message = try? await subscriber.nextJSON(timeout: .seconds(60)) else { return }
+                guard let channel = message["channel"]?.stringValue, let seq = message["data"]?["seq"]?.intValue else { continue }
+                arrivals.withLock { $0[channel, default: []].append(Arrival(seq: seq, at: .now)) }
+            }
+        }
+        let sent = Shared<[String: [Sent]]>([:])
+        var publishers: [Task<Void, any Error>] = []
+        for channel in channels { publishers.append(try await Self.publishEvery(.milliseconds(50), channel: channel, on: a, into: sent)) }
+
+        // Everything flows, then the first shard's primary dies.
+        #expect(await eventually(timeout: .seconds(10)) { arrivals.withLock { state in channels.allSatisfy { (state[$0]?.count ?? 0) >= 10 } } })
+        let killed = ContinuousClock.now
+        victim.kill9()
+        // Its channel resumes: a message published after the kill arrives.
+        let resumed = await eventually(timeout: .seconds(20)) {
+            let firstAfter = sent.withLock { $0[live[0]]?.first { $0.at > killed && $0.ok }?.seq }
+            guard let firstAfter else { return false }
+            return arrivals.withLock { $0[live[0]]?.contains { $0.seq >= firstAfter } ?? false }
+        }
+        #expect(resumed, "the dead primary's channel did not resume within 20 s")
+        try await Task.sleep(for: .seconds(1))
+        for publisher in publishers { publisher.cancel() }
+        for publisher in publishers { _ = try? await publisher.value }
+        // Every accepted history publish arrives (those before the kill from the promoted
+        // replica's stream), once and in order.
+        let acked = sent.withLock { $0[history, default: []].filter(\.ok).map(\.seq) }
+        _ = await eventually(timeout: .seconds(10)) { arrivals.withLock { Set($0[history, default: []].map(\.seq)).isSuperset(of: acked) } }
+        reader.cancel()
+
+        let (log, got) = (sent.withLock { $0 }, arrivals.withLock { $0 })
+        let resume = got[live[0], default: []].first { $0.at > killed + .milliseconds(100) }.map { $0.at - killed }
+        let failed = log[live[0], default: []].filter { !$0.ok && $0.at > killed }
+        let slowest = log.values.joined().map(\.took).max() ?? .zero
+        var gaps: [String: Duration] = [:]
+        for channel in live.dropFirst() {
+            let times = got[channel, default: []].map(\.at).filter { $0 > killed - Duration.milliseconds(500) }
+            gaps[channel] = zip(times, times.dropFirst()).map { $1 - $0 }.max() ?? .zero
+        }
+        let historySeqs = got[history, default: []].map(\.seq)
+        print("failover: resumed after \(resume.map { "\($0)" } ?? "never"); \(failed.count) publishes refused meanwhile; slowest publish \(slowest); longest gap on the other shards \(gaps.values.max() ?? .zero); history \(acked.count) accepted, \(Set(historySeqs).count) delivered")
+        #expect(resume != nil && resume! < .seconds(10))
+        #expect(!failed.isEmpty, "publishes to the dead shard were not refused")
+        #expect(slowest < .seconds(4), "a publish hung for \(slowest)")
+        for (channel, gap) in gaps { #expect(gap < .seconds(1), "\(channel): a gap of \(gap)") }
+        #expect(Set(historySeqs).isSuperset(of: acked), "history lost: \(Set(acked).subtracting(historySeqs).sorted())")
+        #expect(historySeqs == historySeqs.sorted() && Set(historySeqs).count == historySeqs.count, "history out of order or twice")
+        // No node restarted: both are ready on the new topology and serve.
+        #expect(await a.waitUntilReady())
+        #expect(await b.waitUntilReady())
+        #expect((b.node.hub.serverInfo()["broker"]?["topology_changes"]?.intValue ?? 0) >= 1)
+        await subscriber.close()
+        await a.stop()
+        await b.stop()
+    }
 }
