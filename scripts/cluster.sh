@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # The compose topology without Docker, on loopback: redis-server, three nodes and HAProxy.
+# With SWITCHBOARD_REDIS_CLUSTER=1: a Redis Cluster instead of one Redis (six redis-servers on
+# SWITCHBOARD_REDIS_PORT and the five ports after it: 3 primaries, 3 replicas, sharded pub/sub).
 #
 #   scripts/cluster.sh up       start everything, wait until every node is ready, print the URLs
 #   scripts/cluster.sh status   what runs, and whether each node is ready
@@ -18,6 +20,7 @@ source scripts/lib.sh
 lb_port="${SWITCHBOARD_LB_PORT:-8080}"
 read -r -a node_ports <<<"${SWITCHBOARD_NODE_PORTS:-8081 8082 8083}"
 redis_port="${SWITCHBOARD_REDIS_PORT:-6380}"
+redis_cluster="${SWITCHBOARD_REDIS_CLUSTER:-0}"
 state="${SWITCHBOARD_CLUSTER_DIR:-$SWITCHBOARD_ROOT/.cluster}"
 
 # `up` records the ports it used, so that `status` and `down` need no environment.
@@ -61,7 +64,7 @@ up() {
     need haproxy haproxy
     need curl curl
     mkdir -p "$state"
-    if pid_alive "$state/redis.pid"; then echo "the cluster is already up (scripts/cluster.sh down first)" >&2; exit 1; fi
+    if compgen -G "$state/redis*.pid" >/dev/null; then echo "the cluster is already up (scripts/cluster.sh down first)" >&2; exit 1; fi
     # Every port must be free: a Redis or a node already there would be used (or shut down) by mistake.
     local port taken=()
     for port in "$redis_port" "${node_ports[@]}" "$lb_port"; do
@@ -71,24 +74,39 @@ up() {
         echo "cluster not up: port ${taken[*]} already in use (another Redis or node?); pick others with SWITCHBOARD_REDIS_PORT, SWITCHBOARD_NODE_PORTS, SWITCHBOARD_LB_PORT" >&2
         exit 1
     fi
-    printf 'lb_port=%q\nnode_ports=(%s)\nredis_port=%q\n' "$lb_port" "${node_ports[*]}" "$redis_port" >"$state/ports"
+    local redis_ports=("$redis_port")
+    if [[ "$redis_cluster" == 1 ]]; then
+        redis_ports=()
+        for port in $(seq "$redis_port" $((redis_port + 5))); do
+            if port_taken "$port"; then fail "port $port already in use (the Redis Cluster takes SWITCHBOARD_REDIS_PORT and the five after it)"; fi
+            redis_ports+=("$port")
+        done
+    fi
+    printf 'lb_port=%q\nnode_ports=(%s)\nredis_port=%q\nredis_cluster=%q\n' "$lb_port" "${node_ports[*]}" "$redis_port" "$redis_cluster" >"$state/ports"
     [[ -x "$(switchboard_bin)" ]] || swift build --product switchboard
 
-    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$state" \
-        >"$state/redis.log" 2>&1 &
-    echo $! >"$state/redis.pid"
-    for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; pid_alive "$state/redis.pid" || break; sleep 0.05; done
-    # The Redis that answers must be the one started here.
-    local answering
-    answering="$(redis-cli -p "$redis_port" info server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p')"
-    if ! pid_alive "$state/redis.pid" || [[ "$answering" != "$(cat "$state/redis.pid")" ]]; then
-        fail "redis-server did not start on port $redis_port: $(tail -n 3 "$state/redis.log" 2>/dev/null | tr '\n' ' ')"
+    local redis_url="redis://127.0.0.1:$redis_port"
+    if [[ "$redis_cluster" == 1 ]]; then
+        start_redis_cluster "$state" "${redis_ports[@]}" >/dev/null || fail "the Redis Cluster did not start (see $state/redis-*.log)"
+        redis_url="redis+cluster://$(printf '127.0.0.1:%s,' "${redis_ports[@]}")"
+        redis_url="${redis_url%,}"
+    else
+        redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$state" \
+            >"$state/redis.log" 2>&1 &
+        echo $! >"$state/redis.pid"
+        for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; pid_alive "$state/redis.pid" || break; sleep 0.05; done
+        # The Redis that answers must be the one started here.
+        local answering
+        answering="$(redis-cli -p "$redis_port" info server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p')"
+        if ! pid_alive "$state/redis.pid" || [[ "$answering" != "$(cat "$state/redis.pid")" ]]; then
+            fail "redis-server did not start on port $redis_port: $(tail -n 3 "$state/redis.log" 2>/dev/null | tr '\n' ' ')"
+        fi
     fi
 
     local i=0 port
     for port in "${node_ports[@]}"; do
         i=$((i + 1))
-        SWITCHBOARD_PORT="$port" SWITCHBOARD_REDIS_URL="redis://127.0.0.1:$redis_port" SWITCHBOARD_NODE_ID="node$i" \
+        SWITCHBOARD_PORT="$port" SWITCHBOARD_REDIS_URL="$redis_url" SWITCHBOARD_NODE_ID="node$i" \
             SWITCHBOARD_DRAIN_PERIOD="${SWITCHBOARD_DRAIN_PERIOD:-2}" \
             "$(switchboard_bin)" serve >"$state/node$i.log" 2>&1 &
         echo $! >"$state/node$i.pid"
@@ -146,7 +164,7 @@ up() {
     echo "  load balancer  ws://127.0.0.1:$lb_port/stream"
     i=0
     for port in "${node_ports[@]}"; do i=$((i + 1)); echo "  node$i          ws://127.0.0.1:$port/stream   (http://127.0.0.1:$port/metrics)"; done
-    echo "  redis          redis://127.0.0.1:$redis_port"
+    echo "  redis          $redis_url"
     echo "  logs           $state/"
 }
 
@@ -196,9 +214,11 @@ down() {
     pids=()
     [[ -f "$state/haproxy.pid" ]] && pids+=("$(cat "$state/haproxy.pid")")
     # Only the redis-server `up` started, by its PID (never a Redis on the port by name).
-    [[ -f "$state/redis.pid" ]] && pids+=("$(cat "$state/redis.pid")")
+    for pidfile in "$state"/redis*.pid; do
+        [[ -f "$pidfile" ]] && pids+=("$(cat "$pidfile")")
+    done
     [[ ${#pids[@]} -gt 0 ]] && stop_pid "${pids[@]}"
-    rm -f "$state/haproxy.pid" "$state/redis.pid" "$state/ports"
+    rm -f "$state/haproxy.pid" "$state"/redis*.pid "$state/ports"
     echo "cluster down"
 }
 

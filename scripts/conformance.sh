@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the shared black-box conformance suite (../shared/conformance) against nodes this script
 # starts on free loopback ports and stops by PID: first one node on the in-process broker, then
-# two nodes sharing one redis-server (the cross-node cases); then the shared acceptance smoke
+# two nodes sharing one redis-server (the cross-node cases), then two nodes on a 3-primary Redis
+# Cluster; then the shared acceptance smoke
 # checks (../shared/acceptance), which drive the nodes with the other libraries' own clients.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,23 @@ wait_ready "$a_port"
 wait_ready "$b_port"
 timeout 600 "$suite/run.sh" "ws://127.0.0.1:$a_port/stream" "ws://127.0.0.1:$b_port/stream" -q
 
+echo "== conformance: two nodes on a Redis Cluster (3 primaries, 3 replicas, sharded pub/sub)"
+cluster_ports=()
+for _ in 1 2 3 4 5 6; do cluster_ports+=("$(free_port)"); done
+mkdir -p "$work/cluster"
+read -r -a cluster_pids < <(start_redis_cluster "$work/cluster" "${cluster_ports[@]}")
+pids+=("${cluster_pids[@]}")
+cluster_url="redis+cluster://$(printf '127.0.0.1:%s,' "${cluster_ports[@]}")"
+cluster_url="${cluster_url%,}"
+read -r ca_pid ca_port < <(start_node "$work/ca.log" --redis "$cluster_url" --topics news --auth off)
+pids+=("$ca_pid")
+read -r cb_pid cb_port < <(start_node "$work/cb.log" --redis "$cluster_url" --topics news --auth off)
+pids+=("$cb_pid")
+wait_ready "$ca_port"
+wait_ready "$cb_port"
+timeout 600 "$suite/run.sh" "ws://127.0.0.1:$ca_port/stream" "ws://127.0.0.1:$cb_port/stream" -q
+stop_pid "$ca_pid" "$cb_pid"
+
 acceptance="${ACCEPTANCE_DIR:-$SWITCHBOARD_ROOT/../shared/acceptance}"
 if [[ -x "$acceptance/run.sh" ]]; then
     echo "== acceptance: jsonrpc (aiohttp-json-rpc's client), two nodes on one Redis"
@@ -55,6 +73,14 @@ if [[ -x "$acceptance/run.sh" ]]; then
     wait_ready "$h1_port"
     wait_ready "$h2_port"
     timeout 300 "$acceptance/run.sh" history "ws://127.0.0.1:$h1_port/stream" "ws://127.0.0.1:$h2_port/stream"
+    echo "== acceptance: history, two nodes on the Redis Cluster"
+    read -r hc1_pid hc1_port < <(start_node "$work/hc1.log" --redis "$cluster_url" --config "$work/history.json")
+    pids+=("$hc1_pid")
+    read -r hc2_pid hc2_port < <(start_node "$work/hc2.log" --redis "$cluster_url" --config "$work/history.json")
+    pids+=("$hc2_pid")
+    wait_ready "$hc1_port"
+    wait_ready "$hc2_port"
+    timeout 300 "$acceptance/run.sh" history "ws://127.0.0.1:$hc1_port/stream" "ws://127.0.0.1:$hc2_port/stream"
 else
     echo "no acceptance checks at $acceptance: skipped"
 fi

@@ -80,3 +80,35 @@ start_redis() {
     echo "redis-server did not start" >&2
     return 1
 }
+
+# start_redis_cluster DIR PORT...: a Redis Cluster on loopback: a redis-server in cluster mode on
+# each PORT (its cluster bus on a free port; cluster-node-timeout 2000 ms), PIDs in
+# DIR/redis-PORT.pid, joined by `redis-cli --cluster create` with one replica per primary (so six
+# ports give 3 primaries and 3 replicas). Waits until every node says cluster_state:ok; prints
+# the PIDs on one line.
+start_redis_cluster() {
+    local dir="$1"; shift
+    local port pids=()
+    for port in "$@"; do
+        redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
+            --cluster-enabled yes --cluster-config-file "$dir/nodes-$port.conf" --cluster-node-timeout 2000 \
+            --cluster-port "$(free_port)" >"$dir/redis-$port.log" 2>&1 &
+        pids+=("$!")
+        echo "$!" >"$dir/redis-$port.pid"
+    done
+    for port in "$@"; do
+        for _ in $(seq 1 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+    done
+    local addresses=()
+    for port in "$@"; do addresses+=("127.0.0.1:$port"); done
+    if ! redis-cli --cluster create "${addresses[@]}" --cluster-replicas 1 --cluster-yes >"$dir/cluster-create.log" 2>&1; then
+        echo "redis-cli --cluster create failed: $(tail -n 3 "$dir/cluster-create.log" | tr '\n' ' ')" >&2
+        stop_pid "${pids[@]}"
+        return 1
+    fi
+    for port in "$@"; do
+        for _ in $(seq 1 300); do redis-cli -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' && break; sleep 0.1; done
+        redis-cli -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || { echo "Redis Cluster node $port not ok after 30 s" >&2; stop_pid "${pids[@]}"; return 1; }
+    done
+    echo "${pids[*]}"
+}

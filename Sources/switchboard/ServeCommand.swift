@@ -31,7 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on [SWITCHBOARD_PORT] (default 8080; 0 picks a free port).")
     var port: Int?
 
-    @Option(help: "Redis URL redis://[user:password@]host:port[/db] [SWITCHBOARD_REDIS_URL]; none: in-process broker.")
+    @Option(help: "Redis URL redis://[user:password@]host:port[/db] (rediss:// for TLS), or a Redis Cluster redis+cluster://host:port,host:port,... [SWITCHBOARD_REDIS_URL]; none: in-process broker.")
     var redis: String?
 
     @Option(help: "For rediss:// URLs: PEM file of the certificate authority to trust [SWITCHBOARD_REDIS_CA_FILE] (default: the system's).")
@@ -168,9 +168,14 @@ struct ServeCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("\(error)")
             }
+            let prefix = Environment.resolve(channelPrefix, "SWITCHBOARD_CHANNEL_PREFIX", "switchboard:")
+            // On a cluster the channel is the hash tag: a brace in the prefix would make it another.
+            if redisURL.cluster, prefix.contains("{") || prefix.contains("}") {
+                throw ValidationError("--channel-prefix cannot contain { or } on a Redis Cluster (the channel is the hash tag: <prefix>{<channel>}); got \(prefix)")
+            }
             var brokerConfiguration = RedisBroker.Configuration(
                 url: redisURL,
-                channelPrefix: Environment.resolve(channelPrefix, "SWITCHBOARD_CHANNEL_PREFIX", "switchboard:"),
+                channelPrefix: prefix,
                 nodeID: node,
                 tls: try redisTLS()
             )

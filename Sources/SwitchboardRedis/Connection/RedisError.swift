@@ -19,7 +19,7 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case .connectionClosed: "the Redis connection closed"
         case .connectTimeout: "could not connect to Redis in time"
         case .protocolError(let message): message
-        case .invalidURL(let url): "not a Redis URL (redis://[user:password@]host:port[/db]): \(url)"
+        case .invalidURL(let url): "not a Redis URL (redis://[user:password@]host:port[/db], rediss:// for TLS, or redis+cluster://host:port,host:port,... with no /db): \(url)"
         case .timeout: "Redis did not answer in time"
         }
     }
