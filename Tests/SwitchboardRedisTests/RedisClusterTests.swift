@@ -204,4 +204,66 @@ struct RedisClusterTests {
         await a.stop()
         await b.stop()
     }
+
+    @Test("a slot moved to another primary: its channel follows it (Redis's sunsubscribe, then the new topology), publishes that meet MOVED go where Redis says, other channels are not touched")
+    func slotMoved() async throws {
+        let cluster = try await RedisCluster.start()
+        defer { cluster.stop() }
+        let a = try await Self.node(cluster)
+        let b = try await Self.node(cluster)
+        let (topology, _) = try await cluster.topology()
+        let channels = Self.channelPerShard(topology, stem: "mv")
+        let (moving, staying) = (channels[0], channels[1])
+        let slot = HashSlot(key: "switchboard:{\(moving)}")
+        let source = try #require(cluster.server(port: topology.primaries[0].port))
+        let target = try #require(cluster.server(port: topology.primaries[1].port))
+
+        let subscriber = try await RawWebSocket.connect(b.url)
+        for channel in [moving, staying] {
+            #expect(try await subscriber.call(["id": .string(channel), "method": "subscribe", "payload": ["channel": .string(channel)]])["error"] == nil)
+        }
+        let publisher = try await RawWebSocket.connect(a.url)
+        var seq = 0
+        /// Publishes `{"seq": n}` on `channel`; returns whether the node accepted it.
+        func publish(_ channel: String) async throws -> Bool {
+            seq += 1
+            return try await publisher.call(["id": .string("p\(seq)"), "method": "publish", "payload": ["channel": .string(channel), "data": ["seq": .number(JSONNumber(seq))]]])["error"] == nil
+        }
+        #expect(try await publish(moving))
+        #expect(try await subscriber.nextJSON(timeout: .seconds(5))["channel"] == .string(moving))
+
+        // Move the (keyless) slot from the source to the target primary, as redis-cli --cluster
+        // reshard does, and tell every primary.
+        let sourceID = try #require(try await source.command(["CLUSTER", "MYID"]).string)
+        let targetID = try #require(try await target.command(["CLUSTER", "MYID"]).string)
+        _ = try await target.command(["CLUSTER", "SETSLOT", "\(slot.rawValue)", "IMPORTING", sourceID])
+        _ = try await source.command(["CLUSTER", "SETSLOT", "\(slot.rawValue)", "MIGRATING", targetID])
+        for primary in topology.primaries {
+            let server = try #require(cluster.server(port: primary.port))
+            _ = try await server.command(["CLUSTER", "SETSLOT", "\(slot.rawValue)", "NODE", targetID])
+        }
+
+        // The first publish after the move meets MOVED on node A's link to the source: it is sent
+        // again to the target, and accepted.
+        #expect(try await publish(moving), "a publish after the move was refused")
+        // Node B's subscription follows the slot: a message published now arrives.
+        var arrived = false
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !arrived, ContinuousClock.now < deadline {
+            #expect(try await publish(moving))
+            if let message = try? await subscriber.nextJSON(timeout: .milliseconds(300)), message["channel"] == .string(moving) { arrived = true }
+        }
+        #expect(arrived, "the moved channel's messages stopped")
+        #expect(await eventually { (try? await target.command(["PUBSUB", "SHARDNUMSUB", "switchboard:{\(moving)}"]).array?.last?.integer) == 1 })
+        #expect(try await source.command(["PUBSUB", "SHARDNUMSUB", "switchboard:{\(moving)}"]).array?.last?.integer == 0)
+        // The other channel was never touched.
+        #expect(try await publish(staying))
+        var other: JSONValue?
+        while other?["channel"] != .string(staying) { other = try await subscriber.nextJSON(timeout: .seconds(5)) }
+        #expect(b.node.isReady && a.node.isReady)
+        await subscriber.close()
+        await publisher.close()
+        await a.stop()
+        await b.stop()
+    }
 }

@@ -179,3 +179,24 @@ struct RedisSubscriptionTableTests {
         #expect(none.isEmpty)
     }
 }
+
+@Suite("Redis subscription table: topology changes")
+struct RedisSubscriptionTableTopologyTests {
+    @Test("disowning channels that moved forgets them and hands back their waiters; the rest stay")
+    func disown() {
+        var table = RedisSubscriptionTable<Int>()
+        _ = table.restart(with: [], extra: [])
+        _ = table.ready()
+        _ = table.subscribe("a", waiter: 1)
+        _ = table.subscribe("b", waiter: 2)
+        _ = table.confirmed("b")
+        _ = table.subscribe("c", waiter: 3)
+        let handed = table.disown(["a", "b", "z"])
+        #expect(Set(handed.map(\.channel)) == ["a", "b"])
+        #expect(handed.first { $0.channel == "a" }?.waiters == [1])
+        #expect(handed.first { $0.channel == "b" }?.waiters == [])
+        #expect(table.held == ["c"])
+        #expect(!table.active.contains("b"))
+        #expect(table.removeAllWaiters() == [3])
+    }
+}

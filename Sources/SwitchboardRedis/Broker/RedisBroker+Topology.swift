@@ -120,48 +120,79 @@ extension RedisBroker {
         }
     }
 
-    /// Applies a topology read: links for new primaries, links of primaries gone are closed,
-    /// links whose slots changed reconnect (restoring what they own now, recovering history).
+    /// Applies a topology read: links for new primaries (they restore their channels when they
+    /// connect), links of primaries gone are closed; a channel whose slot moved leaves its old
+    /// link and is subscribed on its new owner, its waiters with it, history channels reading
+    /// what they missed meanwhile. Other channels are not touched.
     func follow(_ topology: RedisTopology) async {
-        let (added, removed, changed) = state.withLock { state -> ([RedisShardLink], [RedisShardLink], [RedisShardLink]) in
+        let (added, removed, kept) = state.withLock { state -> ([RedisShardLink], [RedisShardLink], [RedisShardLink]) in
             guard !state.closed, topology != state.topology else { return ([], [], []) }
             let old = state.topology
             state.topology = topology
             if !old.shards.isEmpty { state.changes += 1 }
             var added: [RedisShardLink] = []
             var removed: [RedisShardLink] = []
-            var changed: [RedisShardLink] = []
+            var kept: [RedisShardLink] = []
             for primary in topology.primaries where state.links[primary] == nil {
                 let link = RedisShardLink(address: primary, broker: self)
                 state.links[primary] = link
                 added.append(link)
             }
-            for (address, link) in state.links {
-                guard let shard = topology.shards.first(where: { $0.primary == address }) else {
+            for (address, link) in state.links where !added.contains(where: { $0 === link }) {
+                if topology.primaries.contains(address) {
+                    kept.append(link)
+                } else {
                     state.links[address] = nil
                     removed.append(link)
-                    continue
-                }
-                if !added.contains(where: { $0 === link }), old.shards.first(where: { $0.primary == address })?.slots != shard.slots {
-                    changed.append(link)
                 }
             }
-            return (added, removed, changed)
+            return (added, removed, kept)
         }
-        guard !added.isEmpty || !removed.isEmpty || !changed.isEmpty else { return }
-        if !removed.isEmpty || !changed.isEmpty { topologyChanges.increment() }
+        guard !added.isEmpty || !removed.isEmpty || !kept.isEmpty else { return }
+        topologyChanges.increment()
         logger.info(
             "Redis Cluster topology",
             metadata: [
                 "primaries": "\(topology.primaries.map(\.description).joined(separator: ","))",
                 "new": "\(added.map(\.address.description).joined(separator: ","))",
                 "gone": "\(removed.map(\.address.description).joined(separator: ","))",
-                "slots_changed": "\(changed.map(\.address.description).joined(separator: ","))",
             ]
         )
         for link in added { newLinks.continuation.yield(link) }
-        for link in changed { link.reconnect() }
+        // Channels whose slot another shard owns now leave their link, with their waiters.
+        var handedOver: [(channel: String, waiters: [CheckedContinuation<Void, any Error>])] = []
+        for link in kept + removed {
+            handedOver += link.disown { self.link(for: $0) !== link }
+        }
         for link in removed { await link.close() }
+        // A link whose probe or inbox channel moved subscribes its own channels again.
+        for link in kept where !link.ownChannelsCurrent() { link.restartSubscriber() }
+        for (channel, waiters) in handedOver {
+            for waiter in waiters {
+                if let owner = link(for: channel) {
+                    owner.subscribe(channel: channel, waiter: waiter)
+                } else {
+                    waiter.resume(throwing: BrokerError.cannotSubscribe)
+                }
+            }
+        }
+        // The hub's channels a kept link owns now but does not hold are subscribed there (new
+        // links restore theirs when they connect); history channels then read what they missed.
+        let wanted = Set(boundDelegate?.channelsToRestore() ?? [])
+        let adopted: [(link: RedisShardLink, channel: String)] = wanted.compactMap { channel in
+            guard let owner = link(for: channel), !added.contains(where: { $0 === owner }), !owner.holds(channel) else { return nil }
+            return (owner, channel)
+        }
+        guard !adopted.isEmpty else { return }
+        logger.info("channels moved to another Redis shard", metadata: ["channels": "\(adopted.count)"])
+        let moved = Set(adopted.map(\.channel))
+        let positions = (try? await subscriberLoop.submit { self.reader.beginRecovery(of: moved) }.get()) ?? [:]
+        await withDiscardingTaskGroup { group in
+            for (owner, channel) in adopted {
+                group.addTask { try? await owner.subscribe(channel: channel) }
+            }
+        }
+        if !positions.isEmpty { await recover(positions) }
     }
 
     // MARK: - Probe

@@ -259,6 +259,20 @@ extension RedisShardLink {
         for connection in connections { connection.close() }
     }
 
+    /// Closes the subscriber connection only: the supervisor reconnects it and restores what
+    /// the link owns now, publishes going on meanwhile.
+    func restartSubscriber() {
+        state.withLock { $0.subscriber }?.close()
+    }
+
+    /// Whether the link's probe channel is still in its slots, and its inbox where it should be.
+    func ownChannelsCurrent() -> Bool {
+        let (probe, inbox) = state.withLock { ($0.probeChannel, $0.inboxChannel) }
+        guard let probe else { return true }
+        let probeOwned = broker.link(forRedisName: probe) === self
+        return probeOwned && (inbox != nil) == broker.ownsInbox(self)
+    }
+
     // MARK: - Probe
 
     /// One probe tick (on the subscriber loop).

@@ -12,30 +12,45 @@ extension RedisShardLink {
 
     func subscribe(channel: String) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            enum Next {
-                case resume(Result<Void, any Error>)
-                case wait(UInt64, RedisConnection?)
-            }
-            let next: Next = state.withLock { state in
-                if state.closed { return .resume(.failure(BrokerError.cannotSubscribe)) }
-                switch state.subscriptions.subscribe(channel, waiter: continuation) {
-                case .active:
-                    return .resume(.success(()))
-                case .wait(let id, let send):
-                    return .wait(id, send ? state.subscriber : nil)
-                }
-            }
-            switch next {
-            case .resume(let result):
-                continuation.resume(with: result)
-            case .wait(let id, let subscriber):
-                logger.debug("subscribing", metadata: ["channel": "\(channel)", "now": "\(subscriber != nil)"])
-                if let subscriber { sendSubscribe([naming.redisName(channel)], on: subscriber) }
-                broker.subscriberLoop.scheduleTask(in: configuration.subscribeTimeout) {
-                    self.subscribeTimedOut(channel: channel, waiter: id)
-                }
+            subscribe(channel: channel, waiter: continuation)
+        }
+    }
+
+    /// Subscribes `channel`; `continuation` is resumed once Redis confirmed it (or the subscribe
+    /// gave up).
+    func subscribe(channel: String, waiter continuation: CheckedContinuation<Void, any Error>) {
+        enum Next {
+            case resume(Result<Void, any Error>)
+            case wait(UInt64, RedisConnection?)
+        }
+        let next: Next = state.withLock { state in
+            if state.closed { return .resume(.failure(BrokerError.cannotSubscribe)) }
+            switch state.subscriptions.subscribe(channel, waiter: continuation) {
+            case .active:
+                return .resume(.success(()))
+            case .wait(let id, let send):
+                return .wait(id, send ? state.subscriber : nil)
             }
         }
+        switch next {
+        case .resume(let result):
+            continuation.resume(with: result)
+        case .wait(let id, let subscriber):
+            logger.debug("subscribing", metadata: ["channel": "\(channel)", "now": "\(subscriber != nil)"])
+            if let subscriber { sendSubscribe([naming.redisName(channel)], on: subscriber) }
+            broker.subscriberLoop.scheduleTask(in: configuration.subscribeTimeout) {
+                self.subscribeTimedOut(channel: channel, waiter: id)
+            }
+        }
+    }
+
+    /// The topology changed: hands back the channels this link holds whose slots another
+    /// shard owns now, with whoever waits for them.
+    func disown(where moved: (String) -> Bool) -> [(channel: String, waiters: [CheckedContinuation<Void, any Error>])] {
+        let held = state.withLock { $0.subscriptions.held }
+        let leaving = held.filter(moved)
+        guard !leaving.isEmpty else { return [] }
+        return state.withLock { $0.subscriptions.disown(leaving) }
     }
 
     func subscribeTimedOut(channel: String, waiter id: UInt64) {
@@ -92,7 +107,8 @@ extension RedisShardLink {
             if naming.sharded, resubscribe != nil {
                 broker.topologyMayHaveChanged()
             }
-            if forget { broker.reader.forget(channel) }
+            // Its read state is kept when the channel lives on another link now.
+            if forget, !(broker.link(for: channel)?.holds(channel) ?? false) { broker.reader.forget(channel) }
             if let resubscribe { sendSubscribe([name], on: resubscribe) }
         case .error(let message):
             if RedisRedirection(message) != nil {

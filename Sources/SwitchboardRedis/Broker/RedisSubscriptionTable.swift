@@ -122,6 +122,23 @@ struct RedisSubscriptionTable<Waiter> {
         restoring = []
     }
 
+    /// Every channel the connection holds, wants or is asked to wait for.
+    var held: Set<String> { wanted.union(active).union(requested).union(waiters.keys) }
+
+    /// The topology changed: `moved` now live on another shard. They are
+    /// forgotten here (Redis dropped them when their slot left this shard); their waiters are
+    /// handed back, to wait on the shard that owns them now.
+    mutating func disown(_ moved: Set<String>) -> [(channel: String, waiters: [Waiter])] {
+        var out: [(channel: String, waiters: [Waiter])] = []
+        for channel in held.intersection(moved) {
+            wanted.remove(channel)
+            active.remove(channel)
+            requested.remove(channel)
+            out.append((channel, (waiters.removeValue(forKey: channel) ?? []).map(\.waiter)))
+        }
+        return out
+    }
+
     /// Every waiter (the broker closes).
     mutating func removeAllWaiters() -> [Waiter] {
         defer { waiters = [:] }
