@@ -15,18 +15,20 @@ fi
 echo "== hadolint docker/Dockerfile"
 "$venv/bin/hadolint" --config docker/.hadolint.yaml docker/Dockerfile
 
-echo "== compose schema: docker/compose.yml"
-"$venv/bin/check-jsonschema" --builtin-schema vendor.compose-spec docker/compose.yml
+echo "== compose schema: docker/compose.yml, docker/compose.redis-cluster.yml"
+"$venv/bin/check-jsonschema" --builtin-schema vendor.compose-spec docker/compose.yml docker/compose.redis-cluster.yml
 
 echo "== kubernetes-validate deploy/kubernetes"
 manifests=()
-for file in deploy/kubernetes/*.yaml; do
+for file in deploy/kubernetes/*.yaml deploy/kubernetes/redis-cluster/*.yaml; do
     [[ "$(basename "$file")" == kustomization.yaml ]] || manifests+=("$file")
 done
 "$venv/bin/kubernetes-validate" --strict --quiet "${manifests[@]}"
 
 echo "== kustomization resources exist"
-sed -n '/^resources:/,/^[a-z]/p' deploy/kubernetes/kustomization.yaml | grep -E '^\s+- ' | sed 's/^\s*- //' | while read -r resource; do
-    [[ -f "deploy/kubernetes/$resource" ]] || { echo "kustomization.yaml lists a missing file: $resource" >&2; exit 1; }
+for dir in deploy/kubernetes deploy/kubernetes/redis-cluster; do
+    sed -n '/^resources:/,/^[a-z]/p' "$dir/kustomization.yaml" | grep -E '^\s+- ' | sed 's/^\s*- //' | while read -r resource; do
+        [[ -e "$dir/$resource" ]] || { echo "$dir/kustomization.yaml lists a missing file: $resource" >&2; exit 1; }
+    done
 done
 echo "deployment files are valid"

@@ -32,7 +32,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "The node executable for --spawn (default: switchboard next to this program).")
     var nodeExecutable: String?
 
-    @Option(help: "Redis URL for spawned nodes and the baseline; 'auto' starts a redis-server on a free port.")
+    @Option(help: "Redis URL for spawned nodes and the baseline (redis+cluster://host:port,... for a Redis Cluster); 'auto' starts a redis-server on a free port.")
     var redis: String?
 
     @Option(help: "PIDs of node processes to measure (CPU and memory), comma-separated; spawned nodes are measured anyway.")
@@ -84,6 +84,9 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if spawn > 1, redis == nil { throw ValidationError("--spawn with more than one node needs --redis URL (or --redis auto)") }
         if redisBaseline, redis == nil { throw ValidationError("--redis-baseline needs --redis") }
+        if redisBaseline, redis?.contains("+cluster://") == true {
+            throw ValidationError("--redis-baseline runs redis-benchmark PUBLISH against one Redis; on a Redis Cluster compare with the single-Redis run instead")
+        }
     }
 
     func run() async throws {

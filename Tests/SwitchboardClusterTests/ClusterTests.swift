@@ -23,7 +23,7 @@ struct ClusterTests {
 
         /// A cluster on free ports (`redisPort` and `nodePort` replace one of them), brought up
         /// unless `up` is `false`.
-        init(up: Bool = true, redisPort: Int? = nil, nodePort: Int? = nil) throws {
+        init(up: Bool = true, redisPort: Int? = nil, nodePort: Int? = nil, redisCluster: Bool = false) throws {
             // Ports outside the ephemeral range: tests binding port 0 in parallel cannot take them.
             var ports: Set<Int> = []
             while ports.count < 5 { ports.insert(try PortReservation.freePortOutsideEphemeralRange()) }
@@ -39,6 +39,7 @@ struct ClusterTests {
                 "SWITCHBOARD_REDIS_PORT": "\(self.redisPort)",
                 "SWITCHBOARD_CLUSTER_DIR": state.path,
                 "SWITCHBOARD_BIN": binary,
+                "SWITCHBOARD_REDIS_CLUSTER": redisCluster ? "1" : "0",
             ]) { _, new in new }
             guard up else { return }
             let output = try run("up")
@@ -47,10 +48,11 @@ struct ClusterTests {
             for pid in processes { Lifeline.watch(pid) }
         }
 
-        /// The PIDs of what `up` started: Redis, the nodes and HAProxy.
+        /// The PIDs of what `up` started: Redis (or the Redis Cluster's servers), the nodes and HAProxy.
         var processes: [Int32] {
-            ["redis", "node1", "node2", "node3", "haproxy"].compactMap { name in
-                (try? String(contentsOf: state.appendingPathComponent("\(name).pid"), encoding: .utf8))
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: state.path)) ?? []
+            return files.filter { $0.hasSuffix(".pid") }.compactMap { name in
+                (try? String(contentsOf: state.appendingPathComponent(name), encoding: .utf8))
                     .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             }
         }
@@ -156,6 +158,40 @@ struct ClusterTests {
             #expect(try await iterators[i].next()?.data == "after")
         }
         for entry in clients { await entry.client.close() }
+    }
+
+    @Test("SWITCHBOARD_REDIS_CLUSTER=1: the nodes run on a six-server Redis Cluster; clients through the balancer exchange messages; down stops every server by PID")
+    func onRedisCluster() async throws {
+        // Six consecutive free ports for the Redis Cluster.
+        var base = 0
+        for _ in 0..<50 {
+            let candidate = try PortReservation.freePortOutsideEphemeralRange()
+            if candidate + 5 < 65536, (0..<6).allSatisfy({ (try? PortReservation(port: candidate + $0))?.release() != nil }) {
+                base = candidate
+                break
+            }
+        }
+        try #require(base != 0)
+        let cluster = try Cluster(redisPort: base, redisCluster: true)
+        defer { cluster.down() }
+        let started = cluster.processes
+        #expect(started.count == 10, "six redis-servers, three nodes, HAProxy: \(started)")
+        let info = try await HTTPProbe.request("GET", "/readyz", port: cluster.nodePorts[0]).body
+        #expect(try JSONValue(parsing: info)["broker_shards"]?.arrayValue?.count == 3)
+
+        var clients: [(client: SwitchboardClient, messages: SwitchboardClient.Subscription)] = []
+        for _ in 0..<3 {
+            let client = try await SwitchboardClient.connect(to: cluster.url)
+            clients.append((client, try await client.subscribe(channel: "lobby")))
+        }
+        try await clients[0].client.publish(channel: "lobby", data: "over the cluster")
+        for entry in clients {
+            var iterator = entry.messages.makeAsyncIterator()
+            #expect(try await iterator.next()?.data == "over the cluster")
+            await entry.client.close()
+        }
+        cluster.down()
+        #expect(started.allSatisfy { kill($0, 0) != 0 }, "down left a process running")
     }
 
     @Test("up refuses a taken port, names it and starts nothing; down never touches a Redis up did not start")

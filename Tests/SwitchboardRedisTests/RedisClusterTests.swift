@@ -39,6 +39,11 @@ struct RedisClusterTests {
         let info = b.node.hub.serverInfo()
         #expect(info["broker"]?["mode"] == "cluster")
         #expect(info["broker"]?["shards"]?.arrayValue?.count == 3)
+        let ready = try JSONValue(parsing: try await HTTPProbe.request("GET", "/readyz", port: b.port).body)
+        #expect(ready["broker_shards"]?.arrayValue?.count == 3)
+        #expect(ready["broker_shards"]?.arrayValue?.allSatisfy { $0["connected"] == true } == true)
+        let metrics = try await HTTPProbe.request("GET", "/metrics", port: b.port).body
+        #expect(metrics.components(separatedBy: "\n").filter { $0.hasPrefix("switchboard_redis_shard_connected{") && $0.hasSuffix(" 1.0") }.count == 3)
 
         let subscriber = try await RawWebSocket.connect(b.url)
         let channels = (0..<30).map { "c\($0)" }

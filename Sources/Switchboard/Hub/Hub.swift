@@ -67,6 +67,8 @@ public final class Hub: BrokerDelegate {
     public var brokerName: String { broker.name }
     /// `true` while the broker can publish and subscribe.
     public var isReady: Bool { broker.isReady }
+    /// The broker's facts (`info`'s `broker` object: for Redis, each shard link's state).
+    public var brokerInfo: JSONObject { broker.info }
 
     // MARK: - Lifecycle
 

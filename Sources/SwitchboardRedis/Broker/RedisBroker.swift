@@ -116,7 +116,6 @@ public final class RedisBroker: NodeBackend {
             "shards": .array(shards.map { .object($0) }),
         ]
         if naming.sharded { info["topology_changes"] = .number(JSONNumber(changes)) }
-        for link in links { link.recordMetrics() }
         return info
     }
 
@@ -129,9 +128,10 @@ public final class RedisBroker: NodeBackend {
         return state.withLock { state in state.topology.primary(for: slot).flatMap { state.links[$0] } }
     }
 
-    /// The link of `channel`.
+    /// The link of `channel` (on a single Redis, the one link: no name is built per publish).
     func link(for channel: String) -> RedisShardLink? {
-        link(forRedisName: naming.redisName(channel))
+        if !naming.sharded { return state.withLock { $0.links.first?.value } }
+        return link(forRedisName: naming.redisName(channel))
     }
 
     /// The publishing connection for `channel`'s shard, while it is up.

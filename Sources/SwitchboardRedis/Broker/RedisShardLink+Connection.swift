@@ -277,6 +277,7 @@ extension RedisShardLink {
 
     /// One probe tick (on the subscriber loop).
     func probeTick() {
+        recordMetrics()
         let now = NIODeadline.now()
         // No probe before the subscriber connection listens on the probe channel (a probe sent
         // while connecting would be lost, and taken for a silent connection).

@@ -40,14 +40,21 @@ struct NodeRoutes {
             Self.json(["status": "ok"])
         }
         router.get("/readyz") { [node] _, _ in
-            let body: JSONValue = [
+            var body: JSONObject = [
                 "ready": .bool(node.isReady),
                 "broker": .string(node.hub.brokerName),
                 "broker_ready": .bool(node.hub.isReady),
                 "draining": .bool(node.isDraining),
                 "auth": .string(node.configuration.security.policy.mode.rawValue),
             ]
-            return Self.json(body, status: node.isReady ? .ok : .serviceUnavailable)
+            // Redis: each shard link's address and state (one for a single Redis), so a node
+            // that is not ready says which shard it waits for.
+            if case .array(let shards)? = node.hub.brokerInfo["shards"] {
+                body["broker_shards"] = .array(shards.map { shard in
+                    .object(["address": shard["address"] ?? .null, "connected": shard["connected"] ?? .null])
+                })
+            }
+            return Self.json(.object(body), status: node.isReady ? .ok : .serviceUnavailable)
         }
         router.get("/metrics") { [node] _, _ in
             let counts = node.hub.channels.counts
