@@ -28,6 +28,42 @@ struct RESPTests {
         ])
     }
 
+    @Test("nested and empty arrays and strings; a reply's strings stay intact while the next replies are read")
+    func nested() throws {
+        let reader = HiredisReader(keepBuffer: true)
+        try reader.feed(ByteBuffer(string: "*3\r\n*2\r\n$1\r\na\r\n:7\r\n$0\r\n\r\n*0\r\n*1\r\n$1\r\nb\r\n-ERR x\r\n+OK\r\n"))
+        let first = try reader.next()
+        let second = try reader.next()
+        #expect(try reader.next() == .error("ERR x"))
+        #expect(try reader.next() == .simpleString("OK"))
+        #expect(try reader.next() == nil)
+        #expect(first == .array([.array([.bulkString(ByteBuffer(string: "a")), .integer(7)]), .bulkString(ByteBuffer()), .array([])]))
+        #expect(second == .array([.bulkString(ByteBuffer(string: "b"))]))
+        // A reply cut anywhere comes out whole once its last byte is fed.
+        let message = Array("*3\r\n$7\r\nmessage\r\n$4\r\nroom\r\n$5\r\nhello\r\n".utf8)
+        for cut in 1..<message.count {
+            try reader.feed(ByteBuffer(bytes: message[..<cut]))
+            #expect(try reader.next() == nil)
+            try reader.feed(ByteBuffer(bytes: message[cut...]))
+            #expect(try reader.next() == .array([.bulkString(ByteBuffer(string: "message")), .bulkString(ByteBuffer(string: "room")), .bulkString(ByteBuffer(string: "hello"))]))
+        }
+    }
+
+    @Test("message and smessage pushes come out as messages, other arrays as values; a message that answers a command is its array")
+    func messageReplies() throws {
+        let reader = HiredisReader(keepBuffer: true)
+        try reader.feed(ByteBuffer(string: "*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$2\r\np!\r\n*3\r\n$8\r\nsmessage\r\n$1\r\nd\r\n$0\r\n\r\n*3\r\n$7\r\nmessagx\r\n$1\r\nc\r\n$1\r\np\r\n"))
+        #expect(try reader.nextReply() == .message(channel: ByteBuffer(string: "c"), payload: ByteBuffer(string: "p!"), sharded: false))
+        #expect(try reader.nextReply() == .message(channel: ByteBuffer(string: "d"), payload: ByteBuffer(), sharded: true))
+        guard case .value(.array(let parts))? = try reader.nextReply() else { Issue.record("not a value"); return }
+        #expect(parts.count == 3)
+        var router = RedisReplyRouter<Int>()
+        router.sentCommand(1)
+        let reply = HiredisReader.Reply.message(channel: ByteBuffer(string: "c"), payload: ByteBuffer(string: "p"), sharded: false)
+        guard case .succeed(1, .array(let answer)) = router.received(reply) else { Issue.record("not the command's reply"); return }
+        #expect(answer.first == .bulkString(ByteBuffer(string: "message")))
+    }
+
     @Test("garbage is a protocol error")
     func garbage() throws {
         let reader = HiredisReader(keepBuffer: false)

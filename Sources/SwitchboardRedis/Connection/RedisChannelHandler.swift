@@ -159,8 +159,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         do {
             try reader.feed(unwrapInboundIn(data))
-            while let value = try reader.next() {
-                switch router.received(value) {
+            while let reply = try reader.nextReply() {
+                switch router.received(reply) {
                 case .succeed(let pending, let value): pending.waiter.complete(.success(value), batch: &completions, on: context.eventLoop)
                 case .fail(let pending, let error): pending.waiter.complete(.failure(error), batch: &completions, on: context.eventLoop)
                 case .push(let push): callbacks.onPush(push)

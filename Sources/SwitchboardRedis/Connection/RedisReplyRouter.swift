@@ -42,6 +42,19 @@ struct RedisReplyRouter<Waiter> {
         subscribed = true
     }
 
+    /// A reply as the reader tells it: a pub/sub message goes straight to a push when nothing
+    /// waits for a reply (else it is that command's reply, as an array).
+    mutating func received(_ reply: HiredisReader.Reply) -> Action {
+        switch reply {
+        case .message(let channel, let payload, _) where waiting.isEmpty && subscribed:
+            return .push(.message(channel: channel, payload: payload))
+        case .message:
+            return received(reply.value)
+        case .value(let value):
+            return received(value)
+        }
+    }
+
     mutating func received(_ value: RESPValue) -> Action {
         if let waiter = waiting.popFirst() {
             if case .error(let message) = value { return .fail(waiter, .server(message)) }

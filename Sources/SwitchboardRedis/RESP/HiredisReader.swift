@@ -5,6 +5,11 @@ import Switchboard
 /// hiredis's RESP2 reader: bytes in, `RESPValue`s out. After a protocol error it stays broken
 /// (as hiredis does); the connection must then be closed. Public for tools and benchmarks; a
 /// reader belongs to one thread at a time.
+///
+/// hiredis parses; it builds no reply tree. Its object functions are ours (`ReplyTape`): each
+/// value is one entry of a reused list and each string's bytes go to one reused buffer, so a
+/// reply costs the allocations of its result only: a pub/sub message (kind, channel, payload) is
+/// one buffer the three strings are slices of, and one array.
 public final class HiredisReader {
     /// The bytes are not RESP.
     public struct ProtocolError: Error, CustomStringConvertible {
@@ -12,12 +17,14 @@ public final class HiredisReader {
     }
 
     private let reader: UnsafeMutablePointer<redisReader>
+    private let tape = ReplyTape()
 
     /// `keepBuffer`: keep the read buffer between messages (hot connections) instead of
     /// freeing it whenever it empties past 16 KiB.
     public init(keepBuffer: Bool) {
-        reader = redisReaderCreate()
+        reader = redisReaderCreateWithFunctions(ReplyTape.functions)
         if keepBuffer { reader.pointee.maxbuf = 0 }
+        reader.pointee.privdata = Unmanaged.passUnretained(tape).toOpaque()
     }
 
     deinit {
@@ -33,13 +40,48 @@ public final class HiredisReader {
         if status != REDIS_OK { throw error() }
     }
 
+    /// A reply, with a pub/sub message told apart: its channel and payload are slices of one
+    /// buffer, and no array is built for it.
+    public enum Reply: Sendable, Equatable {
+        case value(RESPValue)
+        /// `["message", channel, payload]`, or `["smessage", …]` (`sharded`).
+        case message(channel: ByteBuffer, payload: ByteBuffer, sharded: Bool)
+
+        /// The reply as a `RESPValue` (a message as its three-element array).
+        public var value: RESPValue {
+            switch self {
+            case .value(let value):
+                value
+            case .message(let channel, let payload, let sharded):
+                .array([.bulkString(ByteBuffer(string: sharded ? "smessage" : "message")), .bulkString(channel), .bulkString(payload)])
+            }
+        }
+    }
+
+    /// The next complete reply, a pub/sub message told apart, or `nil` when more bytes are
+    /// needed: the read path of a connection (a message costs one buffer).
+    public func nextReply() throws -> Reply? {
+        var reply: UnsafeMutableRawPointer? = nil
+        guard redisReaderGetReply(reader, &reply) == REDIS_OK else {
+            tape.reset()
+            throw error()
+        }
+        guard reply != nil else { return nil }
+        defer { tape.reset() }
+        if let message = tape.message() { return message }
+        return .value(tape.value())
+    }
+
     /// The next complete reply, or `nil` when more bytes are needed.
     public func next() throws -> RESPValue? {
         var reply: UnsafeMutableRawPointer? = nil
-        guard redisReaderGetReply(reader, &reply) == REDIS_OK else { throw error() }
-        guard let reply else { return nil }
-        defer { freeReplyObject(reply) }
-        return Self.value(reply.assumingMemoryBound(to: redisReply.self))
+        guard redisReaderGetReply(reader, &reply) == REDIS_OK else {
+            tape.reset()
+            throw error()
+        }
+        guard reply != nil else { return nil }
+        defer { tape.reset() }
+        return tape.value()
     }
 
     private func error() -> ProtocolError {
@@ -48,52 +90,128 @@ public final class HiredisReader {
         }
         return ProtocolError(description: "Redis protocol error: \(message)")
     }
+}
 
-    private static func value(_ reply: UnsafeMutablePointer<redisReply>) -> RESPValue {
-        let r = reply.pointee
-        switch r.type {
+/// The reply hiredis is reading, as its object functions report it: one entry per value in
+/// pre-order (an array, then its elements), strings' bytes appended to one buffer. Both are
+/// reused from reply to reply.
+final class ReplyTape {
+    struct Entry {
+        var type: Int32
+        /// An integer's value, or an array's element count.
+        var number: Int64
+        /// A string's bytes in `bytes`.
+        var start: Int
+        var length: Int
+    }
+
+    private(set) var entries: [Entry] = []
+    private var bytes = ByteBufferAllocator().buffer(capacity: 1024)
+
+    init() {
+        entries.reserveCapacity(16)
+    }
+
+    /// Ready for the next reply (a buffer grown past 64 KiB by a big reply is let go).
+    func reset() {
+        entries.removeAll(keepingCapacity: entries.capacity <= 1024)
+        if bytes.capacity > 65536 { bytes = ByteBufferAllocator().buffer(capacity: 1024) } else { bytes.clear() }
+    }
+
+    /// The reply read: strings are slices of one buffer, copied once from the tape's.
+    func value() -> RESPValue {
+        let shared = bytes.readableBytes > 0 ? ByteBuffer(bytes: bytes.readableBytesView) : ByteBuffer()
+        var index = 0
+        return value(at: &index, in: shared)
+    }
+
+    /// The reply as a pub/sub message, when it is one: an array of three strings, the first
+    /// `message` or `smessage`. The channel and payload are slices of one copy of their bytes.
+    func message() -> HiredisReader.Reply? {
+        guard entries.count == 4, entries[0].type == REDIS_REPLY_ARRAY, entries[0].number == 3,
+            entries[1].type == REDIS_REPLY_STRING, entries[2].type == REDIS_REPLY_STRING, entries[3].type == REDIS_REPLY_STRING
+        else { return nil }
+        let kind = entries[1]
+        let sharded: Bool
+        switch kind.length {
+        case 7 where bytes.readableBytesView[kind.start..<kind.start + 7].elementsEqual("message".utf8): sharded = false
+        case 8 where bytes.readableBytesView[kind.start..<kind.start + 8].elementsEqual("smessage".utf8): sharded = true
+        default: return nil
+        }
+        let channel = entries[2]
+        let payload = entries[3]
+        // Channel and payload are adjacent on the tape.
+        let shared = ByteBuffer(bytes: bytes.readableBytesView[channel.start..<payload.start + payload.length])
+        return .message(
+            channel: shared.getSlice(at: 0, length: channel.length) ?? ByteBuffer(),
+            payload: shared.getSlice(at: payload.start - channel.start, length: payload.length) ?? ByteBuffer(),
+            sharded: sharded
+        )
+    }
+
+    private func value(at index: inout Int, in shared: ByteBuffer) -> RESPValue {
+        guard index < entries.count else { return .null }
+        let entry = entries[index]
+        index += 1
+        switch entry.type {
         case REDIS_REPLY_STRING:
-            return .bulkString(ByteBuffer(bytes: UnsafeRawBufferPointer(start: r.str, count: r.len)))
+            return .bulkString(shared.getSlice(at: entry.start, length: entry.length) ?? ByteBuffer())
         case REDIS_REPLY_STATUS:
-            return .simpleString(String(decoding: UnsafeRawBufferPointer(start: r.str, count: r.len), as: UTF8.self))
+            return .simpleString(shared.getString(at: entry.start, length: entry.length) ?? "")
         case REDIS_REPLY_ERROR:
-            return .error(String(decoding: UnsafeRawBufferPointer(start: r.str, count: r.len), as: UTF8.self))
+            return .error(shared.getString(at: entry.start, length: entry.length) ?? "")
         case REDIS_REPLY_INTEGER:
-            return .integer(Int64(r.integer))
+            return .integer(entry.number)
         case REDIS_REPLY_ARRAY:
-            return .array(elements(of: r))
+            var elements: [RESPValue] = []
+            elements.reserveCapacity(Int(entry.number))
+            for _ in 0..<entry.number { elements.append(value(at: &index, in: shared)) }
+            return .array(elements)
         default:
             return .null
         }
     }
 
-    /// The elements of an array reply. Its strings are copied into one shared buffer and
-    /// handed out as slices: a pub/sub message (kind, channel, payload) is one allocation, not
-    /// three. (The buffer is filled before any slice is taken, so nothing is copied on write.)
-    private static func elements(of array: redisReply) -> [RESPValue] {
-        func string(at index: Int) -> redisReply? {
-            guard let child = array.element[index], child.pointee.type == REDIS_REPLY_STRING else { return nil }
-            return child.pointee
-        }
-        var total = 0
-        for index in 0..<array.elements { total += string(at: index)?.len ?? 0 }
-        var shared = ByteBufferAllocator().buffer(capacity: total)
-        for index in 0..<array.elements {
-            if let string = string(at: index) { shared.writeBytes(UnsafeRawBufferPointer(start: string.str, count: string.len)) }
-        }
-        var elements: [RESPValue] = []
-        elements.reserveCapacity(array.elements)
-        var offset = 0
-        for index in 0..<array.elements {
-            if let string = string(at: index) {
-                elements.append(.bulkString(shared.readableSlice(offset..<offset + string.len)))
-                offset += string.len
-            } else if let child = array.element[index] {
-                elements.append(value(child))
-            } else {
-                elements.append(.null)
-            }
-        }
-        return elements
+    fileprivate func string(type: Int32, _ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) {
+        let start = bytes.writerIndex
+        if let pointer, length > 0 { bytes.writeBytes(UnsafeRawBufferPointer(start: pointer, count: length)) }
+        entries.append(Entry(type: type, number: 0, start: start, length: length))
     }
+
+    fileprivate func append(type: Int32, number: Int64) {
+        entries.append(Entry(type: type, number: number, start: 0, length: 0))
+    }
+
+    /// What hiredis's object functions return: any non-null pointer (hiredis only checks it
+    /// for null, and hands it back as the reply; the tape holds the values).
+    nonisolated(unsafe) private static let sentinel = UnsafeMutableRawPointer(bitPattern: 0x1)!
+
+    private static func tape(_ task: UnsafePointer<redisReadTask>?) -> ReplyTape {
+        Unmanaged<ReplyTape>.fromOpaque(task!.pointee.privdata!).takeUnretainedValue()
+    }
+
+    /// hiredis's object functions, writing to the reader's tape (its `privdata`).
+    nonisolated(unsafe) static let functions: UnsafeMutablePointer<redisReplyObjectFunctions> = {
+        let functions = UnsafeMutablePointer<redisReplyObjectFunctions>.allocate(capacity: 1)
+        functions.initialize(to: redisReplyObjectFunctions(
+            createString: { task, pointer, length in
+                tape(task).string(type: task!.pointee.type, pointer, length)
+                return sentinel
+            },
+            createArray: { task, count in
+                tape(task).append(type: REDIS_REPLY_ARRAY, number: Int64(count))
+                return sentinel
+            },
+            createInteger: { task, value in
+                tape(task).append(type: REDIS_REPLY_INTEGER, number: Int64(value))
+                return sentinel
+            },
+            createNil: { task in
+                tape(task).append(type: REDIS_REPLY_NIL, number: 0)
+                return sentinel
+            },
+            freeObject: { _ in }
+        ))
+        return functions
+    }()
 }
