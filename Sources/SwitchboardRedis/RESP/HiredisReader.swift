@@ -61,12 +61,7 @@ public final class HiredisReader {
     /// The next complete reply, a pub/sub message told apart, or `nil` when more bytes are
     /// needed: the read path of a connection (a message costs one buffer).
     public func nextReply() throws -> Reply? {
-        var reply: UnsafeMutableRawPointer? = nil
-        guard redisReaderGetReply(reader, &reply) == REDIS_OK else {
-            tape.reset()
-            throw error()
-        }
-        guard reply != nil else { return nil }
+        guard try readReply() else { return nil }
         defer { tape.reset() }
         if let message = tape.message() { return message }
         return .value(tape.value())
@@ -74,14 +69,19 @@ public final class HiredisReader {
 
     /// The next complete reply, or `nil` when more bytes are needed.
     public func next() throws -> RESPValue? {
+        guard try readReply() else { return nil }
+        defer { tape.reset() }
+        return tape.value()
+    }
+
+    /// Lets hiredis read on; `true` once a whole reply is on the tape.
+    private func readReply() throws -> Bool {
         var reply: UnsafeMutableRawPointer? = nil
         guard redisReaderGetReply(reader, &reply) == REDIS_OK else {
             tape.reset()
             throw error()
         }
-        guard reply != nil else { return nil }
-        defer { tape.reset() }
-        return tape.value()
+        return reply != nil
     }
 
     private func error() -> ProtocolError {
