@@ -44,35 +44,35 @@ public enum BrokerPayload {
     public static func decodeMessage(_ payload: ByteBuffer) throws(Malformed) -> Message {
         guard payload.readableBytes <= maxBytes else { throw Malformed(description: "payload over \(maxBytes) bytes") }
         let result: Result<(String?, Range<Int>, StreamPosition?), Malformed> = payload.withUnsafeReadableBytes { bytes in
-            let members: [(key: String, value: Range<Int>)]
-            do {
-                members = try JSONParser.objectMembers(in: bytes)
-            } catch {
-                return .failure(Malformed(description: "not a JSON object: \(error)"))
-            }
             var event: String? = nil
             var data: Range<Int>? = nil
             var offset: StreamOffset? = nil
             var epoch: String? = nil
-            for member in members {
-                switch member.key {
-                case "offset":
-                    if case .string(let text)? = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[member.value])) { offset = StreamOffset(text) }
-                case "epoch":
-                    if case .string(let text)? = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[member.value])) { epoch = text }
-                case "event":
-                    switch try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[member.value])) {
-                    case .string(let name)? where name.utf8.count <= EventName.maxBytes: event = name
-                    case .string?: return .failure(Malformed(description: "\"event\" over \(EventName.maxBytes) bytes"))
-                    case .null?: event = nil
-                    default: return .failure(Malformed(description: "\"event\" must be a string or null"))
+            var problem: Malformed? = nil
+            do {
+                try JSONParser.forEachMember(in: bytes) { key, value in
+                    switch key {
+                    case "offset":
+                        if case .string(let text)? = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[value])) { offset = StreamOffset(text) }
+                    case "epoch":
+                        if case .string(let text)? = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[value])) { epoch = text }
+                    case "event":
+                        switch try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[value])) {
+                        case .string(let name)? where name.utf8.count <= EventName.maxBytes: event = name
+                        case .string?: problem = problem ?? Malformed(description: "\"event\" over \(EventName.maxBytes) bytes")
+                        case .null?: event = nil
+                        default: problem = problem ?? Malformed(description: "\"event\" must be a string or null")
+                        }
+                    case "data":
+                        data = value
+                    default:
+                        break
                     }
-                case "data":
-                    data = member.value
-                default:
-                    continue
                 }
+            } catch {
+                return .failure(Malformed(description: "not a JSON object: \(error)"))
             }
+            if let problem { return .failure(problem) }
             guard let data else { return .failure(Malformed(description: "no \"data\" member")) }
             let position = offset.flatMap { offset in epoch.map { StreamPosition(offset: offset, epoch: $0) } }
             return .success((event, data, position))

@@ -58,14 +58,17 @@ public struct JSONParser {
         return parser.index
     }
 
-    /// Validates a JSON object and returns each member's key with the byte range of its value
-    /// (whitespace trimmed), without building the values.
-    static func objectMembers(in bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> [(key: String, value: Range<Int>)] {
+    /// Validates a JSON object and hands `visit` each member's key with the byte range of its
+    /// value (whitespace trimmed), in order, without building the values or a list of them.
+    static func forEachMember(
+        in bytes: UnsafeRawBufferPointer,
+        maxDepth: Int = defaultMaxDepth,
+        _ visit: (_ key: String, _ value: Range<Int>) -> Void
+    ) throws(JSONParseError) {
         var parser = JSONParser(bytes, maxDepth: maxDepth)
         parser.skipWhitespace()
         guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else { throw parser.error("expected an object") }
         parser.index += 1
-        var members: [(key: String, value: Range<Int>)] = []
         parser.skipWhitespace()
         if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "}") {
             parser.index += 1
@@ -80,7 +83,7 @@ public struct JSONParser {
                 parser.skipWhitespace()
                 let start = parser.index
                 try parser.skip(depth: 1)
-                members.append((key, start..<parser.index))
+                visit(key, start..<parser.index)
                 parser.skipWhitespace()
                 guard parser.index < bytes.count else { throw parser.error("unterminated object") }
                 if bytes[parser.index] == UInt8(ascii: ",") {
@@ -96,7 +99,6 @@ public struct JSONParser {
         }
         parser.skipWhitespace()
         guard parser.index == bytes.count else { throw parser.error("unexpected data after the JSON value") }
-        return members
     }
 
     // MARK: - Values

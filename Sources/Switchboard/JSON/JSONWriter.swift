@@ -22,6 +22,15 @@ public enum JSONWriter {
 
     /// Appends `string` as a quoted, escaped JSON string.
     public static func writeString(_ string: String, into buffer: inout ByteBuffer) {
+        // Most strings (method names, channels) need no escape: written as they are.
+        var string = string
+        let plain = string.withUTF8 { utf8 in !utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") } }
+        if plain {
+            buffer.writeInteger(UInt8(ascii: "\""))
+            buffer.writeString(string)
+            buffer.writeInteger(UInt8(ascii: "\""))
+            return
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(string.utf8.count + 2)
         append(string, to: &bytes)

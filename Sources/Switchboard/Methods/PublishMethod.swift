@@ -33,9 +33,15 @@ public struct PublishMethod: RawRPCMethod {
         let published = request.keepsState
             ? context.hub.publishState(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
             : context.hub.publish(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
-        return published.map { position in request.response(at: position) }.flatMapErrorThrowing { error in
-            throw context.explain(error, channel: request.channel)
+        // One promise and one callback (not a map and a flatMapError: two of each).
+        let promise = context.eventLoop.makePromise(of: RawJSON.self)
+        published.whenComplete { result in
+            switch result {
+            case .success(let position): promise.succeed(request.response(at: position))
+            case .failure(let error): promise.fail(context.explain(error, channel: request.channel))
+            }
         }
+        return promise.futureResult
     }
 }
 
@@ -48,20 +54,28 @@ struct RawPublishRequest {
     let keepsState: Bool
     private let channelText: ByteBuffer
     private let eventText: ByteBuffer?
+    /// The payload itself when it is exactly `{"channel", "event", "data"}` (in any order): then
+    /// it is the response, as sent, with nothing built.
+    private let verbatim: ByteBuffer?
 
     init(_ payload: ByteBuffer) throws(RPCError) {
         typealias Parts = (data: Range<Int>?, channel: Range<Int>?, event: Range<Int>?, state: Range<Int>?)
+        var memberCount = 0
         let members: Parts? = payload.withUnsafeReadableBytes { bytes -> Parts? in
-            guard let members = try? JSONParser.objectMembers(in: bytes) else { return nil }
             var parts: Parts = (nil, nil, nil, nil)
-            for member in members {
-                switch member.key {
-                case "data": parts.data = member.value
-                case "channel": parts.channel = member.value
-                case "event": parts.event = member.value
-                case "state": parts.state = member.value
-                default: continue
+            do {
+                try JSONParser.forEachMember(in: bytes) { key, value in
+                    memberCount += 1
+                    switch key {
+                    case "data": parts.data = value
+                    case "channel": parts.channel = value
+                    case "event": parts.event = value
+                    case "state": parts.state = value
+                    default: break
+                    }
                 }
+            } catch {
+                return nil
             }
             return parts
         }
@@ -71,7 +85,7 @@ struct RawPublishRequest {
         }
         var problems: [(field: String, problem: String)] = []
         // data: a string, array, object or null.
-        var data = RawJSON(unchecked: ByteBuffer(staticString: "null"))
+        var data: RawJSON? = nil
         if let range = members.data {
             switch first(range) {
             case UInt8(ascii: "\""), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: "n"): data = RawJSON(unchecked: payload.readableSlice(range))
@@ -117,18 +131,21 @@ struct RawPublishRequest {
             default: problems.append(("state", FieldProblem.notValidType))
             }
         }
-        guard problems.isEmpty else { throw RPCError.invalidParameters(problems) }
+        guard problems.isEmpty, let data else { throw RPCError.invalidParameters(problems) }
         self.keepsState = keepsState
         self.channel = channel
         self.event = event
         self.data = data
         self.channelText = channelText
         self.eventText = eventText
+        let exact = memberCount == 3 && members.event != nil && members.state == nil
+        self.verbatim = exact ? payload : nil
     }
 
     /// `{"channel", "event", "data"}` from the raw parts, as sent, with `"offset"` and `"epoch"`
     /// when the message has a `position` in the channel's history.
     func response(at position: StreamPosition?) -> RawJSON {
+        if position == nil, let verbatim { return RawJSON(unchecked: verbatim) }
         var buffer = ByteBuffer()
         buffer.reserveCapacity(channelText.readableBytes + (eventText?.readableBytes ?? 4) + data.bytes.readableBytes + (position == nil ? 32 : 96))
         buffer.writeStaticString(#"{"channel":"#)

@@ -35,17 +35,20 @@ public struct RPCEnvelope: Sendable {
 
     private static func fastDecode(_ text: ByteBuffer) -> RPCEnvelope? {
         let parts: (id: Range<Int>, method: String, payload: Range<Int>?)? = text.withUnsafeReadableBytes { bytes in
-            guard let members = try? JSONParser.objectMembers(in: bytes) else { return nil }
             var id: Range<Int>?
             var method: Range<Int>?
             var payload: Range<Int>?
-            for member in members {
-                switch member.key {
-                case "id": id = member.value
-                case "method": method = member.value
-                case "payload": payload = member.value
-                default: continue
+            do {
+                try JSONParser.forEachMember(in: bytes) { key, value in
+                    switch key {
+                    case "id": id = value
+                    case "method": method = value
+                    case "payload": payload = value
+                    default: break
+                    }
                 }
+            } catch {
+                return nil
             }
             guard let id, let method else { return nil }
             guard bytes[id.lowerBound] == UInt8(ascii: "\"") || bytes[id.lowerBound] == UInt8(ascii: "n") else { return nil }

@@ -85,16 +85,13 @@ public enum RPCReply {
 
     /// Writes a success reply from raw JSON parts.
     public static func success(rawID: ByteBuffer, method: String, response: RawJSON, into buffer: inout ByteBuffer) {
-        var head: [UInt8] = []
-        head.reserveCapacity(32 + method.utf8.count)
-        head.append(contentsOf: #","method":"#.utf8)
-        JSONWriter.append(method, to: &head)
-        head.append(contentsOf: #","response":"#.utf8)
-        buffer.reserveCapacity(buffer.writerIndex + rawID.readableBytes + head.count + response.bytes.readableBytes + 8)
+        buffer.reserveCapacity(buffer.writerIndex + rawID.readableBytes + method.utf8.count + response.bytes.readableBytes + 40)
         buffer.writeStaticString(#"{"id":"#)
         var id = rawID
         buffer.writeBuffer(&id)
-        buffer.writeBytes(head)
+        buffer.writeStaticString(#","method":"#)
+        JSONWriter.writeString(method, into: &buffer)
+        buffer.writeStaticString(#","response":"#)
         var body = response.bytes
         buffer.writeBuffer(&body)
         buffer.writeInteger(UInt8(ascii: "}"))
