@@ -15,7 +15,7 @@ import SwitchboardWebSocket
 /// methods run as futures, the keepalive pass is one timer per loop (`ConnectionKeeper`), and
 /// delivered messages arrive already encoded (`OutboundMessage`).
 final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, KeepaliveTarget, FlushTarget {
-    typealias InboundIn = WebSocketFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -45,6 +45,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     @exclusivity(unchecked) var flushQueued = false
     @exclusivity(unchecked) var state = State.open
     @exclusivity(unchecked) var fragments: Fragments?
+    /// The frames of the socket's bytes, read in place.
+    @exclusivity(unchecked) var frames: WebSocketFrameReader
 
     @exclusivity(unchecked) var outbound: OutboundQueue
     /// History channels being recovered, and their live messages meanwhile.
@@ -71,6 +73,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         self.deflate = deflate
         self.logger = logger
         self.outbound = OutboundQueue(limit: endpoint.configuration.maxOutboundBytes)
+        self.frames = WebSocketFrameReader(maxFrameSize: endpoint.configuration.maxMessageSize)
     }
 
     var compressesOutgoing: Bool { deflate?.compressesOutgoing ?? false }
@@ -185,17 +188,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        switch error {
-        case NIOWebSocketError.invalidFrameLength:
-            logger.info("message too big", metadata: ["limit": "\(endpoint.configuration.maxMessageSize)"])
-            initiateClose(code: 1009, reason: "message too big", keepQueued: false)
-        case let error as NIOWebSocketError:
-            logger.info("protocol error", metadata: ["error": "\(error)"])
-            initiateClose(code: 1002, reason: "protocol error", keepQueued: false)
-        default:
-            logger.debug("connection error", metadata: ["error": "\(error)"])
-            context.close(promise: nil)
-        }
+        // Frame errors are the reader's (channelRead); what comes here is the connection's.
+        logger.debug("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
     }
 
     // MARK: - Reading
@@ -221,18 +216,37 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        frames.append(unwrapInboundIn(data))
+        while state != .closed {
+            let frame: WebSocketFrameReader.Frame?
+            do {
+                frame = try frames.next()
+            } catch .tooBig {
+                frames.stop()
+                logger.info("message too big", metadata: ["limit": "\(endpoint.configuration.maxMessageSize)"])
+                return initiateClose(code: 1009, reason: "message too big", keepQueued: false)
+            } catch {
+                frames.stop()
+                return protocolError("invalid frame length")
+            }
+            guard let frame else { return }
+            handleFrame(frame, context: context)
+        }
+    }
+
+    /// One frame, checked as RFC 6455 asks.
+    func handleFrame(_ frame: WebSocketFrameReader.Frame, context: ChannelHandlerContext) {
         pings.heardFromClient()
         guard state == .open else {
             if state == .closing, frame.opcode == .connectionClose { context.close(promise: nil) }
             return
         }
-        guard frame.maskKey != nil, !frame.rsv2, !frame.rsv3 else {
+        guard frame.masked, !frame.rsv2, !frame.rsv3 else {
             return protocolError("unmasked frame or reserved bits set")
         }
         if frame.opcode == .ping || frame.opcode == .pong || frame.opcode == .connectionClose {
             // RFC 6455 §5.5: control frames are whole, short, and never compressed.
-            guard frame.fin, !frame.rsv1, frame.length <= 125 else {
+            guard frame.fin, !frame.rsv1, frame.payload.readableBytes <= 125 else {
                 return protocolError("fragmented, compressed or long control frame")
             }
         }
@@ -242,13 +256,13 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             let compressed = frame.rsv1
             guard !compressed || deflate != nil else { return protocolError("compressed frame without negotiation") }
             if frame.fin {
-                handleMessage(opcode: frame.opcode, data: frame.unmaskedData, compressed: compressed, allocator: context.channel.allocator)
+                handleMessage(opcode: frame.opcode, data: frame.payload, compressed: compressed, allocator: context.channel.allocator)
             } else {
-                fragments = Fragments(opcode: frame.opcode, compressed: compressed, data: frame.unmaskedData)
+                fragments = Fragments(opcode: frame.opcode, compressed: compressed, data: frame.payload)
             }
         case .continuation:
             guard var pending = fragments, !frame.rsv1 else { return protocolError("unexpected continuation frame") }
-            var data = frame.unmaskedData
+            var data = frame.payload
             guard pending.data.readableBytes + data.readableBytes <= endpoint.configuration.maxMessageSize else {
                 fragments = nil
                 return initiateClose(code: 1009, reason: "message too big", keepQueued: false)
@@ -261,12 +275,12 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
                 fragments = pending
             }
         case .ping:
-            writeOutbound(WebSocketFrameWriter.frame(copyWithHeadroom(frame.unmaskedData), opcode: .pong))
+            writeOutbound(WebSocketFrameWriter.frame(copyWithHeadroom(frame.payload), opcode: .pong))
             needsFlush = true
         case .pong:
             break
         case .connectionClose:
-            answerClose(frame.unmaskedData)
+            answerClose(frame.payload)
         default:
             protocolError("unknown opcode")
         }
@@ -294,7 +308,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         }
         if opcode == .text {
             // RFC 6455 §8.1: text that is not UTF-8 fails the connection (1007).
-            guard message.readableBytesView.withContiguousStorageIfAvailable({ String(validating: $0, as: UTF8.self) != nil }) ?? (String(validating: message.readableBytesView, as: UTF8.self) != nil) else {
+            guard UTF8Validation.isValid(message) else {
                 logger.info("text message that is not UTF-8: closing")
                 return initiateClose(code: 1007, reason: "invalid UTF-8", keepQueued: false)
             }

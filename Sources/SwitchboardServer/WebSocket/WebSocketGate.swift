@@ -302,16 +302,15 @@ final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
             var socketLogger = node.logger
             socketLogger[metadataKey: "socket"] = "\(node.clusterName(of: id))"
             if let user = identity.userID { socketLogger[metadataKey: "user"] = "\(user)" }
-            try pipeline.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: node.configuration.maxMessageSize)), position: .after(self))
-            let decoder = try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+            // The handler reads the frames itself, in place (WebSocketFrameReader).
             try pipeline.addHandler(
                 WebSocketConnectionHandler(socketID: id, endpoint: endpoint, deflate: acceptance.deflate, identity: identity, address: address, logger: socketLogger),
-                position: .after(decoder)
+                position: .after(self)
             )
             pipeline.removeHandler(try pipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
             pipeline.removeHandler(try pipeline.handler(type: HTTPErrorResponder.self), promise: nil)
             // Bytes that came after the request (none from a well-behaved client) go on to the
-            // frame decoder through this handler, which passes them on from now on.
+            // socket's handler through this one, which passes them on from now on.
             pipeline.removeHandler(try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
             result.succeed(.webSocket)
         } catch {
