@@ -2,13 +2,43 @@ public import Logging
 public import NIOCore
 
 /// What an RPC method knows about the request it serves.
+///
+/// A context is copied into every callback of a request: what all requests of a connection (as
+/// one identity) share lives in one object, so that a copy retains a few references, not a dozen.
 public struct RPCContext: Sendable {
-    /// The socket that sent the request (its number on this node).
-    public let socketID: SocketID
+    /// The parts every request of one connection shares while its identity stays.
+    final class Shared: Sendable {
+        let socketID: SocketID
+        let hub: Hub
+        let eventLoop: any EventLoop
+        let socketLogger: Logger
+        let router: RPCRouter
+        let identity: Identity
+        let access: AccessPolicy
+
+        init(socketID: SocketID, hub: Hub, eventLoop: any EventLoop, logger: Logger, router: RPCRouter, identity: Identity, access: AccessPolicy) {
+            self.socketID = socketID
+            self.hub = hub
+            self.eventLoop = eventLoop
+            self.socketLogger = logger
+            self.router = router
+            self.identity = identity
+            self.access = access
+        }
+    }
+
+    let shared: Shared
     /// The socket that sent the request: its cluster-wide id, calls and messages to its client.
     public let socket: RPCSocket
+    /// What the reply echoes: the id's JSON text (`nil` for a notification) and the method.
+    public let address: RPCReplyAddress
+    /// The method name as sent.
+    public let method: String
+
+    /// The socket that sent the request (its number on this node).
+    public var socketID: SocketID { shared.socketID }
     /// The node: its sockets and channels, publishing, history, presence, calls to sockets.
-    public let hub: Hub
+    public var hub: Hub { shared.hub }
 
     /// The node (the name this property had before `Hub`).
     @available(*, deprecated, renamed: "hub")
@@ -19,19 +49,15 @@ public struct RPCContext: Sendable {
         Hub.Subscriber(id: socketID, socket: socket, identity: identity, eventLoop: eventLoop, logger: logger)
     }
     /// The socket's event loop; futures returned by methods may complete anywhere.
-    public let eventLoop: any EventLoop
+    public var eventLoop: any EventLoop { shared.eventLoop }
     /// The socket's logger (the request's metadata is added by `logger`, only when used).
-    public let socketLogger: Logger
-    /// What the reply echoes: the id's JSON text (`nil` for a notification) and the method.
-    public let address: RPCReplyAddress
-    /// The method name as sent.
-    public let method: String
+    public var socketLogger: Logger { shared.socketLogger }
     /// The methods this socket's protocol serves (for `get_methods`).
-    public let router: RPCRouter
+    public var router: RPCRouter { shared.router }
     /// Who is on the connection, as of this request.
-    public let identity: Identity
+    public var identity: Identity { shared.identity }
     /// Who may do what on this node.
-    public let access: AccessPolicy
+    public var access: AccessPolicy { shared.access }
 
     /// The request id's JSON text as sent (`null` for a JSON-RPC notification).
     public var rawRequestID: ByteBuffer { address.rawID ?? ByteBuffer(staticString: "null") }
@@ -59,16 +85,20 @@ public struct RPCContext: Sendable {
         identity: Identity = .anonymous,
         access: AccessPolicy = .open
     ) {
-        self.socketID = socketID
-        self.socket = socket ?? RPCSocket(id: "\(socketID)")
-        self.hub = hub
-        self.eventLoop = eventLoop
-        self.socketLogger = logger
+        self.init(
+            shared: Shared(socketID: socketID, hub: hub, eventLoop: eventLoop, logger: logger, router: router, identity: identity, access: access),
+            socket: socket ?? RPCSocket(id: "\(socketID)"),
+            address: address,
+            method: method
+        )
+    }
+
+    /// A request's context on a connection's shared parts.
+    init(shared: Shared, socket: RPCSocket, address: RPCReplyAddress, method: String) {
+        self.shared = shared
+        self.socket = socket
         self.address = address
         self.method = method
-        self.router = router
-        self.identity = identity
-        self.access = access
     }
 
     /// Throws the protocol's refusal (and counts it) unless this connection may `action`

@@ -7,17 +7,19 @@ extension RPCSession {
     // MARK: - Running requests
 
     func context(for request: RPCIncomingRequest, sequence: UInt64?) -> RPCContext {
-        RPCContext(
-            socketID: socketID,
+        // The connection's shared parts are made once per identity.
+        let shared: RPCContext.Shared
+        if let cached = contextShared {
+            shared = cached
+        } else {
+            shared = RPCContext.Shared(socketID: socketID, hub: hub, eventLoop: eventLoop, logger: logger, router: router, identity: identity, access: access)
+            contextShared = shared
+        }
+        return RPCContext(
+            shared: shared,
             socket: RPCSocket(id: socketName, protocolName: codec.name, link: link, request: sequence),
-            hub: hub,
-            eventLoop: eventLoop,
-            logger: logger,
             address: request.address,
-            method: request.method,
-            router: router,
-            identity: identity,
-            access: access
+            method: request.method
         )
     }
 

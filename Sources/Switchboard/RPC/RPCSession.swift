@@ -90,7 +90,11 @@ public final class RPCSession {
     /// The socket's id, unique in the cluster (`<node-id>.<n>`).
     public let socketName: String
     /// Who is on the connection (changed by `login`, `logout` and refreshed tokens).
-    public internal(set) var identity: Identity
+    public internal(set) var identity: Identity {
+        didSet { contextShared = nil }
+    }
+    /// What the contexts of this connection's requests share, made once per identity.
+    var contextShared: RPCContext.Shared?
     /// Who may do what on this node.
     public let access: AccessPolicy
     /// The socket's protocol.
