@@ -20,6 +20,12 @@ public struct PublishMethod: RawRPCMethod {
     }
 
     public func callRaw(payload: ByteBuffer, context: RPCContext) -> EventLoopFuture<RawJSON> {
+        let promise = context.eventLoop.makePromise(of: RawJSON.self)
+        callRaw(payload: payload, context: context) { promise.completeWith($0) }
+        return promise.futureResult
+    }
+
+    public func callRaw(payload: ByteBuffer, context: RPCContext, completion: @escaping @Sendable (Result<RawJSON, any Error>) -> Void) {
         let request: RawPublishRequest
         do {
             request = try RawPublishRequest(payload)
@@ -28,20 +34,18 @@ public struct PublishMethod: RawRPCMethod {
                 throw RPCError.invalidParameter("state", "No state: this channel keeps none (state in the configuration's channels, or a --topics topic)")
             }
         } catch {
-            return context.eventLoop.makeFailedFuture(error)
+            return completion(.failure(error))
         }
         let published = request.keepsState
             ? context.hub.publishState(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
             : context.hub.publish(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
-        // One promise and one callback (not a map and a flatMapError: two of each).
-        let promise = context.eventLoop.makePromise(of: RawJSON.self)
+        // The broker's future is on the context's loop: one callback, straight to the session.
         published.whenComplete { result in
             switch result {
-            case .success(let position): promise.succeed(request.response(at: position))
-            case .failure(let error): promise.fail(context.explain(error, channel: request.channel))
+            case .success(let position): completion(.success(request.response(at: position)))
+            case .failure(let error): completion(.failure(context.explain(error, channel: request.channel)))
             }
         }
-        return promise.futureResult
     }
 }
 

@@ -74,4 +74,14 @@ public struct RPCEnvelope: Sendable {
 public protocol RawRPCMethod: RPCMethod {
     /// Runs the method on the payload's JSON text (a validated object, `{}` when absent).
     func callRaw(payload: ByteBuffer, context: RPCContext) -> EventLoopFuture<RawJSON>
+
+    /// Runs the method and hands `completion` its result, on `context.eventLoop`: the session's
+    /// path, with no future in between. By default it waits for `callRaw`'s future.
+    func callRaw(payload: ByteBuffer, context: RPCContext, completion: @escaping @Sendable (Result<RawJSON, any Error>) -> Void)
+}
+
+extension RawRPCMethod {
+    public func callRaw(payload: ByteBuffer, context: RPCContext, completion: @escaping @Sendable (Result<RawJSON, any Error>) -> Void) {
+        callRaw(payload: payload, context: context).hop(to: context.eventLoop).whenComplete(completion)
+    }
 }

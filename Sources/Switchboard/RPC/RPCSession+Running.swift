@@ -28,20 +28,17 @@ extension RPCSession {
         unordered += 1
         let context = context(for: request, sequence: nil)
         let startedAt = NIODeadline.now()
-        invoke(entry, params: request.params, context: context)
-            .hop(to: eventLoop)
-            .assumeIsolated()
-            .whenComplete { result in
-                self.metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
-                guard !self.closed else { return }
-                let wasFull = !self.hasCapacity
-                self.unordered -= 1
-                if let reply = self.encodeReply(result, context: context) {
-                    self.send(reply)
-                    self.flush()
-                }
-                if wasFull, self.hasCapacity, !self.closed { self.onCapacityAvailable?() }
+        invoke(entry, params: request.params, context: context) { result in
+            self.metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
+            guard !self.closed else { return }
+            let wasFull = !self.hasCapacity
+            self.unordered -= 1
+            if let reply = self.encodeReply(result, context: context) {
+                self.send(reply)
+                self.flush()
             }
+            if wasFull, self.hasCapacity, !self.closed { self.onCapacityAvailable?() }
+        }
     }
 
     func pump(wasFull: Bool? = nil) {
@@ -120,13 +117,36 @@ extension RPCSession {
     func runInOrder(_ request: RPCIncomingRequest, _ entry: RPCRouter.Entry, sequence: UInt64, sequential: Bool) {
         let context = context(for: request, sequence: sequence)
         let startedAt = NIODeadline.now()
-        invoke(entry, params: request.params, context: context)
-            .hop(to: eventLoop)
-            .assumeIsolated()
-            .whenComplete { result in
-                self.metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
-                self.complete(sequence: sequence, sequential: sequential, result: result, context: context)
+        invoke(entry, params: request.params, context: context) { result in
+            self.metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
+            self.complete(sequence: sequence, sequential: sequential, result: result, context: context)
+        }
+    }
+
+    /// Calls the method and runs `then` with its result on the session's loop: a raw method
+    /// (`publish`) calls back directly, the others through their future.
+    func invoke(_ entry: RPCRouter.Entry, params: RPCParams, context: RPCContext, then: @escaping (Result<RawJSON, any Error>) -> Void) {
+        if entry.takesParams == nil, let raw = entry.raw {
+            let payload: ByteBuffer?
+            switch params {
+            case .object(let text): payload = text
+            case .none: payload = ByteBuffer(staticString: "{}")
+            case .array, .value: payload = nil
             }
+            if let payload {
+                let bound = NIOLoopBound(then, eventLoop: eventLoop)
+                let loop = eventLoop
+                raw.callRaw(payload: payload, context: context) { result in
+                    if loop.inEventLoop {
+                        bound.value(result)
+                    } else {
+                        loop.execute { bound.value(result) }
+                    }
+                }
+                return
+            }
+        }
+        invoke(entry, params: params, context: context).hop(to: eventLoop).assumeIsolated().whenComplete(then)
     }
 
     /// Calls the method with its parameters in the form it takes.
