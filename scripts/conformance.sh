@@ -17,6 +17,23 @@ pids=()
 cleanup() { stop_pid "${pids[@]}"; rm -rf "$work"; }
 trap cleanup EXIT
 
+# start_pair NAME REDIS-URL [serve options...]: two nodes on that Redis, both ready; their PIDs
+# join `pids` (stopped at exit) and `pair_pids`, their ports are `pair_ports`.
+start_pair() {
+    local name="$1" url="$2" side pid port
+    shift 2
+    pair_pids=()
+    pair_ports=()
+    for side in a b; do
+        read -r pid port < <(start_node "$work/$name-$side.log" --redis "$url" "$@")
+        pids+=("$pid")
+        pair_pids+=("$pid")
+        pair_ports+=("$port")
+    done
+    wait_ready "${pair_ports[0]}"
+    wait_ready "${pair_ports[1]}"
+}
+
 echo "== conformance: one node, in-process broker"
 read -r pid port < <(start_node "$work/local.log")
 pids+=("$pid")
@@ -28,12 +45,9 @@ read -r redis_pid redis_port < <(start_redis "$work")
 pids+=("$redis_pid")
 # --auth off: the wsrpc checks call POST /call without an API key, which a node takes only when
 # authentication is off (docs/security.md).
-read -r a_pid a_port < <(start_node "$work/a.log" --redis "redis://127.0.0.1:$redis_port" --topics news --auth off)
-pids+=("$a_pid")
-read -r b_pid b_port < <(start_node "$work/b.log" --redis "redis://127.0.0.1:$redis_port" --topics news --auth off)
-pids+=("$b_pid")
-wait_ready "$a_port"
-wait_ready "$b_port"
+start_pair redis "redis://127.0.0.1:$redis_port" --topics news --auth off
+a_port="${pair_ports[0]}"
+b_port="${pair_ports[1]}"
 timeout 600 "$suite/run.sh" "ws://127.0.0.1:$a_port/stream" "ws://127.0.0.1:$b_port/stream" -q
 
 echo "== conformance: two nodes on a Redis Cluster (3 primaries, 3 replicas, sharded pub/sub)"
@@ -44,14 +58,9 @@ read -r -a cluster_pids < <(start_redis_cluster "$work/cluster" "${cluster_ports
 pids+=("${cluster_pids[@]}")
 cluster_url="redis+cluster://$(printf '127.0.0.1:%s,' "${cluster_ports[@]}")"
 cluster_url="${cluster_url%,}"
-read -r ca_pid ca_port < <(start_node "$work/ca.log" --redis "$cluster_url" --topics news --auth off)
-pids+=("$ca_pid")
-read -r cb_pid cb_port < <(start_node "$work/cb.log" --redis "$cluster_url" --topics news --auth off)
-pids+=("$cb_pid")
-wait_ready "$ca_port"
-wait_ready "$cb_port"
-timeout 600 "$suite/run.sh" "ws://127.0.0.1:$ca_port/stream" "ws://127.0.0.1:$cb_port/stream" -q
-stop_pid "$ca_pid" "$cb_pid"
+start_pair cluster "$cluster_url" --topics news --auth off
+timeout 600 "$suite/run.sh" "ws://127.0.0.1:${pair_ports[0]}/stream" "ws://127.0.0.1:${pair_ports[1]}/stream" -q
+stop_pid "${pair_pids[@]}"
 
 acceptance="${ACCEPTANCE_DIR:-$SWITCHBOARD_ROOT/../shared/acceptance}"
 if [[ -x "$acceptance/run.sh" ]]; then
@@ -66,21 +75,11 @@ if [[ -x "$acceptance/run.sh" ]]; then
     timeout 300 "$acceptance/run.sh" auth "ws://127.0.0.1:$auth_port" "$secret" conformance-key
     echo "== acceptance: history, two nodes on one Redis with hist:* keeping history"
     echo '{"channels": [{"match": "hist:*", "history_size": 10000, "history_ttl_s": 600}]}' >"$work/history.json"
-    read -r h1_pid h1_port < <(start_node "$work/h1.log" --redis "redis://127.0.0.1:$redis_port" --config "$work/history.json")
-    pids+=("$h1_pid")
-    read -r h2_pid h2_port < <(start_node "$work/h2.log" --redis "redis://127.0.0.1:$redis_port" --config "$work/history.json")
-    pids+=("$h2_pid")
-    wait_ready "$h1_port"
-    wait_ready "$h2_port"
-    timeout 300 "$acceptance/run.sh" history "ws://127.0.0.1:$h1_port/stream" "ws://127.0.0.1:$h2_port/stream"
+    start_pair history "redis://127.0.0.1:$redis_port" --config "$work/history.json"
+    timeout 300 "$acceptance/run.sh" history "ws://127.0.0.1:${pair_ports[0]}/stream" "ws://127.0.0.1:${pair_ports[1]}/stream"
     echo "== acceptance: history, two nodes on the Redis Cluster"
-    read -r hc1_pid hc1_port < <(start_node "$work/hc1.log" --redis "$cluster_url" --config "$work/history.json")
-    pids+=("$hc1_pid")
-    read -r hc2_pid hc2_port < <(start_node "$work/hc2.log" --redis "$cluster_url" --config "$work/history.json")
-    pids+=("$hc2_pid")
-    wait_ready "$hc1_port"
-    wait_ready "$hc2_port"
-    timeout 300 "$acceptance/run.sh" history "ws://127.0.0.1:$hc1_port/stream" "ws://127.0.0.1:$hc2_port/stream"
+    start_pair history-cluster "$cluster_url" --config "$work/history.json"
+    timeout 300 "$acceptance/run.sh" history "ws://127.0.0.1:${pair_ports[0]}/stream" "ws://127.0.0.1:${pair_ports[1]}/stream"
 else
     echo "no acceptance checks at $acceptance: skipped"
 fi

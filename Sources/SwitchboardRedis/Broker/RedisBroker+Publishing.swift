@@ -46,7 +46,9 @@ extension RedisBroker {
         metrics.messagesPublished.increment()
         let promise = eventLoop.makePromise(of: StreamPosition?.self)
         let logger = self.logger
-        @Sendable func complete(_ result: Result<RESPValue, RedisError>, on connection: RedisConnection, command: ByteBuffer, retry: (@Sendable () -> ByteBuffer)?, hops: Int) {
+        // Kept for a redirection, which only a cluster sends.
+        let resend: ByteBuffer? = naming.sharded ? command : nil
+        @Sendable func complete(_ result: Result<RESPValue, RedisError>, on connection: RedisConnection, command: ByteBuffer?, retry: (@Sendable () -> ByteBuffer)?, hops: Int) {
             switch result {
             case .success(let reply):
                 promise.succeed(position(reply))
@@ -55,6 +57,14 @@ extension RedisBroker {
                 connection.send(encoded: again, completion: RedisCompletion(on: eventLoop) { complete($0, on: connection, command: again, retry: nil, hops: hops) })
             case .failure(.server(let message)) where hops < 2 && RedisRedirection(message) != nil:
                 let redirection = RedisRedirection(message)!
+                guard let command else {
+                    // A single-Redis URL that names a node of a Redis Cluster.
+                    if warnedClusterNode.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
+                        logger.error("Redis answered MOVED: it is a node of a Redis Cluster; name the cluster with --redis redis+cluster://host:port,… (docs/redis-cluster.md)", metadata: ["reply": "\(message)"])
+                    }
+                    promise.fail(BrokerError.cannotPublish)
+                    return
+                }
                 guard let target = redirected(redirection, from: connection) else {
                     logger.debug("publish redirected to a shard not connected yet", metadata: ["channel": "\(channel)", "reply": "\(message)"])
                     promise.fail(BrokerError.cannotPublish)
@@ -72,7 +82,7 @@ extension RedisBroker {
                 promise.fail(BrokerError.cannotPublish)
             }
         }
-        publisher.send(encoded: command, completion: RedisCompletion(on: eventLoop) { complete($0, on: publisher, command: command, retry: onNoScript, hops: 0) })
+        publisher.send(encoded: command, completion: RedisCompletion(on: eventLoop) { complete($0, on: publisher, command: resend, retry: onNoScript, hops: 0) })
         return promise.futureResult
     }
 

@@ -82,6 +82,7 @@ extension RedisBroker {
             candidates.append(address)
         }
         var best: RedisTopology?
+        var lastError: (any Error)?
         for address in candidates {
             guard !isClosed else { return true }
             do {
@@ -92,13 +93,25 @@ extension RedisBroker {
                 }
                 if best == nil { best = topology }
             } catch {
+                lastError = error
                 logger.debug("cannot read the Redis Cluster topology from a node", metadata: ["node": "\(address)", "error": "\(error)"])
             }
         }
         guard let best else {
-            logger.warning("cannot read the Redis Cluster topology from any node; retrying", metadata: ["tried": "\(candidates.map(\.description).joined(separator: ","))"])
+            // Said at the first failure and then about every 10 s (reads are retried every 250 ms).
+            let failures = state.withLock { state -> Int in
+                state.failedReads += 1
+                return state.failedReads
+            }
+            if failures == 1 || failures % 40 == 0 {
+                logger.warning(
+                    "cannot read the Redis Cluster topology from any node; retrying",
+                    metadata: ["tried": "\(candidates.map(\.description).joined(separator: ","))", "error": "\(lastError.map { "\($0)" } ?? "none")", "failures": "\(failures)"]
+                )
+            }
             return false
         }
+        state.withLock { $0.failedReads = 0 }
         await follow(best)
         let links = self.links
         return best.coversAllSlots && links.allSatisfy(\.isReady)

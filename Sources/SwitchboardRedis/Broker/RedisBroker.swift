@@ -44,6 +44,10 @@ public final class RedisBroker: NodeBackend {
     /// Requests to read the topology again (they coalesce).
     let refreshRequests: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
     let topologyChanges: Counter
+    /// On a single Redis, its one link (set once, in `init`): found with no lock per publish.
+    let singleLink = AtomicLazyReference<RedisShardLink>()
+    /// Set once a single Redis answered MOVED (it is a cluster node): said once in the log.
+    let warnedClusterNode = Atomic(false)
 
     struct State {
         /// Which primary owns which slots (empty on a cluster until it is first read).
@@ -54,6 +58,8 @@ public final class RedisBroker: NodeBackend {
         var changes = 0
         /// A topology read is scheduled after one that did not settle.
         var retryPending = false
+        /// Topology reads that failed in a row (for the log).
+        var failedReads = 0
     }
 
     /// Creates the broker; `run()` connects.
@@ -80,6 +86,7 @@ public final class RedisBroker: NodeBackend {
         if !url.cluster {
             let link = RedisShardLink(address: RedisNodeAddress(host: url.host, port: url.port), broker: self)
             state.withLock { $0.links[link.address] = link }
+            _ = singleLink.storeIfNil(link)
             newLinks.continuation.yield(link)
         }
     }
@@ -123,14 +130,14 @@ public final class RedisBroker: NodeBackend {
 
     /// The link of the primary that owns `redisName`'s slot.
     func link(forRedisName redisName: String) -> RedisShardLink? {
-        if !naming.sharded { return state.withLock { $0.links.first?.value } }
+        if !naming.sharded { return singleLink.load() }
         let slot = HashSlot(key: redisName)
         return state.withLock { state in state.topology.primary(for: slot).flatMap { state.links[$0] } }
     }
 
     /// The link of `channel` (on a single Redis, the one link: no name is built per publish).
     func link(for channel: String) -> RedisShardLink? {
-        if !naming.sharded { return state.withLock { $0.links.first?.value } }
+        if !naming.sharded { return singleLink.load() }
         return link(forRedisName: naming.redisName(channel))
     }
 

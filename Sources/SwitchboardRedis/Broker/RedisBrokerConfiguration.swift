@@ -92,7 +92,5 @@ extension RedisBroker {
             ("\(channelPrefix)presence:{\(channel)}", "\(channelPrefix)presence-expiry:{\(channel)}")
         }
 
-        /// The Redis channel of node `nodeID`'s inbox (calls and events to its sockets).
-        func inboxChannel(of nodeID: String) -> String { "\(channelPrefix)\(ChannelName.reservedPrefix)\(nodeID)" }
     }
 }

@@ -14,8 +14,8 @@ public struct RedisNodeAddress: Hashable, Sendable, Comparable, CustomStringConv
 }
 
 /// Which primary owns which hash slots: a single Redis is one shard that owns them all; a Redis
-/// Cluster's map comes from `CLUSTER SHARDS` (or `CLUSTER SLOTS` before Redis 7) and is updated by
-/// `MOVED` answers. Pure: the broker reads and applies it.
+/// Cluster's map comes from `CLUSTER SHARDS` (or `CLUSTER SLOTS` before Redis 7), read again when
+/// Redis answers `MOVED`. Pure: the broker reads and applies it.
 public struct RedisTopology: Equatable, Sendable {
     /// One shard: its primary, its replicas, the slot ranges it owns.
     public struct Shard: Equatable, Sendable {
@@ -68,31 +68,6 @@ public struct RedisTopology: Equatable, Sendable {
 
     /// Whether every slot has an owner.
     public var coversAllSlots: Bool { !owners.contains(.max) }
-
-    /// `MOVED`: `slot` is now `address`'s (a primary not known yet becomes a shard of that one
-    /// slot until the next full read).
-    public mutating func moved(_ slot: HashSlot, to address: RedisNodeAddress) {
-        var next = shards
-        for index in next.indices {
-            next[index].slots = Self.removing(slot.rawValue, from: next[index].slots)
-        }
-        if let index = next.firstIndex(where: { $0.primary == address }) {
-            next[index].slots.append(slot.rawValue...slot.rawValue)
-        } else {
-            next.append(Shard(primary: address, slots: [slot.rawValue...slot.rawValue]))
-        }
-        self = RedisTopology(shards: next)
-    }
-
-    private static func removing(_ slot: UInt16, from ranges: [ClosedRange<UInt16>]) -> [ClosedRange<UInt16>] {
-        ranges.flatMap { range -> [ClosedRange<UInt16>] in
-            guard range.contains(slot) else { return [range] }
-            var parts: [ClosedRange<UInt16>] = []
-            if slot > range.lowerBound { parts.append(range.lowerBound...(slot - 1)) }
-            if slot < range.upperBound { parts.append((slot + 1)...range.upperBound) }
-            return parts
-        }
-    }
 
     // MARK: - Parsing
 

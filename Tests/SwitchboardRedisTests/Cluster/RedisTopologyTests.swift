@@ -81,19 +81,6 @@ struct RedisTopologyTests {
         #expect(topology.primaries == [RedisNodeAddress(host: "h", port: 1)])
     }
 
-    @Test("MOVED moves one slot to its new owner")
-    func moved() {
-        var topology = RedisTopology(shards: [
-            .init(primary: RedisNodeAddress(host: "h", port: 1), slots: [0...8191]),
-            .init(primary: RedisNodeAddress(host: "h", port: 2), slots: [8192...16383]),
-        ])
-        topology.moved(HashSlot(100)!, to: RedisNodeAddress(host: "h", port: 2))
-        #expect(topology.primary(for: HashSlot(100)!)?.port == 2)
-        #expect(topology.primary(for: HashSlot(99)!)?.port == 1)
-        #expect(topology.primary(for: HashSlot(101)!)?.port == 1)
-        #expect(topology.coversAllSlots)
-    }
-
     @Test("MOVED and ASK replies are read; other errors are not redirections")
     func redirections() {
         let moved = RedisRedirection("MOVED 3999 127.0.0.1:6381")
