@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "4.0.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // hiredis from Debian's libhiredis-dev (no pkgConfig: its -D flag makes SwiftPM warn).
@@ -94,6 +95,7 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
         ),
@@ -198,7 +200,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardInteropTests",
-            dependencies: ["Switchboard", "SwitchboardServer", "SwitchboardTesting", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "Switchboard", "SwitchboardServer", "SwitchboardTesting", "SwitchboardClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

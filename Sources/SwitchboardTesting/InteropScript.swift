@@ -49,7 +49,7 @@ public enum InteropScript {
         return Outcome(exitCode: process.exitCode, output: readFile(log))
     }
 
-    private static func readFile(_ path: String) -> String {
+    static func readFile(_ path: String) -> String {
         guard let file = fopen(path, "r") else { return "" }
         defer { fclose(file) }
         var bytes: [UInt8] = []

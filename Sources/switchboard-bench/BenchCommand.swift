@@ -59,6 +59,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Bytes of padding in each message's data.")
     var payloadBytes: Int = 16
 
+    @Option(help: "The RPC method publishers call (with the publish payload): another method, such as one the node forwards to its backend (--proxy-rpc), measures RPC round trips; use --subscribers 0.")
+    var method: String = "publish"
+
     @Flag(help: "Subscribers offer per-message deflate.")
     var compression = false
 
@@ -197,7 +200,7 @@ struct BenchRunner {
             )
             let driver = PublisherDriver(
                 channel: channel, index: p, total: count, channels: channelNames, padding: padding,
-                window: options.window, rate: options.rate / Double(options.publishers), counters: counters
+                window: options.window, rate: options.rate / Double(options.publishers), counters: counters, method: options.method
             )
             try await channel.eventLoop.submit { holder.driver = driver }.get()
             publisherDrivers.append(driver)

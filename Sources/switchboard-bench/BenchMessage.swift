@@ -10,12 +10,14 @@ enum BenchMessage {
     }
 
     /// The publish request text for one message.
-    static func request(id: Int, channel: String, publisher: Int, sequence: Int, padding: String) -> ByteBuffer {
+    static func request(id: Int, channel: String, publisher: Int, sequence: Int, padding: String, method: String = "publish") -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(112 + channel.utf8.count + padding.utf8.count)
         buffer.writeStaticString(#"{"id":""#)
         writeDecimal(UInt64(id), into: &buffer)
-        buffer.writeStaticString(#"","method":"publish","payload":{"channel":""#)
+        buffer.writeStaticString(#"","method":""#)
+        buffer.writeString(method)
+        buffer.writeStaticString(#"","payload":{"channel":""#)
         buffer.writeString(channel)
         buffer.writeStaticString(#"","data":{"p":"#)
         writeDecimal(UInt64(publisher), into: &buffer)

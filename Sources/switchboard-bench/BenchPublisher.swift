@@ -13,13 +13,15 @@ final class PublisherDriver: @unchecked Sendable {
     private let window: Int
     private let rate: Double
     private let counters: BenchCounters
+    private let method: String
     private let done: EventLoopPromise<Void>
     private var sent = 0
     private var replied = 0
     private var started: UInt64 = 0
     private var task: RepeatedTask?
 
-    init(channel: any Channel, index: Int, total: Int, channels: [String], padding: String, window: Int, rate: Double, counters: BenchCounters) {
+    init(channel: any Channel, index: Int, total: Int, channels: [String], padding: String, window: Int, rate: Double, counters: BenchCounters, method: String = "publish") {
+        self.method = method
         self.channel = channel
         self.index = index
         self.total = total
@@ -56,7 +58,7 @@ final class PublisherDriver: @unchecked Sendable {
         var wrote = false
         while sent < due, sent - replied < window {
             let channelName = channels[(sent + index) % channels.count]
-            let request = BenchMessage.request(id: sent, channel: channelName, publisher: index, sequence: sent, padding: padding)
+            let request = BenchMessage.request(id: sent, channel: channelName, publisher: index, sequence: sent, padding: padding, method: method)
             _ = WebSocketClientConnection.send(text: request, on: channel, flush: false)
             sent += 1
             wrote = true

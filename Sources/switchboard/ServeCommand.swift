@@ -25,6 +25,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Access: tokens, keys, origins, limits, TLS")
     var security: SecurityOptions
 
+    @OptionGroup(title: "The application's backend: connect, RPC, subscribe and publish proxies (docs/proxy.md)")
+    var proxy: ProxyOptions
+
     @Option(help: "Address to listen on [SWITCHBOARD_HOST] (default 127.0.0.1).")
     var host: String?
 
@@ -151,6 +154,7 @@ struct ServeCommand: AsyncParsableCommand {
             security: securityConfiguration,
             drainPeriod: .milliseconds(Int64(try Environment.resolve(drainPeriod, "SWITCHBOARD_DRAIN_PERIOD", 0) { Double($0) } * 1000)),
             shutdownGracePeriod: .milliseconds(Int64(try Environment.resolve(shutdownGrace, "SWITCHBOARD_SHUTDOWN_GRACE", 10) { Double($0) } * 1000)),
+            proxy: try proxy.resolve(file: file),
             eventLoopGroup: group
         )
         guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be between 0 and 65535") }

@@ -27,11 +27,21 @@ public struct AccessPolicy: Sendable {
     public var channels: [ChannelRule]
     /// Checks tokens; `nil` when no key is configured (then no token can be valid).
     public var verifier: (any TokenVerifier)?
+    /// The application's backend, which decides on channels whose rule says `proxy`.
+    public var backend: (any BackendProxy)?
 
-    public init(mode: Mode = .off, channels: [ChannelRule] = [], verifier: (any TokenVerifier)? = nil) {
+    public init(mode: Mode = .off, channels: [ChannelRule] = [], verifier: (any TokenVerifier)? = nil, backend: (any BackendProxy)? = nil) {
         self.mode = mode
         self.channels = channels
         self.verifier = verifier
+        self.backend = backend
+    }
+
+    /// `true` when the application's backend decides on `action` on `channel` (its rule says
+    /// `proxy`), after `allows`.
+    public func asksBackend(_ action: Action, _ channel: String) -> Bool {
+        guard !channels.isEmpty, let (rule, _) = rule(for: channel) else { return false }
+        return (action == .subscribe ? rule.subscribe : rule.publish) == .proxy
     }
 
     /// Everyone may do everything (the default of a development node).
@@ -68,6 +78,7 @@ public struct AccessPolicy: Sendable {
             let owns = identity.isAuthenticated && owner != nil && identity.userID != nil && owner!.utf8.elementsEqual(identity.userID!.utf8)
             return owns || claimed
         case .server: return false
+        case .proxy: return true  // then the backend decides (`asksBackend`)
         }
     }
 
@@ -84,6 +95,7 @@ public struct AccessPolicy: Sendable {
         case .token: "a token whose \(action == .subscribe ? "channels" : "publish") claim covers the channel"
         case .owner: "the token of the user the channel names"
         case .server: "the server side only (the HTTP API with its key)"
+        case .proxy: "the application's backend to allow it"
         }
         return "the rule \(rule.match) asks for \(what) to \(action.rawValue)"
     }

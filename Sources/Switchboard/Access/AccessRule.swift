@@ -12,8 +12,11 @@ public enum AccessRule: Sendable, Equatable, CustomStringConvertible {
     case owner
     /// Only the server side: the HTTP API with an API key, and the node's own code.
     case server
+    /// The application's backend decides, each time (the subscribe or publish proxy,
+    /// docs/proxy.md); a publish's data may be rewritten by it.
+    case proxy
 
-    /// Reads a rule word: `any`, `login`, `permission:X`, `token`, `owner`, `server`.
+    /// Reads a rule word: `any`, `login`, `permission:X`, `token`, `owner`, `server`, `proxy`.
     public init?(_ word: String) {
         switch word {
         case "any": self = .any
@@ -21,6 +24,7 @@ public enum AccessRule: Sendable, Equatable, CustomStringConvertible {
         case "token": self = .token
         case "owner": self = .owner
         case "server": self = .server
+        case "proxy": self = .proxy
         default:
             guard word.hasPrefix("permission:"), word.count > "permission:".count else { return nil }
             self = .permission(String(word.dropFirst("permission:".count)))
@@ -35,6 +39,7 @@ public enum AccessRule: Sendable, Equatable, CustomStringConvertible {
         case .token: "token"
         case .owner: "owner"
         case .server: "server"
+        case .proxy: "proxy"
         }
     }
 }

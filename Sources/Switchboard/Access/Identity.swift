@@ -18,6 +18,8 @@ public struct Identity: Sendable, Equatable {
     public var info: JSONValue?
     /// When the token expires, in seconds since 1970 (`exp`), if it does.
     public var expiresAt: Double?
+    /// The token's claims as signed (`nil` without a token), for the application's backend.
+    public var claims: JSONObject?
 
     public init(
         userID: String?,
@@ -25,7 +27,8 @@ public struct Identity: Sendable, Equatable {
         channels: [String] = [],
         publish: [String] = [],
         info: JSONValue? = nil,
-        expiresAt: Double? = nil
+        expiresAt: Double? = nil,
+        claims: JSONObject? = nil
     ) {
         self.isAuthenticated = true
         self.userID = userID
@@ -34,6 +37,7 @@ public struct Identity: Sendable, Equatable {
         self.publishPatterns = publish.map(GlobPattern.init)
         self.info = info
         self.expiresAt = expiresAt
+        self.claims = claims
     }
 
     private init() {
@@ -44,6 +48,7 @@ public struct Identity: Sendable, Equatable {
         publishPatterns = []
         info = nil
         expiresAt = nil
+        claims = nil
     }
 
     /// Nobody: no token.

@@ -100,6 +100,7 @@ public struct JSONRPCCodec: RPCCodec {
     /// The node's own errors with a standard code in aiohttp-json-rpc's words and without `data`
     /// (the details are in the node's debug log); every other error with its own message and data.
     public func encodeError(_ error: RPCError, for request: RPCReplyAddress?, into buffer: inout ByteBuffer) {
+        let error = error.jsonRPCSafe
         var object: JSONObject = ["code": .number(JSONNumber(error.code))]
         if error.isNodeStandard, let standard = Self.standardMessage(error.code) {
             object.append("message", .string(standard))

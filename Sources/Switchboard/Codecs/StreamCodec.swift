@@ -41,10 +41,16 @@ public struct StreamCodec: RPCCodec {
 
 extension RPCError {
     /// Reads a `/stream` error object `{"message", "errors"?}` (a client's side of the protocol).
-    /// `/stream` errors carry no code: it is inferred from docs/protocol.md's fixed messages.
+    /// `/stream` errors carry no code: it is inferred from docs/protocol.md's fixed messages,
+    /// except for an application backend's errors, which carry their `code` and `data`.
     public init(streamError object: JSONObject) {
         let message = object["message"]?.stringValue ?? ""
         let errors = object["errors"]?.objectValue
+        if let code = object["code"]?.intValue {
+            self = .fromBackend(code: code, message: message, data: object["data"]?.nonNull, type: nil)
+            self.errors = errors
+            return
+        }
         self.init(message: message, errors: errors)
         switch message {
         case RPCError.notJSON.message: code = Code.parseError

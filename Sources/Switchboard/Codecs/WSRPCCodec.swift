@@ -88,7 +88,13 @@ public struct WSRPCCodec: RPCCodec {
         var id = request?.rawID ?? ByteBuffer(staticString: "null")
         buffer.writeBuffer(&id)
         buffer.writeStaticString(#","error":"#)
-        JSONWriter.write(.object(["type": .string(error.exceptionType ?? Self.typeName(error.code)), "message": .string(error.exceptionMessage ?? error.summary)]), into: &buffer)
+        var object: JSONObject = ["type": .string(error.exceptionType ?? Self.typeName(error.code)), "message": .string(error.exceptionMessage ?? error.summary)]
+        if error.fromBackend {
+            // wsrpc-aiohttp's ClientException keeps the whole object in `raw`.
+            object.append("code", .number(JSONNumber(error.code)))
+            if let data = error.data { object.append("data", data) }
+        }
+        JSONWriter.write(.object(object), into: &buffer)
         buffer.writeInteger(UInt8(ascii: "}"))
     }
 

@@ -45,6 +45,7 @@ public struct HistoryMethod: RPCMethod {
         }
         let (position, newestFirst, maxPageBytes) = (since, reverse, self.maxPageBytes)
         return context.eventLoop.makeFutureWithTask {
+            _ = try await context.askBackend(.subscribe, channel)
             let page: HistoryPage
             do {
                 page = try await context.hub.history(channel: channel, after: position?.offset, limit: limit, reverse: newestFirst)
@@ -106,6 +107,7 @@ public struct PresenceMethod: RPCMethod {
         }
         let statsOnly = self.statsOnly
         return context.eventLoop.makeFutureWithTask {
+            _ = try await context.askBackend(.subscribe, channel)
             let entries: [PresenceEntry]
             do {
                 entries = try await context.hub.presenceList(channel: channel)

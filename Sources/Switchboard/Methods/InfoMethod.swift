@@ -27,7 +27,8 @@ public struct InfoMethod: RPCMethod {
 }
 
 /// `session` → `{"socket": <cluster-wide id>, "node": <node id>, "protocol": <stream, jsonrpc or
-/// wsrpc>}`: the id to give `POST /call` or `hub.call(socket:…)` to reach this socket.
+/// wsrpc>, "user": <user or null>, "permissions": [...]}`: the id to give `POST /call` or
+/// `hub.call(socket:…)` to reach this socket, and who is on it (from a token or the connect proxy).
 public struct SessionMethod: RPCMethod {
     public init() {}
 
@@ -36,6 +37,8 @@ public struct SessionMethod: RPCMethod {
             "socket": .string(context.socket.id),
             "node": .string(context.hub.nodeID),
             "protocol": .string(context.socket.protocolName),
+            "user": context.identity.userID.map(JSONValue.string) ?? .null,
+            "permissions": .array(context.identity.permissions.sorted().map(JSONValue.string)),
         ])
     }
 }

@@ -36,6 +36,9 @@ public struct PublishMethod: RawRPCMethod {
         } catch {
             return completion(.failure(error))
         }
+        if context.access.asksBackend(.publish, request.channel) {
+            return publishAfterBackend(request, context: context, completion: completion)
+        }
         let published = request.keepsState
             ? context.hub.publishState(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
             : context.hub.publish(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
@@ -49,18 +52,41 @@ public struct PublishMethod: RawRPCMethod {
     }
 }
 
+extension PublishMethod {
+    /// A publish on a channel whose rule says `proxy`: the backend allows it (and may give
+    /// other data to publish) before it goes to the broker.
+    func publishAfterBackend(_ request: RawPublishRequest, context: RPCContext, completion: @escaping @Sendable (Result<RawJSON, any Error>) -> Void) {
+        let future = context.eventLoop.makeFutureWithTask { () async throws -> RawJSON in
+            var request = request
+            if let data = try await context.askBackend(.publish, request.channel, data: request.data.value) {
+                request.replaceData(with: RawJSON(data))
+            }
+            let position: StreamPosition?
+            do {
+                position = try await (request.keepsState
+                    ? context.hub.publishState(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
+                    : context.hub.publish(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)).get()
+            } catch {
+                throw context.explain(error, channel: request.channel)
+            }
+            return request.response(at: position)
+        }
+        future.whenComplete { completion($0) }
+    }
+}
+
 /// A publish payload read from raw JSON text, with the same validation as `PublishRequest`:
 /// every failing field at once, in the order data, channel, event, state.
 struct RawPublishRequest {
     let channel: String
     let event: String?
-    let data: RawJSON
+    private(set) var data: RawJSON
     let keepsState: Bool
     private let channelText: ByteBuffer
     private let eventText: ByteBuffer?
     /// The payload itself when it is exactly `{"channel", "event", "data"}` (in any order): then
     /// it is the response, as sent, with nothing built.
-    private let verbatim: ByteBuffer?
+    private var verbatim: ByteBuffer?
 
     init(_ payload: ByteBuffer) throws(RPCError) {
         typealias Parts = (data: Range<Int>?, channel: Range<Int>?, event: Range<Int>?, state: Range<Int>?)
@@ -144,6 +170,12 @@ struct RawPublishRequest {
         self.eventText = eventText
         let exact = memberCount == 3 && members.event != nil && members.state == nil
         self.verbatim = exact ? payload : nil
+    }
+
+    /// Publishes `data` instead of what was sent (the publish proxy rewrote it).
+    mutating func replaceData(with data: RawJSON) {
+        self.data = data
+        verbatim = nil
     }
 
     /// `{"channel", "event", "data"}` from the raw parts, as sent, with `"offset"` and `"epoch"`

@@ -28,6 +28,7 @@ public struct SubscribeMethod: RPCMethod {
             return context.eventLoop.makeFailedFuture(error)
         }
         return context.eventLoop.makeFutureWithTask {
+            _ = try await context.askBackend(.subscribe, request.channel)
             let subscribed: Hub.Subscribed
             do {
                 subscribed = try await context.hub.subscribe(context.subscriber, channel: request.channel, pattern: request.pattern, since: request.since)

@@ -63,6 +63,9 @@ public struct SwitchboardMetrics: Sendable {
 
     /// One line of help per metric family, for the `# HELP` lines of an exposition.
     public static let help: [String: String] = [
+        "switchboard_proxy_requests_total": "Requests the node made to the application's backend, per proxy (connect, rpc, subscribe, publish).",
+        "switchboard_proxy_errors_total": "Proxy requests that failed, per proxy and kind: unreachable, timeout, invalid (an answer of no documented shape), overloaded (too many in flight), refused (the backend said no).",
+        "switchboard_proxy_duration_seconds": "How long the application's backend took to answer, per proxy.",
         "switchboard_connections": "Sockets connected now.",
         "switchboard_connections_opened_total": "Sockets opened since the node started.",
         "switchboard_channels": "Channels with subscribers on this node.",

@@ -15,8 +15,12 @@ public struct RPCContext: Sendable {
         let router: RPCRouter
         let identity: Identity
         let access: AccessPolicy
+        let forwardedHeaders: [HTTPHeaderField]
 
-        init(socketID: SocketID, hub: Hub, eventLoop: any EventLoop, logger: Logger, router: RPCRouter, identity: Identity, access: AccessPolicy) {
+        init(
+            socketID: SocketID, hub: Hub, eventLoop: any EventLoop, logger: Logger, router: RPCRouter, identity: Identity, access: AccessPolicy,
+            forwardedHeaders: [HTTPHeaderField] = []
+        ) {
             self.socketID = socketID
             self.hub = hub
             self.eventLoop = eventLoop
@@ -24,6 +28,7 @@ public struct RPCContext: Sendable {
             self.router = router
             self.identity = identity
             self.access = access
+            self.forwardedHeaders = forwardedHeaders
         }
     }
 
@@ -58,6 +63,13 @@ public struct RPCContext: Sendable {
     public var identity: Identity { shared.identity }
     /// Who may do what on this node.
     public var access: AccessPolicy { shared.access }
+    /// The headers of the WebSocket upgrade the node forwards to the application's backend.
+    public var forwardedHeaders: [HTTPHeaderField] { shared.forwardedHeaders }
+
+    /// Who asks, as the application's backend is told (docs/proxy.md).
+    public var proxyCaller: ProxyCaller {
+        ProxyCaller(socket: socket.id, user: identity.userID, claims: identity.claims, protocolName: socket.protocolName, headers: forwardedHeaders)
+    }
 
     /// The request id's JSON text as sent (`null` for a JSON-RPC notification).
     public var rawRequestID: ByteBuffer { address.rawID ?? ByteBuffer(staticString: "null") }

@@ -30,6 +30,9 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `true` for the node's own errors with a standard code, which each protocol words its
     /// own way; an error an application makes is sent with its own message.
     var isNodeStandard = false
+    /// `true` for an error the application's backend answered (docs/proxy.md): `/stream` shows
+    /// its `code` and `data` too, JSON-RPC keeps its code inside the range clients take.
+    public internal(set) var fromBackend = false
 
     /// The JSON-RPC 2.0 error codes.
     public enum Code {
@@ -194,10 +197,15 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         return reason.map { "\(problems) (\($0))" } ?? problems
     }
 
-    /// The `/stream` error object: `{"message", "errors"?}`.
+    /// The `/stream` error object: `{"message", "errors"?}` (and `code`, `data` for a backend's
+    /// error).
     public var json: JSONObject {
         var object: JSONObject = ["message": .string(message)]
         if let errors { object.append("errors", .object(errors)) }
+        if fromBackend {
+            object.append("code", .number(JSONNumber(code)))
+            if let data { object.append("data", data) }
+        }
         return object
     }
 }

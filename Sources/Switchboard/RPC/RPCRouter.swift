@@ -28,6 +28,8 @@ public struct RPCRouter: Sendable {
     }
 
     private var entries: [String: Entry] = [:]
+    /// Where calls of names no one registered go, when the application's backend takes them.
+    private var forwarding: (backend: any BackendProxy, entry: Entry)?
     /// The names of the route groups (`kv` for `kv.get`).
     var groups: Set<String> = []
 
@@ -79,10 +81,18 @@ public struct RPCRouter: Sendable {
         register(name, requires: requires, CodableRPCMethod(parameters: parameters, handler))
     }
 
-    /// Adds every method of `other`, replacing methods with the same name.
+    /// Adds every method of `other`, replacing methods with the same name (and its
+    /// forwarding, if it has one).
     public mutating func merge(_ other: RPCRouter) {
         entries.merge(other.entries) { _, new in new }
         groups.formUnion(other.groups)
+        if let forwarding = other.forwarding { self.forwarding = forwarding }
+    }
+
+    /// Sends calls of names no one registered to the application's backend, when it takes
+    /// them (`BackendProxy.forwards(method:)`); the methods registered here stay the node's.
+    public mutating func forwardUnknownMethods(to backend: any BackendProxy) {
+        forwarding = (backend, Entry(ProxiedMethod(backend: backend), requirement: .anyone))
     }
 
     /// This router with `other`'s methods added (`other` wins on equal names).
@@ -99,7 +109,11 @@ public struct RPCRouter: Sendable {
 
     /// The method `identity` may call under `name` (`nil` when there is none, or it is hidden).
     func entry(named name: String, for identity: Identity) -> Entry? {
-        guard let entry = entries[name], entry.requirement.allows(identity) else { return nil }
+        guard let entry = entries[name] else {
+            guard let forwarding, forwarding.backend.forwards(method: name) else { return nil }
+            return forwarding.entry
+        }
+        guard entry.requirement.allows(identity) else { return nil }
         return entry
     }
 

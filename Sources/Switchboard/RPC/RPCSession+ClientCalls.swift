@@ -81,8 +81,9 @@ extension RPCSession {
 
     // MARK: - Messages outside replies
 
-    /// Sends a notification (see `RPCSocket.notify`).
-    func sendNotification(method: String, params: JSONValue) {
+    /// Sends a notification (see `RPCSocket.notify`): a JSON-RPC notification, a wsrpc or
+    /// `/stream` event `{"event": method, "data": params}`.
+    public func sendNotification(method: String, params: JSONValue) {
         guard !closed else { return }
         var buffer = makeBuffer()
         codec.encodeNotification(method: method, params: params, into: &buffer)

@@ -12,7 +12,7 @@ extension RPCSession {
         if let cached = contextShared {
             shared = cached
         } else {
-            shared = RPCContext.Shared(socketID: socketID, hub: hub, eventLoop: eventLoop, logger: logger, router: router, identity: identity, access: access)
+            shared = RPCContext.Shared(socketID: socketID, hub: hub, eventLoop: eventLoop, logger: logger, router: router, identity: identity, access: access, forwardedHeaders: forwardedHeaders)
             contextShared = shared
         }
         return RPCContext(

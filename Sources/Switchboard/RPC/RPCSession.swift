@@ -112,6 +112,8 @@ public final class RPCSession {
     let link: RPCSessionLink
     /// `codec.answersInRequestOrder`, read once.
     let inOrder: Bool
+    /// `true` when some channel's publish rule says `proxy`.
+    let publishesAskBackend: Bool
 
     // Requests answered in order (all of `/stream`'s; JSON-RPC batches).
     @exclusivity(unchecked) var slots = CircularBuffer<Slot>()
@@ -132,6 +134,12 @@ public final class RPCSession {
     var refreshDeadline: NIODeadline?
     var limiter: RequestRateLimiter
     var reportedAbuse = false
+
+    /// The headers of the WebSocket upgrade that go to the application's backend with every
+    /// proxied request (set by the transport before the first request).
+    public var forwardedHeaders: [HTTPHeaderField] = [] {
+        didSet { contextShared = nil }
+    }
 
     /// Called (on the loop) when the session had been full and can take requests again.
     public var onCapacityAvailable: (() -> Void)?
@@ -173,6 +181,7 @@ public final class RPCSession {
         self.socketName = socketName ?? "\(socketID)"
         self.identity = identity
         self.access = access
+        self.publishesAskBackend = access.channels.contains { $0.publish == .proxy }
         self.eventLoop = eventLoop
         self.logger = logger
         self.configuration = configuration
@@ -279,7 +288,9 @@ public final class RPCSession {
                 if !inOrder, batch == nil {
                     runUnordered(request, entry)
                 } else {
-                    let sequential = inOrder && !entry.method.pipelined
+                    // A publish the backend may have to allow waits its turn, so that the
+                    // socket's publishes still reach the broker in order.
+                    let sequential = inOrder && (!entry.method.pipelined || (entry.raw != nil && publishesAskBackend))
                     slots.append(Slot(sequential: sequential, state: .waiting(request, entry), batch: batch))
                 }
             } else {

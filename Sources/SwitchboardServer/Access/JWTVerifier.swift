@@ -124,8 +124,20 @@ public final class JWTVerifier: TokenVerifier {
             channels: claims.channels ?? [],
             publish: claims.publish ?? [],
             info: claims.info,
-            expiresAt: claims.exp.map { $0.value.timeIntervalSince1970 }
+            expiresAt: claims.exp.map { $0.value.timeIntervalSince1970 },
+            claims: Self.payload(of: token)
         )
+    }
+
+    /// The claims of a verified token as signed: its payload segment, decoded (for the
+    /// application's backend, which may read claims the node does not).
+    static func payload(of token: String) -> JSONObject? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { return nil }
+        var text = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while text.count % 4 != 0 { text += "=" }
+        guard let data = Data(base64Encoded: text) else { return nil }
+        return (try? JSONValue(parsing: String(decoding: data, as: UTF8.self)))?.objectValue
     }
 
     /// The claims Switchboard reads.

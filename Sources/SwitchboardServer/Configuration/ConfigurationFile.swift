@@ -42,6 +42,9 @@ public struct ConfigurationFile: Sendable, Equatable {
     public var maxHistoryPageBytes: Int?
     public var handshakeTimeoutSeconds: Double?
     public var tls: SecurityConfiguration.TLSFiles?
+    /// The application's backend (`proxy.connect`, `proxy.rpc`, `proxy.subscribe`,
+    /// `proxy.publish`; docs/proxy.md).
+    public var proxy = ProxyConfiguration()
 
     public init() {}
 
@@ -57,7 +60,9 @@ public struct ConfigurationFile: Sendable, Equatable {
         "limits.max_connections", "limits.max_connections_per_ip", "limits.requests_per_s", "limits.max_batch",
         "limits.history_page_bytes", "limits.handshake_timeout_s",
         "tls.cert", "tls.key",
-    ]
+    ] + ["connect", "rpc", "subscribe", "publish"].flatMap { name in
+        ["url", "timeout_s", "headers", "max_concurrent", "max_answer_bytes"].map { "proxy.\(name).\($0)" } + (name == "rpc" ? ["proxy.rpc.methods"] : [])
+    }
 
     /// The names directly under `prefix` (`""` for the top level, `"auth."`, `"channels[]."`).
     static func names(under prefix: String) -> [String] {
@@ -131,6 +136,14 @@ public struct ConfigurationFile: Sendable, Equatable {
             maxHistoryPageBytes = try reader.integer(limits, "history_page_bytes", at: "limits.", minimum: 1024)
             handshakeTimeoutSeconds = try reader.number(limits, "handshake_timeout_s", at: "limits.")
         }
+        if let proxies = try reader.object(root, "proxy", at: "") {
+            try reader.only(proxies, at: "proxy.", Self.names(under: "proxy."))
+            proxy.connect = try reader.proxyEndpoint(proxies, "connect")
+            proxy.rpc = try reader.proxyEndpoint(proxies, "rpc")
+            proxy.subscribe = try reader.proxyEndpoint(proxies, "subscribe")
+            proxy.publish = try reader.proxyEndpoint(proxies, "publish")
+            // Rules that say proxy are checked once flags are applied (a flag may give the URL).
+        }
         if let tls = try reader.object(root, "tls", at: "") {
             try reader.only(tls, at: "tls.", Self.names(under: "tls."))
             guard let cert = try reader.string(tls, "cert", at: "tls."), let key = try reader.string(tls, "key", at: "tls.") else {
@@ -202,9 +215,24 @@ private struct KeyReader {
     func rule(_ object: JSONObject, _ key: String, at prefix: String) throws(ConfigurationFile.Invalid) -> AccessRule? {
         guard let word = try string(object, key, at: prefix) else { return nil }
         guard let rule = AccessRule(word) else {
-            throw invalid(prefix + key, "must be any, login, permission:NAME, token, owner or server (got \(word))")
+            throw invalid(prefix + key, "must be any, login, permission:NAME, token, owner, server or proxy (got \(word))")
         }
         return rule
+    }
+
+    func proxyEndpoint(_ object: JSONObject, _ name: String) throws(ConfigurationFile.Invalid) -> ProxyConfiguration.Endpoint? {
+        let prefix = "proxy.\(name)."
+        guard let entry = try self.object(object, name, at: "proxy.") else { return nil }
+        try only(entry, at: prefix, ConfigurationFile.names(under: prefix))
+        guard let url = try string(entry, "url", at: prefix) else { throw invalid(prefix + "url", "is required") }
+        var endpoint = ProxyConfiguration.Endpoint(url: url)
+        if let timeout = try number(entry, "timeout_s", at: prefix) { endpoint.timeoutSeconds = timeout }
+        if entry["headers"] != nil { endpoint.headers = try strings(entry, "headers", at: prefix) }
+        endpoint.methods = try strings(entry, "methods", at: prefix)
+        if let limit = try integer(entry, "max_concurrent", at: prefix, minimum: 1) { endpoint.maxConcurrent = limit }
+        if let limit = try integer(entry, "max_answer_bytes", at: prefix, minimum: 1024) { endpoint.maxAnswerBytes = limit }
+        if let problem = endpoint.problem { throw invalid("proxy.\(name)", problem) }
+        return endpoint
     }
 
     func channelRule(_ value: JSONValue, at path: String) throws(ConfigurationFile.Invalid) -> ChannelRule {

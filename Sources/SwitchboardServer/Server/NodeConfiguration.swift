@@ -42,6 +42,8 @@ public struct NodeConfiguration: Sendable {
     public var drainPeriod: Duration
     /// How long shutdown may take in all before the process stops waiting.
     public var shutdownGracePeriod: Duration
+    /// The application's backend: connect, RPC, subscribe and publish proxies (docs/proxy.md).
+    public var proxy: ProxyConfiguration
     /// The event loops serving sockets (and, when the broker was made with the same group, Redis).
     public var eventLoopGroup: any EventLoopGroup
 
@@ -55,6 +57,7 @@ public struct NodeConfiguration: Sendable {
         security: SecurityConfiguration = SecurityConfiguration(),
         drainPeriod: Duration = .zero,
         shutdownGracePeriod: Duration = .seconds(10),
+        proxy: ProxyConfiguration = ProxyConfiguration(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.host = host
@@ -66,6 +69,7 @@ public struct NodeConfiguration: Sendable {
         self.security = security
         self.drainPeriod = drainPeriod
         self.shutdownGracePeriod = shutdownGracePeriod
+        self.proxy = proxy
         self.eventLoopGroup = eventLoopGroup
     }
 }

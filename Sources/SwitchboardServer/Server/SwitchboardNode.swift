@@ -29,6 +29,8 @@ public final class SwitchboardNode: Sendable {
     public let metrics: NodeMetrics
     let logger: Logger
     let router: RPCRouter
+    /// The application's backend, when a proxy is configured.
+    public let backend: HTTPBackendProxy?
     let startedAt = ContinuousClock.now
     private let sockets = Mutex<NodeSockets?>(nil)
     private let draining = Atomic(false)
@@ -43,6 +45,12 @@ public final class SwitchboardNode: Sendable {
         metrics: NodeMetrics = NodeMetrics(),
         logger: Logger = Logger(label: "switchboard")
     ) {
+        var configuration = configuration
+        let backend = configuration.proxy.isEmpty
+            ? nil
+            : HTTPBackendProxy(configuration: configuration.proxy, eventLoopGroup: configuration.eventLoopGroup, metrics: metrics.switchboard, logger: logger)
+        configuration.security.policy.backend = backend
+        self.backend = backend
         self.configuration = configuration
         var hubLogger = logger
         hubLogger[metadataKey: "node"] = "\(broker.nodeID)"
@@ -59,6 +67,7 @@ public final class SwitchboardNode: Sendable {
         })
         router.register("history", HistoryMethod(maxPageBytes: configuration.security.maxHistoryPageBytes))
         router.merge(methods)
+        if let backend, configuration.proxy.rpc != nil { router.forwardUnknownMethods(to: backend) }
         self.router = router
     }
 
@@ -105,7 +114,8 @@ public final class SwitchboardNode: Sendable {
             security: configuration.security,
             codecs: codecs,
             metrics: metrics.switchboard,
-            logger: logger
+            logger: logger,
+            backend: backend
         )
         self.sockets.withLock { $0 = sockets }
         let endpoints = Dictionary(endpoints(sharing: sockets).map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
@@ -136,7 +146,12 @@ public final class SwitchboardNode: Sendable {
             eventLoopGroupProvider: .shared(configuration.eventLoopGroup),
             logger: logger
         )
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let backend {
+            // First in, last out: proxied requests of closing sockets still have their pool.
+            services.append(.init(service: BackendService(backend: backend), serviceName: "backend"))
+        }
+        services += [
             .init(service: HubService(hub: hub, logger: logger), serviceName: "hub"),
             .init(service: application, serviceName: "http"),
             .init(
@@ -208,6 +223,16 @@ struct HubService: Service {
             group.cancelAll()  // a reconnection backoff or a connect in progress ends now
             await group.waitForAll()
         }
+    }
+}
+
+/// Holds the backend's connection pool open until the group shuts down, then closes it.
+struct BackendService: Service {
+    let backend: HTTPBackendProxy
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await backend.shutdown()
     }
 }
 

@@ -67,7 +67,8 @@ enum Handshake {
         _ head: HTTPRequestHead,
         endpoints: [String: RPCEndpoint],
         security: SecurityConfiguration,
-        compression: Bool
+        compression: Bool,
+        connectProxy: Bool = false
     ) -> Outcome {
         let headers = head.headers
         let upgrade = headers[canonicalForm: "upgrade"].map { $0.lowercased() }
@@ -112,7 +113,8 @@ enum Handshake {
         }
         let offered = headers[canonicalForm: "sec-websocket-protocol"].map(String.init)
         let (token, subprotocol) = findToken(query: query, headers: headers, offered: offered)
-        if token == nil, security.policy.mode == .required {
+        // With a connect proxy, a connection without a token is the backend's to decide.
+        if token == nil, security.policy.mode == .required, !connectProxy {
             return .refuse(Refusal(
                 status: .unauthorized,
                 body: ["message": "a token is required", "reason": "no token: send ?token=, an Authorization: Bearer header, or the token as a WebSocket subprotocol"],

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOHTTP1
 import Switchboard
 import SwitchboardWebSocket
 import Synchronization
@@ -15,6 +16,10 @@ final class NodeSockets: Sendable {
     let metrics: SwitchboardMetrics
     let connections = ConnectionTracker()
     let logger: Logger
+    /// The application's backend, when some proxy is configured (docs/proxy.md).
+    let backend: HTTPBackendProxy?
+    /// The upgrade headers the backend gets (lowercased).
+    let forwardedHeaderNames: Set<String>
     private let nextID = Atomic<UInt64>(0)
 
     init(
@@ -23,8 +28,11 @@ final class NodeSockets: Sendable {
         security: SecurityConfiguration,
         codecs: DeflateCodecs?,
         metrics: SwitchboardMetrics,
-        logger: Logger
+        logger: Logger,
+        backend: HTTPBackendProxy? = nil
     ) {
+        self.backend = backend
+        self.forwardedHeaderNames = backend?.configuration.forwardedHeaderNames ?? []
         self.hub = hub
         self.configuration = configuration
         self.security = security
@@ -37,6 +45,14 @@ final class NodeSockets: Sendable {
     /// Open WebSocket connections from `address`.
     func connections(from address: String) -> Int {
         connections.count(from: address)
+    }
+
+    /// The headers of an upgrade request that the backend gets, in the order they came.
+    func forwardedHeaders(of headers: HTTPHeaders) -> [HTTPHeaderField] {
+        guard !forwardedHeaderNames.isEmpty else { return [] }
+        return headers.compactMap { name, value in
+            forwardedHeaderNames.contains(name.lowercased()) ? HTTPHeaderField(name: name, value: value) : nil
+        }
     }
 
     func makeSocketID() -> SocketID {

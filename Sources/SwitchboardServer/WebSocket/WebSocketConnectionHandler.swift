@@ -64,7 +64,17 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// The client's IP address (for the per-address connection count).
     let address: String
 
-    init(socketID: SocketID, endpoint: RPCEndpoint, deflate: PerMessageDeflate?, identity: Identity, address: String, logger: Logger) {
+    /// The upgrade headers the application's backend gets with each proxied request.
+    let forwardedHeaders: [HTTPHeaderField]
+    /// What the connect proxy granted: channels to subscribe at once, data for the client.
+    let grant: ProxyAnswer.Grant?
+
+    init(
+        socketID: SocketID, endpoint: RPCEndpoint, deflate: PerMessageDeflate?, identity: Identity, address: String, logger: Logger,
+        forwardedHeaders: [HTTPHeaderField] = [], grant: ProxyAnswer.Grant? = nil
+    ) {
+        self.forwardedHeaders = forwardedHeaders
+        self.grant = grant
         self.socketID = socketID
         self.endpoint = endpoint
         self.identity = identity
@@ -104,6 +114,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             send: { reply in loopBound.value.sendReply(reply) },
             flush: { loopBound.value.flushSoon() }
         )
+        session?.forwardedHeaders = forwardedHeaders
         session?.onCapacityAvailable = { loopBound.value.updateReading() }
         session?.onAbuse = { reason in loopBound.value.initiateClose(code: 1008, reason: reason, keepQueued: false) }
         let socket = WebSocketHandle(
@@ -128,6 +139,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
                 guard loopBound.value.state == .open else { return }
                 _ = loopBound.value.session?.keepalive(method: method, timeout: loopBound.value.keepaliveTimeout)
             }
+        }
+        if let grant, !grant.channels.isEmpty || grant.data != nil {
+            applyGrant(grant, eventLoop: context.eventLoop)
         }
         logger.info(
             "connection opened",

@@ -169,7 +169,8 @@ final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
     private func decide(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let address = context.channel.remoteAddress?.ipAddress ?? "?"
         let compression = node.configuration.compression
-        switch Handshake.decide(head, endpoints: endpoints, security: security, compression: compression) {
+        let connectProxy = node.backend?.decidesConnects ?? false
+        switch Handshake.decide(head, endpoints: endpoints, security: security, compression: compression, connectProxy: connectProxy) {
         case .http:
             becomeHTTP(context: context)
         case .refuse(let refusal):
@@ -190,6 +191,9 @@ final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Checks the upgrade's token (if any) and upgrades, or refuses with 401.
     private func authenticate(_ acceptance: Handshake.Acceptance, head: HTTPRequestHead, address: String, context: ChannelHandlerContext) {
+        if acceptance.token == nil, let backend = node.backend, backend.decidesConnects {
+            return askBackend(backend, acceptance, head: head, address: address, context: context)
+        }
         guard let token = acceptance.token, security.policy.mode != .off || security.policy.verifier != nil else {
             upgrade(acceptance, head: head, identity: .anonymous, address: address, context: context)
             return
@@ -221,6 +225,36 @@ final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
                             headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\"")],
                             refusal: .connect
                         ),
+                        context: context
+                    )
+                }
+            }
+        }
+    }
+
+    /// Asks the connect proxy who this is (docs/proxy.md), then upgrades with what it granted or
+    /// refuses with its status and reason.
+    private func askBackend(_ backend: HTTPBackendProxy, _ acceptance: Handshake.Acceptance, head: HTTPRequestHead, address: String, context: ChannelHandlerContext) {
+        let id = node.makeSocketID()
+        let headers = node.forwardedHeaders(of: head.headers)
+        let socket = node.clusterName(of: id)
+        let path = Handshake.split(head.uri).path
+        let protocolName = acceptance.endpoint.codec.name
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        Task {
+            let outcome = await backend.connect(socket: socket, protocolName: protocolName, path: path, headers: headers)
+            bound.eventLoop.execute {
+                let (gate, context) = bound.value
+                guard case .deciding = gate.state else { return }  // timed out meanwhile
+                switch outcome {
+                case .success(let grant):
+                    let identity = grant.user == nil && grant.permissions.isEmpty
+                        ? Identity.anonymous
+                        : Identity(userID: grant.user, permissions: Set(grant.permissions), info: grant.info)
+                    gate.upgrade(acceptance, head: head, identity: identity, address: address, context: context, socketID: id, grant: grant)
+                case .failure(let refusal):
+                    gate.refuse(
+                        Handshake.Refusal(status: HTTPResponseStatus(statusCode: refusal.status), body: ["message": .string(refusal.message)], refusal: .connect),
                         context: context
                     )
                 }
@@ -285,7 +319,10 @@ final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Answers 101 and installs the WebSocket handlers in place of the HTTP ones.
-    private func upgrade(_ acceptance: Handshake.Acceptance, head: HTTPRequestHead, identity: Identity, address: String, context: ChannelHandlerContext) {
+    private func upgrade(
+        _ acceptance: Handshake.Acceptance, head: HTTPRequestHead, identity: Identity, address: String, context: ChannelHandlerContext,
+        socketID: SocketID? = nil, grant: ProxyAnswer.Grant? = nil
+    ) {
         state = .done
         buffered = []
         // The socket's handler takes over the connection's count (it uncounts it on close).
@@ -298,13 +335,16 @@ final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
         let endpoint = acceptance.endpoint
         do {
             let pipeline = context.pipeline.syncOperations
-            let id = node.makeSocketID()
+            let id = socketID ?? node.makeSocketID()
             var socketLogger = node.logger
             socketLogger[metadataKey: "socket"] = "\(node.clusterName(of: id))"
             if let user = identity.userID { socketLogger[metadataKey: "user"] = "\(user)" }
             // The handler reads the frames itself, in place (WebSocketFrameReader).
             try pipeline.addHandler(
-                WebSocketConnectionHandler(socketID: id, endpoint: endpoint, deflate: acceptance.deflate, identity: identity, address: address, logger: socketLogger),
+                WebSocketConnectionHandler(
+                    socketID: id, endpoint: endpoint, deflate: acceptance.deflate, identity: identity, address: address, logger: socketLogger,
+                    forwardedHeaders: node.forwardedHeaders(of: head.headers), grant: grant
+                ),
                 position: .after(self)
             )
             pipeline.removeHandler(try pipeline.handler(type: HTTPResponseEncoder.self), promise: nil)

@@ -88,3 +88,18 @@ struct AccessPolicyTests {
         #expect(router.methodNames(for: admin) == ["admin", "open"])
     }
 }
+
+@Suite("Access: the proxy rule word")
+struct ProxyRuleTests {
+    @Test("proxy is a rule word: the sync check passes and the backend is asked, for that action only")
+    func proxyWord() {
+        #expect(AccessRule("proxy") == .proxy)
+        #expect(AccessRule.proxy.description == "proxy")
+        let policy = AccessPolicy(mode: .required, channels: [ChannelRule(match: "room:*", subscribe: .proxy, publish: .login)])
+        #expect(policy.allows(.anonymous, .subscribe, "room:a"))
+        #expect(policy.asksBackend(.subscribe, "room:a"))
+        #expect(!policy.asksBackend(.publish, "room:a"))
+        #expect(!policy.asksBackend(.subscribe, "lobby"))
+        #expect(policy.requirement(.subscribe, "room:a").contains("backend"))
+    }
+}

@@ -19,7 +19,9 @@ final class SessionHarness: Sendable {
         hub: Hub? = nil,
         id: UInt64 = 1,
         codec: any RPCCodec = StreamCodec(),
-        configuration: RPCSession.Configuration = .init()
+        configuration: RPCSession.Configuration = .init(),
+        identity: Identity = .anonymous,
+        access: AccessPolicy = .open
     ) async throws {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         self.loop = loop
@@ -35,6 +37,8 @@ final class SessionHarness: Sendable {
                 router: router,
                 hub: hub,
                 socketID: socket.id,
+                identity: identity,
+                access: access,
                 eventLoop: loop,
                 logger: TestNode.logger(),
                 configuration: configuration,

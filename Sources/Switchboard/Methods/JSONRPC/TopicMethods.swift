@@ -77,6 +77,10 @@ struct TopicSubscribeMethod: ParamsRPCMethod {
         let topics = topicNames(params).filter { catalog.admits($0) && context.access.allows(context.identity, .subscribe, $0) }
         return context.eventLoop.makeFutureWithTask {
             for topic in topics {
+                // A topic the backend refuses is left out, as the rules' refusals are.
+                if context.access.asksBackend(.subscribe, topic) {
+                    do { _ = try await context.askBackend(.subscribe, topic) } catch { continue }
+                }
                 _ = try await context.hub.subscribe(context.subscriber, channel: topic)
             }
             return GetSubscriptionsMethod.topics(of: context)
