@@ -15,7 +15,7 @@ work="$(mktemp -d)"
 port="$(free_port)"
 cat > "$work/haproxy.cfg" <<CFG
 global
-    maxconn 20000
+    maxconn 4000
 defaults
     mode http
     timeout client 30s
@@ -32,5 +32,5 @@ bench=("$bin" bench --spawn 1 --subscribers 0 --publishers 4 --messages "${MESSA
        "--node-arguments=--threads 1 --proxy-rpc http://127.0.0.1:$port/rpc")
 for method in session app.call; do
     echo "=== $method ($([[ $method == session ]] && echo "the node's own method" || echo "forwarded to the backend"))"
-    timeout 300 "${bench[@]}" --method "$method" 2>&1 | grep -E "published/s|latency ms|server CPU|errors"
+    timeout 300 "${bench[@]}" --method "$method" 2>&1 | grep -E "published/s|latency ms|server CPU|errors:|error replies"
 done

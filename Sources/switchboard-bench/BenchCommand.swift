@@ -268,14 +268,16 @@ struct BenchRunner {
         report.latency = latency
         report.lost = max(0, expected - (report.delivered - report.duplicates))
         report.benchCPUPercent = (ownAfter - ownBefore) / (report.totalSeconds * 1e6) * 100
-        if !cpuBefore.isEmpty, cpuBefore.count == cpuAfter.count, report.delivered > 0 {
+        if !cpuBefore.isEmpty, cpuBefore.count == cpuAfter.count, report.delivered > 0 || report.published > 0 {
             let cpu = zip(cpuBefore, cpuAfter).map { $1.cpuMicroseconds - $0.cpuMicroseconds }.reduce(0, +)
             report.serverCPUMicroseconds = cpu
-            report.serverCPUPerDelivery = cpu / Double(report.delivered)
             report.serverCPUPerPublish = cpu / Double(max(1, report.published))
             let user = zip(cpuBefore, cpuAfter).map { $1.userMicroseconds - $0.userMicroseconds }.reduce(0, +)
-            report.serverUserPerDelivery = user / Double(report.delivered)
-            report.serverSystemPerDelivery = (cpu - user) / Double(report.delivered)
+            // Without subscribers (RPC round trips, --method), the figures are per request.
+            let per = Double(report.delivered > 0 ? report.delivered : report.published)
+            report.serverCPUPerDelivery = cpu / per
+            report.serverUserPerDelivery = user / per
+            report.serverSystemPerDelivery = (cpu - user) / per
         }
         if options.slowConsumers > 0 {
             report.slowConsumerCloses = await scrapeSlowConsumerCloses().map { $0 - (slowClosesBefore ?? 0) }

@@ -40,7 +40,7 @@ public struct AccessPolicy: Sendable {
     /// `true` when the application's backend decides on `action` on `channel` (its rule says
     /// `proxy`), after `allows`.
     public func asksBackend(_ action: Action, _ channel: String) -> Bool {
-        guard !channels.isEmpty, let (rule, _) = rule(for: channel) else { return false }
+        guard backend != nil, !channels.isEmpty, let (rule, _) = rule(for: channel) else { return false }
         return (action == .subscribe ? rule.subscribe : rule.publish) == .proxy
     }
 
@@ -78,7 +78,7 @@ public struct AccessPolicy: Sendable {
             let owns = identity.isAuthenticated && owner != nil && identity.userID != nil && owner!.utf8.elementsEqual(identity.userID!.utf8)
             return owns || claimed
         case .server: return false
-        case .proxy: return true  // then the backend decides (`asksBackend`)
+        case .proxy: return backend != nil  // then the backend decides (`asksBackend`); without one, no one may
         }
     }
 

@@ -1,3 +1,5 @@
+public import NIOCore
+
 /// The application's own backend, which the node asks about what it does not decide itself
 /// (docs/proxy.md): RPC methods the node does not define, and subscribes and publishes on
 /// channels whose rule says `proxy`. The node's implementation posts JSON over HTTP
@@ -9,12 +11,13 @@
 public protocol BackendProxy: Sendable {
     /// `true` when calls of `method` (a name the node does not define) go to the backend.
     func forwards(method: String) -> Bool
-    /// Forwards a call. Returns the backend's `result`; throws the backend's `error` as an
-    /// `RPCError` (`RPCError.fromBackend` is `true`), or why the backend could not answer.
-    func call(_ request: ProxyCallRequest) async throws(RPCError) -> JSONValue
-    /// Asks whether a subscribe or publish may go ahead. Returns the data to publish instead
-    /// when the backend rewrote it (`nil`: as sent); throws the refusal.
-    func check(_ request: ProxyChannelRequest) async throws(RPCError) -> JSONValue?
+    /// Forwards a call. Succeeds with the backend's `result`; fails with the backend's `error`
+    /// as an `RPCError` (`RPCError.fromBackend` is `true`), or with why the backend could not
+    /// answer. Completes on `eventLoop` (the socket's: a proxied call never leaves it).
+    func call(_ request: ProxyCallRequest, on eventLoop: any EventLoop) -> EventLoopFuture<JSONValue>
+    /// Asks whether a subscribe or publish may go ahead. Succeeds with the data to publish
+    /// instead when the backend rewrote it (`nil`: as sent); fails with the refusal.
+    func check(_ request: ProxyChannelRequest, on eventLoop: any EventLoop) -> EventLoopFuture<JSONValue?>
 }
 
 /// Who asks the backend: the socket, its user and token claims, its protocol, and the headers

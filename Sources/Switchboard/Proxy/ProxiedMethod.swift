@@ -12,10 +12,6 @@ public struct ProxiedMethod: ParamsRPCMethod {
     }
 
     public func call(params: RPCParams, context: RPCContext) -> EventLoopFuture<JSONValue> {
-        let request = ProxyCallRequest(method: context.method, params: params.value, caller: context.proxyCaller)
-        let backend = self.backend
-        return context.eventLoop.makeFutureWithTask {
-            try await backend.call(request)
-        }
+        backend.call(ProxyCallRequest(method: context.method, params: params.value, caller: context.proxyCaller), on: context.eventLoop)
     }
 }

@@ -1,3 +1,4 @@
+import NIOCore
 import Logging
 
 /// The subscribe and publish proxies (docs/proxy.md), as methods ask them.
@@ -12,8 +13,9 @@ extension RPCContext {
             throw RPCError.backendUnavailable(proxy: action.rawValue, reason: "the channel's rule says proxy, but no \(action.rawValue) proxy is configured")
         }
         do {
-            return try await backend.check(ProxyChannelRequest(action: action, channel: channel, data: data, caller: proxyCaller))
+            return try await backend.check(ProxyChannelRequest(action: action, channel: channel, data: data, caller: proxyCaller), on: eventLoop).get()
         } catch {
+            let error = error as? RPCError ?? RPCError.backendUnavailable(proxy: action.rawValue, reason: "\(error)")
             if error.fromBackend {
                 hub.metrics.refusal(action == .subscribe ? .subscribe : .publish)
                 logger.info("refused by the backend", metadata: ["action": "\(action.rawValue)", "channel": "\(channel.clippedForLog)", "reason": "\(error.message.clippedForLog)"])

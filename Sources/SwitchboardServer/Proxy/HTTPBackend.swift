@@ -1,6 +1,5 @@
 import AsyncHTTPClient
 import CoreMetrics
-import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -9,8 +8,9 @@ import Synchronization
 
 /// Posts JSON to one of the backend's endpoints and reads its JSON answer, within the
 /// endpoint's timeout, size bound and bound on requests in flight (over an
-/// async-http-client keep-alive pool). Every failure is an `RPCError` that says why
-/// ("backend unavailable"), counted in `/metrics`.
+/// async-http-client keep-alive pool). The request and its answer stay on the caller's event
+/// loop (no task, no thread hop). Every failure is an `RPCError` that says why ("backend
+/// unavailable"), counted in `/metrics`.
 final class HTTPBackend: Sendable {
     let name: String
     let endpoint: ProxyConfiguration.Endpoint
@@ -19,6 +19,7 @@ final class HTTPBackend: Sendable {
     private let logger: Logger
     private let inFlight = Atomic<Int>(0)
     private let forwarded: Set<String>
+    private let timeout: TimeAmount
 
     init(name: String, endpoint: ProxyConfiguration.Endpoint, client: HTTPClient, metrics: SwitchboardMetrics, logger: Logger) {
         self.name = name
@@ -27,54 +28,60 @@ final class HTTPBackend: Sendable {
         self.metrics = ProxyMetrics(proxy: name, factory: metrics.factory)
         self.logger = logger
         self.forwarded = Set(endpoint.headers.map { $0.lowercased() })
+        self.timeout = .nanoseconds(Int64(endpoint.timeoutSeconds * 1_000_000_000))
     }
 
-    /// Posts `body` with the forwarded `headers` and returns the answer's JSON.
-    func post(_ body: JSONObject, headers: [HTTPHeaderField]) async throws(RPCError) -> JSONValue {
+    /// Posts `body` with the forwarded `headers`; the answer's JSON, on `eventLoop`.
+    func post(_ body: JSONObject, headers: [HTTPHeaderField], on eventLoop: any EventLoop) -> EventLoopFuture<JSONValue> {
         guard inFlight.add(1, ordering: .relaxed).newValue <= endpoint.maxConcurrent else {
             inFlight.subtract(1, ordering: .relaxed)
-            metrics.error(.overloaded)
-            throw unavailable("too many requests at once (at most \(endpoint.maxConcurrent) in flight)", kind: .overloaded)
+            return eventLoop.makeFailedFuture(unavailable("too many requests at once (at most \(endpoint.maxConcurrent) in flight)", kind: .overloaded))
         }
-        defer { inFlight.subtract(1, ordering: .relaxed) }
         metrics.requests.increment()
-        let started = ContinuousClock.now
-        defer {
-            let elapsed = ContinuousClock.now - started
-            metrics.duration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-        }
-        var request = HTTPClientRequest(url: endpoint.url)
-        request.method = .POST
+        let started = NIODeadline.now()
+        var fields = HTTPHeaders()
         for header in headers where forwarded.contains(header.name.lowercased()) {
-            request.headers.add(name: header.name, value: header.value)
+            fields.add(name: header.name, value: header.value)
         }
-        request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
-        request.headers.replaceOrAdd(name: "Accept", value: "application/json")
-        request.body = .bytes(JSONValue.object(body).jsonBytes)
-        let timeout = TimeAmount.nanoseconds(Int64(endpoint.timeoutSeconds * 1_000_000_000))
-        let prepared = request
-        // async-http-client retries a connection that fails until its deadline: a little
-        // before ours, so that a backend that is down is reported as what it is.
-        let clientDeadline = TimeAmount.nanoseconds(timeout.nanoseconds * 9 / 10)
-        let outcome = await withDeadline(timeout) { [client, endpoint] () async throws -> (HTTPResponseStatus, ByteBuffer) in
-            let response = try await client.execute(prepared, timeout: clientDeadline)
-            let bytes = try await response.body.collect(upTo: endpoint.maxAnswerBytes)
-            return (response.status, bytes)
+        fields.replaceOrAdd(name: "Content-Type", value: "application/json")
+        fields.replaceOrAdd(name: "Accept", value: "application/json")
+        let request: HTTPClient.Request
+        do {
+            request = try HTTPClient.Request(url: endpoint.url, method: .POST, headers: fields, body: .byteBuffer(JSONValue.object(body).jsonBytes))
+        } catch {
+            inFlight.subtract(1, ordering: .relaxed)
+            return eventLoop.makeFailedFuture(unavailable("the URL \(endpoint.url) cannot be used (\(error))", kind: .unreachable))
         }
-        let status: HTTPResponseStatus
-        let bytes: ByteBuffer
-        switch outcome {
-        case .success(let answer):
-            (status, bytes) = answer
-        case .failure(let error):
-            throw failure(error)
+        // The deadline covers the whole exchange; a connection that fails is retried until it.
+        let answer = client.execute(
+            request: request,
+            delegate: ResponseAccumulator(request: request, maxBodySize: endpoint.maxAnswerBytes),
+            eventLoop: .delegateAndChannel(on: eventLoop),
+            deadline: started + timeout
+        ).futureResult
+        let promise = eventLoop.makePromise(of: JSONValue.self)
+        answer.hop(to: eventLoop).whenComplete { [self] result in
+            inFlight.subtract(1, ordering: .relaxed)
+            metrics.duration.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+            switch result {
+            case .success(let response):
+                do { promise.succeed(try read(response)) } catch { promise.fail(error) }
+            case .failure(let error):
+                promise.fail(failure(error))
+            }
         }
-        guard (200..<300).contains(status.code) else {
+        return promise.futureResult
+    }
+
+    /// The answer's JSON, if it is a 2xx answer with a JSON body.
+    private func read(_ response: HTTPClient.Response) throws(RPCError) -> JSONValue {
+        let bytes = response.body ?? ByteBuffer()
+        guard (200..<300).contains(response.status.code) else {
             let snippet = String(buffer: bytes).prefix(120)
-            throw unavailable("the backend answered HTTP \(status.code) \(status.reasonPhrase)\(snippet.isEmpty ? "" : ": \(snippet)")", kind: .invalid)
+            throw unavailable("the backend answered HTTP \(response.status.code) \(response.status.reasonPhrase)\(snippet.isEmpty ? "" : ": \(snippet)")", kind: .invalid)
         }
         do {
-            return try JSONValue(parsing: String(buffer: bytes))
+            return try bytes.withUnsafeReadableBytes { try JSONParser.parse($0) }
         } catch {
             throw unavailable("the backend's answer is not JSON (\(String(buffer: bytes).prefix(60).debugDescription))", kind: .invalid)
         }
@@ -83,11 +90,9 @@ final class HTTPBackend: Sendable {
     /// The error for a failed exchange: the timeout, a refused connection, an answer too large.
     private func failure(_ error: any Error) -> RPCError {
         switch error {
-        case is DeadlinePassed:
-            return unavailable("no answer within \(Self.seconds(endpoint.timeoutSeconds)) s", kind: .timeout)
         case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout:
             return unavailable("no answer within \(Self.seconds(endpoint.timeoutSeconds)) s", kind: .timeout)
-        case is NIOTooManyBytesError:
+        case is ResponseAccumulator.ResponseTooBigError:
             return unavailable("the answer is larger than \(endpoint.maxAnswerBytes) bytes", kind: .invalid)
         default:
             return unavailable("cannot reach \(endpoint.url) (\(error))", kind: .unreachable)
@@ -95,7 +100,7 @@ final class HTTPBackend: Sendable {
     }
 
     private func unavailable(_ reason: String, kind: ProxyMetrics.ErrorKind) -> RPCError {
-        if kind != .overloaded { metrics.error(kind) }
+        metrics.error(kind)
         logger.warning("backend unavailable", metadata: ["proxy": "\(name)", "reason": "\(reason)"])
         return RPCError.backendUnavailable(proxy: name, reason: reason)
     }
@@ -107,24 +112,5 @@ final class HTTPBackend: Sendable {
 
     static func seconds(_ value: Double) -> String {
         value == value.rounded() ? "\(Int(value))" : "\(value)"
-    }
-}
-
-/// The deadline of `withDeadline` passed.
-struct DeadlinePassed: Error {}
-
-/// Runs `work`, giving up (and cancelling it) once `timeout` has passed.
-func withDeadline<T: Sendable>(_ timeout: TimeAmount, _ work: @escaping @Sendable () async throws -> T) async -> Result<T, any Error> {
-    await withTaskGroup(of: Result<T, any Error>.self) { group in
-        group.addTask {
-            do { return .success(try await work()) } catch { return .failure(error) }
-        }
-        group.addTask {
-            try? await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
-            return .failure(DeadlinePassed())
-        }
-        let first = await group.next() ?? .failure(DeadlinePassed())
-        group.cancelAll()
-        return first
     }
 }

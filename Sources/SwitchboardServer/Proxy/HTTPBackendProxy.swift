@@ -49,30 +49,24 @@ public final class HTTPBackendProxy: BackendProxy {
         return methodPatterns.isEmpty || methodPatterns.contains { $0.matches(method) }
     }
 
-    public func call(_ request: ProxyCallRequest) async throws(RPCError) -> JSONValue {
-        guard let rpcBackend else { throw RPCError.unknownMethod(request.method) }
-        let answer = try await rpcBackend.post(request.body, headers: request.caller.headers)
-        switch ProxyAnswer.read(answer, proxy: "rpc") {
-        case .success(let result):
-            return result
-        case .failure(let error):
-            if error.fromBackend { rpcBackend.countRefusal() }
-            throw error
+    public func call(_ request: ProxyCallRequest, on eventLoop: any EventLoop) -> EventLoopFuture<JSONValue> {
+        guard let rpcBackend else { return eventLoop.makeFailedFuture(RPCError.unknownMethod(request.method)) }
+        return rpcBackend.post(request.body, headers: request.caller.headers, on: eventLoop).flatMapResult { answer in
+            let outcome = ProxyAnswer.read(answer, proxy: "rpc")
+            if case .failure(let error) = outcome, error.fromBackend { rpcBackend.countRefusal() }
+            return outcome
         }
     }
 
-    public func check(_ request: ProxyChannelRequest) async throws(RPCError) -> JSONValue? {
+    public func check(_ request: ProxyChannelRequest, on eventLoop: any EventLoop) -> EventLoopFuture<JSONValue?> {
         let name = request.action.rawValue
         guard let backend = request.action == .subscribe ? subscribeBackend : publishBackend else {
-            throw RPCError.backendUnavailable(proxy: name, reason: "no \(name) proxy is configured")
+            return eventLoop.makeFailedFuture(RPCError.backendUnavailable(proxy: name, reason: "no \(name) proxy is configured"))
         }
-        let answer = try await backend.post(request.body, headers: request.caller.headers)
-        switch ProxyAnswer.readChannel(answer, proxy: name) {
-        case .success(let data):
-            return data
-        case .failure(let error):
-            if error.fromBackend { backend.countRefusal() }
-            throw error
+        return backend.post(request.body, headers: request.caller.headers, on: eventLoop).flatMapResult { answer in
+            let outcome = ProxyAnswer.readChannel(answer, proxy: name)
+            if case .failure(let error) = outcome, error.fromBackend { backend.countRefusal() }
+            return outcome
         }
     }
 
@@ -82,17 +76,17 @@ public final class HTTPBackendProxy: BackendProxy {
     /// Asks the connect proxy who is on a new connection: `{"socket", "protocol", "path"}` and
     /// the forwarded upgrade headers. The grant, or the status and reason to refuse with (502
     /// when the backend could not answer).
-    public func connect(socket: String, protocolName: String, path: String, headers: [HTTPHeaderField]) async -> Result<ProxyAnswer.Grant, ProxyAnswer.ConnectRefusal> {
-        guard let connectBackend else { return .failure(.init(status: 500, message: "no connect proxy is configured")) }
+    public func connect(
+        socket: String, protocolName: String, path: String, headers: [HTTPHeaderField], on eventLoop: any EventLoop
+    ) -> EventLoopFuture<Result<ProxyAnswer.Grant, ProxyAnswer.ConnectRefusal>> {
+        guard let connectBackend else { return eventLoop.makeSucceededFuture(.failure(.init(status: 500, message: "no connect proxy is configured"))) }
         let body: JSONObject = ["socket": .string(socket), "protocol": .string(protocolName), "path": .string(path)]
-        let answer: JSONValue
-        do {
-            answer = try await connectBackend.post(body, headers: headers)
-        } catch {
-            return .failure(.init(status: 502, message: error.message))
+        return connectBackend.post(body, headers: headers, on: eventLoop).map { answer in
+            let grant = ProxyAnswer.readConnect(answer)
+            if case .failure(let refusal) = grant, refusal.status != 502 { connectBackend.countRefusal() }
+            return grant
+        }.recover { error in
+            .failure(.init(status: 502, message: (error as? RPCError)?.message ?? "backend unavailable (connect proxy): \(error)"))
         }
-        let grant = ProxyAnswer.readConnect(answer)
-        if case .failure(let refusal) = grant, refusal.status != 502 { connectBackend.countRefusal() }
-        return grant
     }
 }

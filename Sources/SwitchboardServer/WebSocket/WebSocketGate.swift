@@ -241,9 +241,8 @@ final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
         let path = Handshake.split(head.uri).path
         let protocolName = acceptance.endpoint.codec.name
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        Task {
-            let outcome = await backend.connect(socket: socket, protocolName: protocolName, path: path, headers: headers)
-            bound.eventLoop.execute {
+        backend.connect(socket: socket, protocolName: protocolName, path: path, headers: headers, on: context.eventLoop).whenSuccess { outcome in
+            do {
                 let (gate, context) = bound.value
                 guard case .deciding = gate.state else { return }  // timed out meanwhile
                 switch outcome {

@@ -95,7 +95,11 @@ struct ProxyRuleTests {
     func proxyWord() {
         #expect(AccessRule("proxy") == .proxy)
         #expect(AccessRule.proxy.description == "proxy")
-        let policy = AccessPolicy(mode: .required, channels: [ChannelRule(match: "room:*", subscribe: .proxy, publish: .login)])
+        let rules = [ChannelRule(match: "room:*", subscribe: .proxy, publish: .login)]
+        let unanswered = AccessPolicy(mode: .required, channels: rules)
+        #expect(!unanswered.allows(.anonymous, .subscribe, "room:a"), "without a backend no one may")
+        #expect(!unanswered.asksBackend(.subscribe, "room:a"))
+        let policy = AccessPolicy(mode: .required, channels: rules, backend: ScriptedBackend())
         #expect(policy.allows(.anonymous, .subscribe, "room:a"))
         #expect(policy.asksBackend(.subscribe, "room:a"))
         #expect(!policy.asksBackend(.publish, "room:a"))

@@ -25,14 +25,14 @@ final class ScriptedBackend: BackendProxy {
 
     func forwards(method: String) -> Bool { forwarded(method) }
 
-    func call(_ request: ProxyCallRequest) async throws(RPCError) -> JSONValue {
+    func call(_ request: ProxyCallRequest, on eventLoop: any EventLoop) -> EventLoopFuture<JSONValue> {
         calls.withLock { $0.append(request) }
-        return try answer(request).get()
+        return eventLoop.makeCompletedFuture(answer(request).mapError { $0 as any Error })
     }
 
-    func check(_ request: ProxyChannelRequest) async throws(RPCError) -> JSONValue? {
+    func check(_ request: ProxyChannelRequest, on eventLoop: any EventLoop) -> EventLoopFuture<JSONValue?> {
         checks.withLock { $0.append(request) }
-        return try decide(request).get()
+        return eventLoop.makeCompletedFuture(decide(request).mapError { $0 as any Error })
     }
 }
 
