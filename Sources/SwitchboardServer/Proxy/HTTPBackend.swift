@@ -20,6 +20,11 @@ final class HTTPBackend: Sendable {
     private let inFlight = Atomic<Int>(0)
     private let forwarded: Set<String>
     private let timeout: TimeAmount
+    /// When the last "backend unavailable" warning was logged (uptime nanoseconds), and how many
+    /// failures since were not: a backend that is down under load is logged about every 10 s,
+    /// not once per request.
+    private let lastWarning = Atomic<UInt64>(0)
+    private let unlogged = Atomic<Int>(0)
 
     init(name: String, endpoint: ProxyConfiguration.Endpoint, client: HTTPClient, metrics: SwitchboardMetrics, logger: Logger) {
         self.name = name
@@ -101,7 +106,18 @@ final class HTTPBackend: Sendable {
 
     private func unavailable(_ reason: String, kind: ProxyMetrics.ErrorKind) -> RPCError {
         metrics.error(kind)
-        logger.warning("backend unavailable", metadata: ["proxy": "\(name)", "reason": "\(reason)"])
+        let now = NIODeadline.now().uptimeNanoseconds
+        let last = lastWarning.load(ordering: .relaxed)
+        if last == 0 || now - last >= 10_000_000_000,
+           lastWarning.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged
+        {
+            let since = unlogged.exchange(0, ordering: .relaxed)
+            var metadata: Logger.Metadata = ["proxy": "\(name)", "reason": "\(reason)"]
+            if since > 0 { metadata["failures_not_logged"] = "\(since)" }
+            logger.warning("backend unavailable", metadata: metadata)
+        } else {
+            unlogged.add(1, ordering: .relaxed)
+        }
         return RPCError.backendUnavailable(proxy: name, reason: reason)
     }
 
