@@ -37,6 +37,14 @@ public protocol Broker: AnyObject, Sendable {
     /// `BrokerError.cannotPublish` when the message cannot be published, without waiting.
     func publish(channel: String, event: String?, rawData: RawJSON, options: PublishOptions, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?>
 
+    /// Publishes as `publish(channel:event:rawData:options:on:)` does, calling `completion` on
+    /// `eventLoop` with the outcome instead of completing a future (the socket's publish path:
+    /// no promise per message). By default, through the future.
+    func publish(
+        channel: String, event: String?, rawData: RawJSON, options: PublishOptions, on eventLoop: any EventLoop,
+        completion: @escaping @Sendable (Result<StreamPosition?, any Error>) -> Void
+    )
+
     /// Subscribes the node to `channel`. Returns once the subscription is active; throws
     /// `BrokerError.cannotSubscribe` when it cannot be made. The hub calls it once per channel
     /// and never while an unsubscribe of the channel is in flight.
@@ -123,5 +131,14 @@ public struct ChannelState: Sendable, Equatable {
     public init(event: String?, rawData: ByteBuffer) {
         self.event = event
         self.rawData = rawData
+    }
+}
+
+extension Broker {
+    public func publish(
+        channel: String, event: String?, rawData: RawJSON, options: PublishOptions, on eventLoop: any EventLoop,
+        completion: @escaping @Sendable (Result<StreamPosition?, any Error>) -> Void
+    ) {
+        publish(channel: channel, event: event, rawData: rawData, options: options, on: eventLoop).whenComplete(completion)
     }
 }

@@ -76,8 +76,25 @@ public final class LocalBroker: NodeBackend {
     }
 
     public func publish(channel: String, event: String?, rawData: RawJSON, options: PublishOptions, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
+        eventLoop.makeCompletedFuture(publishNow(channel: channel, event: event, rawData: rawData, options: options).mapError { $0 })
+    }
+
+    public func publish(
+        channel: String, event: String?, rawData: RawJSON, options: PublishOptions, on eventLoop: any EventLoop,
+        completion: @escaping @Sendable (Result<StreamPosition?, any Error>) -> Void
+    ) {
+        let result = publishNow(channel: channel, event: event, rawData: rawData, options: options).mapError { $0 as any Error }
+        if eventLoop.inEventLoop {
+            completion(result)
+        } else {
+            eventLoop.execute { completion(result) }
+        }
+    }
+
+    /// Publishes at once: hands the message to the subscribers (and the history, the state).
+    private func publishNow(channel: String, event: String?, rawData: RawJSON, options: PublishOptions) -> Result<StreamPosition?, BrokerError> {
         guard accepts(channel), isReady else {
-            return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
+            return .failure(.cannotPublish)
         }
         if let ttl = options.stateTTL {
             let now = NIODeadline.now()
@@ -89,7 +106,7 @@ public final class LocalBroker: NodeBackend {
         }
         guard let history = options.history else {
             dispatch(channel: channel, event: event, raw: rawData.bytes, position: nil)
-            return eventLoop.makeSucceededFuture(nil)
+            return .success(nil)
         }
         // Offsets are given and messages handed over in one critical section: sockets see a
         // channel's messages in offset order.
@@ -101,7 +118,7 @@ public final class LocalBroker: NodeBackend {
             dispatch(channel: channel, event: event, raw: rawData.bytes, position: position)
             return position
         }
-        return eventLoop.makeSucceededFuture(position)
+        return .success(position)
     }
 
     private func dispatch(channel: String, event: String?, raw: ByteBuffer, position: StreamPosition?) {

@@ -12,6 +12,15 @@ extension Hub {
         broker.publish(channel: channel, event: event, rawData: rawData, options: PublishOptions(history: channels.features(for: channel).history), on: eventLoop)
     }
 
+    /// Publishes as `publish(channel:event:rawData:on:)` does, calling `completion` on
+    /// `eventLoop` instead of completing a future.
+    public func publish(
+        channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop,
+        completion: @escaping @Sendable (Result<StreamPosition?, any Error>) -> Void
+    ) {
+        broker.publish(channel: channel, event: event, rawData: rawData, options: PublishOptions(history: channels.features(for: channel).history), on: eventLoop, completion: completion)
+    }
+
     /// Publishes `data` (see `publish(channel:event:rawData:on:)`).
     public func publish(channel: String, event: String?, data: JSONValue, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
         publish(channel: channel, event: event, rawData: RawJSON(data), on: eventLoop)

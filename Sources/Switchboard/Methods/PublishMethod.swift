@@ -36,18 +36,20 @@ public struct PublishMethod: RawRPCMethod {
         } catch {
             return completion(.failure(error))
         }
-        if context.access.asksBackend(.publish, request.channel) {
+        if context.shared.publishesAskBackend, context.access.asksBackend(.publish, request.channel) {
             return publishAfterBackend(request, context: context, completion: completion)
         }
-        let published = request.keepsState
-            ? context.hub.publishState(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
-            : context.hub.publish(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop)
-        // The broker's future is on the context's loop: one callback, straight to the session.
-        published.whenComplete { result in
+        // The broker calls back on the context's loop: one callback, straight to the session.
+        let answer: @Sendable (Result<StreamPosition?, any Error>) -> Void = { result in
             switch result {
             case .success(let position): completion(.success(request.response(at: position)))
             case .failure(let error): completion(.failure(context.explain(error, channel: request.channel)))
             }
+        }
+        if request.keepsState {
+            context.hub.publishState(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop).whenComplete(answer)
+        } else {
+            context.hub.publish(channel: request.channel, event: request.event, rawData: request.data, on: context.eventLoop, completion: answer)
         }
     }
 }

@@ -16,6 +16,8 @@ public struct RPCContext: Sendable {
         let identity: Identity
         let access: AccessPolicy
         let forwardedHeaders: [HTTPHeaderField]
+        /// `true` when some channel's publish rule asks the backend (read once, not per publish).
+        let publishesAskBackend: Bool
 
         init(
             socketID: SocketID, hub: Hub, eventLoop: any EventLoop, logger: Logger, router: RPCRouter, identity: Identity, access: AccessPolicy,
@@ -29,6 +31,7 @@ public struct RPCContext: Sendable {
             self.identity = identity
             self.access = access
             self.forwardedHeaders = forwardedHeaders
+            self.publishesAskBackend = access.backend != nil && access.channels.contains { $0.publish == .proxy }
         }
     }
 

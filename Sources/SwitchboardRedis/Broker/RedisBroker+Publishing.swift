@@ -17,20 +17,57 @@ extension RedisBroker {
         return publishTransient(channel: channel, event: event, rawData: rawData, on: eventLoop)
     }
 
+    /// The socket's publish path: a message kept nowhere goes out with its reply calling
+    /// `completion` directly (no promise); one with history or state through its future.
+    public func publish(
+        channel: String, event: String?, rawData: RawJSON, options: PublishOptions, on eventLoop: any EventLoop,
+        completion: @escaping @Sendable (Result<StreamPosition?, any Error>) -> Void
+    ) {
+        guard options.history == nil, options.stateTTL == nil else {
+            return publish(channel: channel, event: event, rawData: rawData, options: options, on: eventLoop).whenComplete(completion)
+        }
+        guard ChannelName.isValid(channel), let publisher = publisher(for: channel) else {
+            return completion(.failure(BrokerError.cannotPublish))
+        }
+        send(publish: transientCommand(channel: channel, event: event, rawData: rawData), channel: channel, on: publisher, replyOn: eventLoop) { result in
+            completion(result.mapError { $0 })
+        }
+    }
+
     /// A PUBLISH (SPUBLISH on a cluster) of the message, nothing kept.
     func publishTransient(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
         guard ChannelName.isValid(channel), let publisher = publisher(for: channel) else {
             return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
         }
-        let payload = BrokerPayload.encodeBytes(event: event, rawData: rawData)
-        let command = naming.sharded
-            ? RESPEncoder.command([naming.publishCommand, naming.redisName(channel)], last: payload)
-            : RESPEncoder.publish(prefix: configuration.channelPrefix, channel: channel, payload: payload)
-        return send(publish: command, channel: channel, on: publisher, replyOn: eventLoop)
+        return send(publish: transientCommand(channel: channel, event: event, rawData: rawData), channel: channel, on: publisher, replyOn: eventLoop)
     }
 
-    /// Sends a command that publishes to `channel`; the future gives the position `position`
-    /// reads from the reply (none by default), or fails with `cannotPublish`. On a cluster a
+    /// The PUBLISH (SPUBLISH) command of a message kept nowhere.
+    private func transientCommand(channel: String, event: String?, rawData: RawJSON) -> ByteBuffer {
+        let payload = BrokerPayload.encodeBytes(event: event, rawData: rawData)
+        return naming.sharded
+            ? RESPEncoder.command([naming.publishCommand, naming.redisName(channel)], last: payload)
+            : RESPEncoder.publish(prefix: configuration.channelPrefix, channel: channel, payload: payload)
+    }
+
+    /// `send(publish:…)` with a future.
+    func send(
+        publish command: ByteBuffer,
+        channel: String,
+        on publisher: RedisConnection,
+        replyOn eventLoop: any EventLoop,
+        position: @escaping @Sendable (RESPValue) -> StreamPosition? = { _ in nil },
+        onNoScript: (@Sendable () -> ByteBuffer)? = nil
+    ) -> EventLoopFuture<StreamPosition?> {
+        let promise = eventLoop.makePromise(of: StreamPosition?.self)
+        send(publish: command, channel: channel, on: publisher, replyOn: eventLoop, position: position, onNoScript: onNoScript) { result in
+            promise.completeWith(result.mapError { $0 })
+        }
+        return promise.futureResult
+    }
+
+    /// Sends a command that publishes to `channel`; `completion` gets (on `eventLoop`) the
+    /// position `position` reads from the reply (none by default), or `cannotPublish`. On a cluster a
     /// `MOVED` or `ASK` answer sends it again where Redis says (at most twice); replies on one
     /// connection come in order, so one publisher's messages on one channel keep their order.
     /// - Parameter onNoScript: for an EVALSHA, the same command as an EVAL, sent once if Redis
@@ -41,17 +78,17 @@ extension RedisBroker {
         on publisher: RedisConnection,
         replyOn eventLoop: any EventLoop,
         position: @escaping @Sendable (RESPValue) -> StreamPosition? = { _ in nil },
-        onNoScript: (@Sendable () -> ByteBuffer)? = nil
-    ) -> EventLoopFuture<StreamPosition?> {
+        onNoScript: (@Sendable () -> ByteBuffer)? = nil,
+        completion: @escaping @Sendable (Result<StreamPosition?, BrokerError>) -> Void
+    ) {
         metrics.messagesPublished.increment()
-        let promise = eventLoop.makePromise(of: StreamPosition?.self)
         let logger = self.logger
         // Kept for a redirection, which only a cluster sends.
         let resend: ByteBuffer? = naming.sharded ? command : nil
         @Sendable func complete(_ result: Result<RESPValue, RedisError>, on connection: RedisConnection, command: ByteBuffer?, retry: (@Sendable () -> ByteBuffer)?, hops: Int) {
             switch result {
             case .success(let reply):
-                promise.succeed(position(reply))
+                completion(.success(position(reply)))
             case .failure(.server(let message)) where retry != nil && message.hasPrefix("NOSCRIPT"):
                 let again = retry!()
                 connection.send(encoded: again, completion: RedisCompletion(on: eventLoop) { complete($0, on: connection, command: again, retry: nil, hops: hops) })
@@ -62,12 +99,12 @@ extension RedisBroker {
                     if warnedClusterNode.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
                         logger.error("Redis answered MOVED: it is a node of a Redis Cluster; name the cluster with --redis redis+cluster://host:port,… (docs/redis-cluster.md)", metadata: ["reply": "\(message)"])
                     }
-                    promise.fail(BrokerError.cannotPublish)
+                    completion(.failure(BrokerError.cannotPublish))
                     return
                 }
                 guard let target = redirected(redirection, from: connection) else {
                     logger.debug("publish redirected to a shard not connected yet", metadata: ["channel": "\(channel)", "reply": "\(message)"])
-                    promise.fail(BrokerError.cannotPublish)
+                    completion(.failure(BrokerError.cannotPublish))
                     return
                 }
                 if redirection.kind == .ask { target.send(encoded: RESPEncoder.encode(["ASKING"]), completion: RedisCompletion(on: eventLoop) { _ in }) }
@@ -76,14 +113,13 @@ extension RedisBroker {
                 // Redis refused the command itself (OOM, a key of the wrong type, a script error):
                 // not a lost connection, which the reconnection logs report.
                 logger.warning("Redis refused a publish", metadata: ["channel": "\(channel)", "error": "\(message)"])
-                promise.fail(BrokerError.cannotPublish)
+                completion(.failure(BrokerError.cannotPublish))
             case .failure(let error):
                 logger.debug("publish failed", metadata: ["channel": "\(channel)", "error": "\(error)"])
-                promise.fail(BrokerError.cannotPublish)
+                completion(.failure(BrokerError.cannotPublish))
             }
         }
         publisher.send(encoded: command, completion: RedisCompletion(on: eventLoop) { complete($0, on: publisher, command: resend, retry: onNoScript, hops: 0) })
-        return promise.futureResult
     }
 
     /// Where a redirected command goes now: the target's publishing connection, when the node
