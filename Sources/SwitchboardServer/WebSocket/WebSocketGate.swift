@@ -241,22 +241,21 @@ final class WebSocketGate: ChannelDuplexHandler, RemovableChannelHandler {
         let path = Handshake.split(head.uri).path
         let protocolName = acceptance.endpoint.codec.name
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        // The answer comes on this connection's loop (the request never leaves it).
         backend.connect(socket: socket, protocolName: protocolName, path: path, headers: headers, on: context.eventLoop).whenSuccess { outcome in
-            do {
-                let (gate, context) = bound.value
-                guard case .deciding = gate.state else { return }  // timed out meanwhile
-                switch outcome {
-                case .success(let grant):
-                    let identity = grant.user == nil && grant.permissions.isEmpty
-                        ? Identity.anonymous
-                        : Identity(userID: grant.user, permissions: Set(grant.permissions), info: grant.info)
-                    gate.upgrade(acceptance, head: head, identity: identity, address: address, context: context, socketID: id, grant: grant)
-                case .failure(let refusal):
-                    gate.refuse(
-                        Handshake.Refusal(status: HTTPResponseStatus(statusCode: refusal.status), body: ["message": .string(refusal.message)], refusal: .connect),
-                        context: context
-                    )
-                }
+            let (gate, context) = bound.value
+            guard case .deciding = gate.state else { return }  // timed out meanwhile
+            switch outcome {
+            case .success(let grant):
+                let identity = grant.user == nil && grant.permissions.isEmpty
+                    ? Identity.anonymous
+                    : Identity(userID: grant.user, permissions: Set(grant.permissions), info: grant.info)
+                gate.upgrade(acceptance, head: head, identity: identity, address: address, context: context, socketID: id, grant: grant)
+            case .failure(let refusal):
+                gate.refuse(
+                    Handshake.Refusal(status: HTTPResponseStatus(statusCode: refusal.status), body: ["message": .string(refusal.message)], refusal: .connect),
+                    context: context
+                )
             }
         }
     }
