@@ -17,11 +17,11 @@ public struct JSONParser {
     /// Nesting limit for arrays and objects.
     public static let defaultMaxDepth = 512
 
-    private let bytes: UnsafeRawBufferPointer
-    private var index: Int = 0
+    let bytes: UnsafeRawBufferPointer
+    var index: Int = 0
     private let maxDepth: Int
 
-    private init(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) {
+    init(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) {
         self.bytes = bytes
         self.maxDepth = maxDepth
     }
@@ -56,49 +56,6 @@ public struct JSONParser {
         parser.index = offset
         try parser.skip(depth: 0)
         return parser.index
-    }
-
-    /// Validates a JSON object and hands `visit` each member's key with the byte range of its
-    /// value (whitespace trimmed), in order, without building the values or a list of them.
-    static func forEachMember(
-        in bytes: UnsafeRawBufferPointer,
-        maxDepth: Int = defaultMaxDepth,
-        _ visit: (_ key: String, _ value: Range<Int>) -> Void
-    ) throws(JSONParseError) {
-        var parser = JSONParser(bytes, maxDepth: maxDepth)
-        parser.skipWhitespace()
-        guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else { throw parser.error("expected an object") }
-        parser.index += 1
-        parser.skipWhitespace()
-        if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "}") {
-            parser.index += 1
-        } else {
-            while true {
-                parser.skipWhitespace()
-                guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "\"") else { throw parser.error("expected a string key") }
-                let key = try parser.parseString()
-                parser.skipWhitespace()
-                guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: ":") else { throw parser.error("expected ':'") }
-                parser.index += 1
-                parser.skipWhitespace()
-                let start = parser.index
-                try parser.skip(depth: 1)
-                visit(key, start..<parser.index)
-                parser.skipWhitespace()
-                guard parser.index < bytes.count else { throw parser.error("unterminated object") }
-                if bytes[parser.index] == UInt8(ascii: ",") {
-                    parser.index += 1
-                    continue
-                }
-                if bytes[parser.index] == UInt8(ascii: "}") {
-                    parser.index += 1
-                    break
-                }
-                throw parser.error("expected ',' or '}'")
-            }
-        }
-        parser.skipWhitespace()
-        guard parser.index == bytes.count else { throw parser.error("unexpected data after the JSON value") }
     }
 
     // MARK: - Values
@@ -222,7 +179,7 @@ public struct JSONParser {
 
     // MARK: - Strings
 
-    private mutating func parseString() throws(JSONParseError) -> String {
+    mutating func parseString() throws(JSONParseError) -> String {
         index += 1  // opening quote
         let start = index
         // Fast path: no escapes.
@@ -328,7 +285,7 @@ public struct JSONParser {
 
     // MARK: - Skipping (validation without building values)
 
-    private mutating func skip(depth: Int) throws(JSONParseError) {
+    mutating func skip(depth: Int) throws(JSONParseError) {
         guard index < bytes.count else { throw error("unexpected end of input") }
         switch bytes[index] {
         case UInt8(ascii: "{"):
@@ -423,7 +380,7 @@ public struct JSONParser {
 
     // MARK: - Helpers
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
@@ -432,7 +389,7 @@ public struct JSONParser {
         }
     }
 
-    private func error(_ reason: String) -> JSONParseError {
+    func error(_ reason: String) -> JSONParseError {
         JSONParseError(reason: reason, offset: index)
     }
 }

@@ -86,3 +86,33 @@ struct JSONParserTests {
         #expect(value.jsonString == #""\u0001\b\f\n\r\t\"\\""#)
     }
 }
+
+@Suite("JSON: members of validated text")
+struct JSONTrustedMembersTests {
+    static func members(_ text: String, trusted: Bool) throws -> [String] {
+        var found: [String] = []
+        let bytes = Array(text.utf8)
+        try bytes.withUnsafeBytes { raw in
+            try JSONParser.forEachMember(in: raw, trusted: trusted) { key, range in
+                found.append("\(key)=\(String(decoding: bytes[range], as: UTF8.self))")
+            }
+        }
+        return found
+    }
+
+    @Test("stepping over validated values finds the same members as validating them")
+    func sameMembers() throws {
+        let texts = [
+            #"{}"#,
+            #"{"channel":"c","data":{"a":[1,2,{"b":"]}"}]},"event":null}"#,
+            #"{ "data" : "quote \" and backslash \\" , "n" : -12.5e3 , "t" : true , "f" : false }"#,
+            #"{"data":[],"x":{},"y":[[[]]],"z":"\\","w":"\u00e9 \ud83d\ude00","last":0}"#,
+            "{\"data\":\t[1,\n2]\r,\"s\":\"tab\\tin\",\"nested\":{\"a\":{\"b\":{\"c\":[null]}}}}",
+        ]
+        for text in texts {
+            let validated = try Self.members(text, trusted: false)
+            #expect(try Self.members(text, trusted: true) == validated, "\(text)")
+        }
+        #expect(try Self.members(#"{"a":1,"b":"x"}"#, trusted: true) == ["a=1", "b=\"x\""])
+    }
+}
