@@ -49,19 +49,14 @@ struct ProxyOptions: ParsableArguments {
         }
         let headers = Environment.resolve(proxyHeaders, "SWITCHBOARD_PROXY_HEADERS").map(Self.list)
         let methods = Environment.resolve(proxyMethods, "SWITCHBOARD_PROXY_METHODS").map(Self.list)
-        for name in ["connect", "rpc", "subscribe", "publish"] {
-            let path: WritableKeyPath<ProxyConfiguration, ProxyConfiguration.Endpoint?> = switch name {
-            case "connect": \.connect
-            case "rpc": \.rpc
-            case "subscribe": \.subscribe
-            default: \.publish
-            }
+        let paths: [WritableKeyPath<ProxyConfiguration, ProxyConfiguration.Endpoint?>] = [\.connect, \.rpc, \.subscribe, \.publish]
+        for path in paths {
             guard var endpoint = proxy[keyPath: path] else { continue }
             if let timeout { endpoint.timeoutSeconds = timeout }
             if let headers { endpoint.headers = headers }
-            if let methods, name == "rpc" { endpoint.methods = methods }
             proxy[keyPath: path] = endpoint
         }
+        if let methods { proxy.rpc?.methods = methods }
         if methods != nil, proxy.rpc == nil { throw ValidationError("--proxy-methods needs an RPC proxy (--proxy-rpc URL)") }
         if let problem = proxy.problem(rules: file.channels) { throw ValidationError(problem) }
         return proxy

@@ -37,6 +37,12 @@ public struct AccessPolicy: Sendable {
         self.backend = backend
     }
 
+    /// `true` when some channel's publish rule asks the backend (and there is one to ask): a
+    /// connection reads it once, not per publish.
+    public var publishesAskBackend: Bool {
+        backend != nil && channels.contains { $0.publish == .proxy }
+    }
+
     /// `true` when the application's backend decides on `action` on `channel` (its rule says
     /// `proxy`), after `allows`.
     public func asksBackend(_ action: Action, _ channel: String) -> Bool {

@@ -69,6 +69,8 @@ extension JSONParser {
                         break
                     }
                 }
+                // Text that was not valid after all (an escape at its very end) ends here.
+                index = min(index, bytes.count)
                 if depth == 0 { return }
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 depth += 1

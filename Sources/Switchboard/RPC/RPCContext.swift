@@ -31,7 +31,7 @@ public struct RPCContext: Sendable {
             self.identity = identity
             self.access = access
             self.forwardedHeaders = forwardedHeaders
-            self.publishesAskBackend = access.backend != nil && access.channels.contains { $0.publish == .proxy }
+            self.publishesAskBackend = access.publishesAskBackend
         }
     }
 

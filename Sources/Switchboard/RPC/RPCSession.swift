@@ -112,7 +112,7 @@ public final class RPCSession {
     let link: RPCSessionLink
     /// `codec.answersInRequestOrder`, read once.
     let inOrder: Bool
-    /// `true` when some channel's publish rule says `proxy`.
+    /// `access.publishesAskBackend`, read once.
     let publishesAskBackend: Bool
 
     // Requests answered in order (all of `/stream`'s; JSON-RPC batches).
@@ -181,7 +181,7 @@ public final class RPCSession {
         self.socketName = socketName ?? "\(socketID)"
         self.identity = identity
         self.access = access
-        self.publishesAskBackend = access.channels.contains { $0.publish == .proxy }
+        self.publishesAskBackend = access.publishesAskBackend
         self.eventLoop = eventLoop
         self.logger = logger
         self.configuration = configuration

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import CoreMetrics
+import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -20,6 +21,9 @@ final class HTTPBackend: Sendable {
     private let inFlight = Atomic<Int>(0)
     private let forwarded: Set<String>
     private let timeout: TimeAmount
+    /// The endpoint's URL, parsed once (`nil` when it does not parse: every request then fails
+    /// saying so; the configuration refuses such URLs first).
+    private let url: URL?
     /// When the last "backend unavailable" warning was logged (uptime nanoseconds), and how many
     /// failures since were not: a backend that is down under load is logged about every 10 s,
     /// not once per request.
@@ -34,6 +38,7 @@ final class HTTPBackend: Sendable {
         self.logger = logger
         self.forwarded = Set(endpoint.headers.map { $0.lowercased() })
         self.timeout = .nanoseconds(Int64(endpoint.timeoutSeconds * 1_000_000_000))
+        self.url = URL(string: endpoint.url)
     }
 
     /// Posts `body` with the forwarded `headers`; the answer's JSON, on `eventLoop`.
@@ -52,7 +57,8 @@ final class HTTPBackend: Sendable {
         fields.replaceOrAdd(name: "Accept", value: "application/json")
         let request: HTTPClient.Request
         do {
-            request = try HTTPClient.Request(url: endpoint.url, method: .POST, headers: fields, body: .byteBuffer(JSONValue.object(body).jsonBytes))
+            guard let url else { throw HTTPClientError.invalidURL }
+            request = try HTTPClient.Request(url: url, method: .POST, headers: fields, body: .byteBuffer(JSONValue.object(body).jsonBytes))
         } catch {
             inFlight.subtract(1, ordering: .relaxed)
             return eventLoop.makeFailedFuture(unavailable("the URL \(endpoint.url) cannot be used (\(error))", kind: .unreachable))

@@ -1,3 +1,4 @@
+import Foundation
 public import Switchboard
 
 /// Where the node asks the application's backend (docs/proxy.md): on connect, for RPC methods
@@ -41,7 +42,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         /// Why the endpoint cannot be used, if it cannot (for the configuration's error).
         public var problem: String? {
             let lower = url.lowercased()
-            guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), url.count > 8 else {
+            guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), let parsed = URL(string: url), parsed.host?.isEmpty == false else {
                 return "must be an http:// or https:// URL (got \(url))"
             }
             guard timeoutSeconds > 0 else { return "timeout must be greater than 0" }
