@@ -28,14 +28,16 @@ package enum WebSocketFrameWriter {
         length < 126 ? 2 : (length <= 0xFFFF ? 4 : 10)
     }
 
-    /// Turns `payload` into a complete frame (`fin` set), in place when it has headroom.
-    package static func frame(_ payload: ByteBuffer, opcode: Opcode, compressed: Bool = false) -> ByteBuffer {
+    /// Turns `payload` into a complete frame (`fin` set), in place when it has headroom. The
+    /// payload is consumed: when the caller hands over its only reference, the header is written
+    /// into the same storage, with no copy.
+    package static func frame(_ payload: consuming ByteBuffer, opcode: Opcode, compressed: Bool = false) -> ByteBuffer {
         let length = payload.readableBytes
         let size = headerSize(for: length)
         var frame: ByteBuffer
         if payload.readerIndex >= size {
             frame = payload
-            frame.moveReaderIndex(to: payload.readerIndex - size)
+            frame.moveReaderIndex(to: frame.readerIndex - size)
         } else {
             frame = ByteBufferAllocator().buffer(capacity: length + size)
             frame.moveWriterIndex(forwardBy: size)

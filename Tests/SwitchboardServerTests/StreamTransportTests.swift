@@ -115,4 +115,35 @@ struct StreamTransportTests {
         await #expect(throws: (any Error).self) { try await RawWebSocket.connect("ws://127.0.0.1:\(node.port)/other") }
         await node.stop()
     }
+
+    @Test("a burst of pipelined publishes: every reply and message arrives whole and in order, small and large frames mixed")
+    func burst() async throws {
+        let node = try await Self.node(maxMessageSize: 256 * 1024)
+        let socket = try await RawWebSocket.connect(node.url)
+        _ = try await socket.call(["id": "s", "method": "subscribe", "payload": ["channel": "burst"]])
+        // Replies and messages of one read go out joined into one write (up to 64 KiB): small
+        // frames share a write, 30 KB ones split it.
+        let count = 200
+        func data(_ index: Int) -> String {
+            String(repeating: String(UnicodeScalar(UInt8(97 + index % 26))), count: index % 3 == 0 ? 30_000 : 10 + index)
+        }
+        for index in 0..<count {
+            try await socket.send(json: ["id": .string("\(index)"), "method": "publish", "payload": ["channel": "burst", "event": "e", "data": .string(data(index))]])
+        }
+        var replies: [String] = []
+        var messages: [String] = []
+        while replies.count < count || messages.count < count {
+            let value = try await socket.nextJSON()
+            if case .string(let id) = value["id"] {
+                #expect(value["response"]?["data"] == .string(data(Int(id) ?? -1)))
+                replies.append(id)
+            } else {
+                messages.append(value["data"]?.stringValue ?? "")
+            }
+        }
+        #expect(replies == (0..<count).map { "\($0)" })
+        #expect(messages == (0..<count).map(data))
+        await socket.close()
+        await node.stop()
+    }
 }

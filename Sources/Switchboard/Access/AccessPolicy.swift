@@ -56,6 +56,8 @@ public struct AccessPolicy: Sendable {
     /// `true` when channels without a rule are open: authentication is off, or no token can be
     /// checked.
     public var isOpen: Bool { mode == .off || verifier == nil }
+    /// `true` when anyone may subscribe and publish anywhere (no tokens, no channel rules).
+    public var allowsEveryone: Bool { isOpen && channels.isEmpty }
 
     /// The first rule matching `channel`, and the channel's owner for a `{sub}` rule.
     public func rule(for channel: String) -> (rule: ChannelRule, owner: String?)? {
@@ -68,7 +70,7 @@ public struct AccessPolicy: Sendable {
 
     /// `true` when a connection of `identity` may `action` `channel`.
     public func allows(_ identity: Identity, _ action: Action, _ channel: String) -> Bool {
-        if isOpen, channels.isEmpty { return true }
+        if allowsEveryone { return true }
         let claimed = action == .subscribe ? identity.claimsSubscribe(to: channel) : identity.claimsPublish(to: channel)
         guard let (rule, owner) = rule(for: channel) else {
             return isOpen || identity.isAuthenticated || claimed

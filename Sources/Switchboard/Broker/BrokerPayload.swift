@@ -12,6 +12,35 @@ public enum BrokerPayload {
     /// Largest payload accepted from the broker.
     public static let maxBytes = 64 * 1024 * 1024
 
+    /// The encoded length of a message whose event needs no escape (nearly every event), or
+    /// `nil` when it needs one: then a writer that must know the length first (a Redis bulk
+    /// string) uses `encodeBytes`.
+    public static func plainLength(event: String?, rawData: RawJSON) -> Int? {
+        var eventLength = 4  // null
+        if var event {
+            let plain = event.withUTF8 { utf8 in !utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") } }
+            guard plain else { return nil }
+            eventLength = event.utf8.count + 2
+        }
+        return #"{"event":,"data":}"#.utf8.count + eventLength + rawData.bytes.readableBytes
+    }
+
+    /// Writes a message whose event needs no escape (`plainLength` is not `nil`) into `buffer`:
+    /// straight from the request's bytes, with no intermediate copy.
+    public static func writePlain(event: String?, rawData: RawJSON, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString(#"{"event":"#)
+        if let event {
+            buffer.writeInteger(UInt8(ascii: "\""))
+            buffer.writeString(event)
+            buffer.writeInteger(UInt8(ascii: "\""))
+        } else {
+            buffer.writeStaticString("null")
+        }
+        buffer.writeStaticString(#","data":"#)
+        buffer.writeImmutableBuffer(rawData.bytes)
+        buffer.writeInteger(UInt8(ascii: "}"))
+    }
+
     /// Encodes a message whose data is raw JSON text, copied as it is.
     public static func encodeBytes(event: String?, rawData: RawJSON) -> [UInt8] {
         var bytes: [UInt8] = []

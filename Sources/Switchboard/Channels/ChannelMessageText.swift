@@ -34,30 +34,26 @@ public enum ChannelMessageText {
     /// Appends the message in `format` to `buffer` (with `offset` and `epoch` members for a
     /// `/stream` message with a `position`).
     public static func write(format: ChannelMessageFormat, channel: String, event: String?, rawData: ByteBuffer, position: StreamPosition? = nil, into buffer: inout ByteBuffer) {
-        var head: [UInt8] = []
-        head.reserveCapacity(channel.utf8.count + (event?.utf8.count ?? 0) + 40)
+        // Written straight into the buffer (no intermediate array: one allocation less per message).
+        buffer.reserveCapacity(buffer.writerIndex + channel.utf8.count + (event?.utf8.count ?? 0) + rawData.readableBytes + 48)
         switch format {
         case .stream:
-            head.append(contentsOf: #"{"channel":"#.utf8)
-            JSONWriter.append(channel, to: &head)
-            head.append(contentsOf: #","event":"#.utf8)
-            JSONWriter.append(event ?? "", to: &head)
-            head.append(contentsOf: #","data":"#.utf8)
+            buffer.writeStaticString(#"{"channel":"#)
+            JSONWriter.writeString(channel, into: &buffer)
+            buffer.writeStaticString(#","event":"#)
+            JSONWriter.writeString(event ?? "", into: &buffer)
+            buffer.writeStaticString(#","data":"#)
         case .jsonRPC:
-            head.append(contentsOf: #"{"jsonrpc":"2.0","method":"#.utf8)
-            JSONWriter.append(channel, to: &head)
+            buffer.writeStaticString(#"{"jsonrpc":"2.0","method":"#)
+            JSONWriter.writeString(channel, into: &buffer)
             // A notification without data has no params (aiohttp-json-rpc's `encode_request`).
             if rawData.readableBytesView.elementsEqual("null".utf8) {
-                head.append(UInt8(ascii: "}"))
-                buffer.writeBytes(head)
+                buffer.writeInteger(UInt8(ascii: "}"))
                 return
             }
-            head.append(contentsOf: #","params":"#.utf8)
+            buffer.writeStaticString(#","params":"#)
         }
-        buffer.reserveCapacity(buffer.writerIndex + head.count + rawData.readableBytes + 1)
-        buffer.writeBytes(head)
-        var data = rawData
-        buffer.writeBuffer(&data)
+        buffer.writeImmutableBuffer(rawData)
         if let position, format == .stream {
             position.writeMembers(into: &buffer)
         }

@@ -30,9 +30,10 @@ extension ChannelRegistry {
             : nil
         let message = OutboundMessage(stream: stream, jsonRPC: jsonRPC, history: position.map { ChannelOffset(channel: channel, offset: $0.offset) })
         var count = 0
-        for group in recipients.groups {
-            count += group.sockets.count
-            batch.add(group.sockets, message: message, loop: group.loop)
+        let groups = recipients.groups
+        for index in groups.indices {
+            count += groups[index].sockets.count
+            batch.add(groups[index].sockets, message: message, loop: groups[index].loop)
         }
         return count
     }

@@ -18,13 +18,17 @@ public struct DeliveryBatch {
     public var isEmpty: Bool { items.isEmpty }
 
     mutating func add(_ sockets: [any SocketHandle], message: OutboundMessage, loop: any EventLoop) {
+        // The item is made here and moved into the batch (consumed, not copied).
         items.add(Item(sockets: sockets, message: message), on: loop)
     }
 
     /// Sends everything collected: one task per event loop; then the batch is empty.
     public mutating func dispatch() {
         items.dispatch { item in
-            for socket in item.sockets { socket.enqueue(item.message) }
+            item.sockets.withUnsafeBufferPointer { sockets in
+                guard let first = sockets.baseAddress else { return }
+                for index in 0..<sockets.count { first[index].enqueue(item.message) }
+            }
         }
     }
 }

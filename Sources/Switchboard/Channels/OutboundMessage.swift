@@ -61,15 +61,16 @@ public struct ChannelOffset: Sendable, Equatable {
 /// Turns the JSON text of a message into what sockets send: the WebSocket transport builds a
 /// frame (and a compressed frame) once per message and format here.
 public protocol OutboundMessageEncoder: Sendable {
-    /// Encodes `json`; `deflate` says whether any recipient takes a compressed frame.
-    func encode(json: ByteBuffer, deflate: Bool) -> OutboundMessage.Frames
+    /// Encodes `json`; `deflate` says whether any recipient takes a compressed frame. The text is
+    /// the encoder's (consumed), so a frame header can be written in front of it in place.
+    func encode(json: consuming ByteBuffer, deflate: Bool) -> OutboundMessage.Frames
 }
 
 /// An encoder that sends the JSON text as it is (for tests and non-WebSocket sinks).
 public struct PlainTextEncoder: OutboundMessageEncoder {
     public init() {}
 
-    public func encode(json: ByteBuffer, deflate: Bool) -> OutboundMessage.Frames {
+    public func encode(json: consuming ByteBuffer, deflate: Bool) -> OutboundMessage.Frames {
         OutboundMessage.Frames(frame: json)
     }
 }

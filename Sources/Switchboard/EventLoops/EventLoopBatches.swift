@@ -16,7 +16,7 @@ public struct EventLoopBatches<Work: Sendable> {
 
     /// Adds `work` for `loop`.
     @inlinable
-    public mutating func add(_ work: Work, on loop: any EventLoop) {
+    public mutating func add(_ work: consuming Work, on loop: any EventLoop) {
         if let index = batches.firstIndex(where: { $0.loop === loop }) {
             batches[index].work.append(work)
         } else {
@@ -28,11 +28,22 @@ public struct EventLoopBatches<Work: Sendable> {
     /// one task per loop); then the batches are empty.
     @inlinable
     public mutating func dispatch(_ perform: @escaping @Sendable (Work) -> Void) {
-        for (loop, work) in batches {
+        // Items are passed as they lie in the arrays (borrowed): no copy, no reference counting.
+        for index in batches.indices {
+            let loop = batches[index].loop
             if loop.inEventLoop {
-                for item in work { perform(item) }
+                batches[index].work.withUnsafeBufferPointer { items in
+                    guard let first = items.baseAddress else { return }
+                    for item in 0..<items.count { perform(first[item]) }
+                }
             } else {
-                loop.execute { for item in work { perform(item) } }
+                let work = batches[index].work
+                loop.execute {
+                    work.withUnsafeBufferPointer { items in
+                        guard let first = items.baseAddress else { return }
+                        for item in 0..<items.count { perform(first[item]) }
+                    }
+                }
             }
         }
         batches.removeAll(keepingCapacity: true)

@@ -82,13 +82,21 @@ extension PublishMethod {
 struct RawPublishRequest {
     let channel: String
     let event: String?
-    private(set) var data: RawJSON
     let keepsState: Bool
-    private let channelText: ByteBuffer
-    private let eventText: ByteBuffer?
-    /// The payload itself when it is exactly `{"channel", "event", "data"}` (in any order): then
-    /// it is the response, as sent, with nothing built.
-    private var verbatim: ByteBuffer?
+    /// The payload as sent; the parts below are ranges of its readable bytes. A request is
+    /// copied into the broker's callback, and a copy then retains this one buffer.
+    private let payload: ByteBuffer
+    private let dataRange: Range<Int>
+    private let channelRange: Range<Int>
+    private let eventRange: Range<Int>?
+    /// The data the publish proxy gave instead of what was sent.
+    private var replacedData: RawJSON?
+    /// `true` when the payload is exactly `{"channel", "event", "data"}` (in any order): then it
+    /// is the response, as sent, with nothing built.
+    private var verbatim: Bool
+
+    /// The data to publish: as sent, or as the publish proxy rewrote it.
+    var data: RawJSON { replacedData ?? RawJSON(unchecked: payload.readableSlice(dataRange)) }
 
     init(_ payload: ByteBuffer) throws(RPCError) {
         typealias Parts = (data: Range<Int>?, channel: Range<Int>?, event: Range<Int>?, state: Range<Int>?)
@@ -118,10 +126,10 @@ struct RawPublishRequest {
         }
         var problems: [(field: String, problem: String)] = []
         // data: a string, array, object or null.
-        var data: RawJSON? = nil
+        var dataRange: Range<Int>? = nil
         if let range = members.data {
             switch first(range) {
-            case UInt8(ascii: "\""), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: "n"): data = RawJSON(unchecked: payload.readableSlice(range))
+            case UInt8(ascii: "\""), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: "n"): dataRange = range
             default: problems.append(("data", FieldProblem.notValidType))
             }
         } else {
@@ -129,11 +137,11 @@ struct RawPublishRequest {
         }
         // channel: a string.
         var channel = ""
-        var channelText = ByteBuffer()
+        var channelRange: Range<Int>? = nil
         if let range = members.channel {
             if first(range) == UInt8(ascii: "\""), case .string(let name) = RawJSON(unchecked: payload.readableSlice(range)).value {
                 channel = name
-                channelText = payload.readableSlice(range)
+                channelRange = range
             } else {
                 problems.append(("channel", FieldProblem.notValidType))
             }
@@ -142,14 +150,14 @@ struct RawPublishRequest {
         }
         // event: absent, null or a string.
         var event: String? = nil
-        var eventText: ByteBuffer? = nil
+        var eventRange: Range<Int>? = nil
         if let range = members.event, first(range) != UInt8(ascii: "n") {
             if first(range) == UInt8(ascii: "\""), case .string(let name) = RawJSON(unchecked: payload.readableSlice(range)).value {
                 if name.utf8.count > EventName.maxBytes {
                     problems.append(("event", EventName.tooLong))
                 } else {
                     event = name
-                    eventText = payload.readableSlice(range)
+                    eventRange = range
                 }
             } else {
                 problems.append(("event", FieldProblem.notValidType))
@@ -164,37 +172,39 @@ struct RawPublishRequest {
             default: problems.append(("state", FieldProblem.notValidType))
             }
         }
-        guard problems.isEmpty, let data else { throw RPCError.invalidParameters(problems) }
+        guard problems.isEmpty, let dataRange, let channelRange else { throw RPCError.invalidParameters(problems) }
         self.keepsState = keepsState
         self.channel = channel
         self.event = event
-        self.data = data
-        self.channelText = channelText
-        self.eventText = eventText
-        let exact = memberCount == 3 && members.event != nil && members.state == nil
-        self.verbatim = exact ? payload : nil
+        self.payload = payload
+        self.dataRange = dataRange
+        self.channelRange = channelRange
+        self.eventRange = eventRange
+        self.replacedData = nil
+        self.verbatim = memberCount == 3 && members.event != nil && members.state == nil
     }
 
     /// Publishes `data` instead of what was sent (the publish proxy rewrote it).
     mutating func replaceData(with data: RawJSON) {
-        self.data = data
-        verbatim = nil
+        replacedData = data
+        verbatim = false
     }
 
     /// `{"channel", "event", "data"}` from the raw parts, as sent, with `"offset"` and `"epoch"`
     /// when the message has a `position` in the channel's history.
     func response(at position: StreamPosition?) -> RawJSON {
-        if position == nil, let verbatim { return RawJSON(unchecked: verbatim) }
+        if position == nil, verbatim { return RawJSON(unchecked: payload) }
+        let data = self.data.bytes
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(channelText.readableBytes + (eventText?.readableBytes ?? 4) + data.bytes.readableBytes + (position == nil ? 32 : 96))
+        buffer.reserveCapacity(channelRange.count + (eventRange?.count ?? 4) + data.readableBytes + (position == nil ? 32 : 96))
         buffer.writeStaticString(#"{"channel":"#)
-        var text = channelText
-        buffer.writeBuffer(&text)
-        buffer.writeStaticString(#","event":"#)
-        if var eventText { buffer.writeBuffer(&eventText) } else { buffer.writeStaticString("null") }
+        payload.withUnsafeReadableBytes { bytes in
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[channelRange]))
+            buffer.writeStaticString(#","event":"#)
+            if let eventRange { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[eventRange])) } else { buffer.writeStaticString("null") }
+        }
         buffer.writeStaticString(#","data":"#)
-        var raw = data.bytes
-        buffer.writeBuffer(&raw)
+        buffer.writeImmutableBuffer(data)
         position?.writeMembers(into: &buffer)
         buffer.writeInteger(UInt8(ascii: "}"))
         return RawJSON(unchecked: buffer)

@@ -4,7 +4,8 @@ public import NIOCore
 /// What an RPC method knows about the request it serves.
 ///
 /// A context is copied into every callback of a request: what all requests of a connection (as
-/// one identity) share lives in one object, so that a copy retains a few references, not a dozen.
+/// one identity) share lives in one object, and the request's own parts in another that points
+/// to it, so that a copy retains one reference, not a dozen.
 public struct RPCContext: Sendable {
     /// The parts every request of one connection shares while its identity stays.
     final class Shared: Sendable {
@@ -35,13 +36,29 @@ public struct RPCContext: Sendable {
         }
     }
 
-    let shared: Shared
+    /// One request's parts, in one object: a copy of the context retains this one reference.
+    final class Storage: Sendable {
+        let shared: Shared
+        let socket: RPCSocket
+        let address: RPCReplyAddress
+        let method: String
+
+        init(shared: Shared, socket: RPCSocket, address: RPCReplyAddress, method: String) {
+            self.shared = shared
+            self.socket = socket
+            self.address = address
+            self.method = method
+        }
+    }
+
+    let storage: Storage
+    var shared: Shared { storage.shared }
     /// The socket that sent the request: its cluster-wide id, calls and messages to its client.
-    public let socket: RPCSocket
+    public var socket: RPCSocket { storage.socket }
     /// What the reply echoes: the id's JSON text (`nil` for a notification) and the method.
-    public let address: RPCReplyAddress
+    public var address: RPCReplyAddress { storage.address }
     /// The method name as sent.
-    public let method: String
+    public var method: String { storage.method }
 
     /// The socket that sent the request (its number on this node).
     public var socketID: SocketID { shared.socketID }
@@ -110,16 +127,14 @@ public struct RPCContext: Sendable {
 
     /// A request's context on a connection's shared parts.
     init(shared: Shared, socket: RPCSocket, address: RPCReplyAddress, method: String) {
-        self.shared = shared
-        self.socket = socket
-        self.address = address
-        self.method = method
+        storage = Storage(shared: shared, socket: socket, address: address, method: method)
     }
 
     /// Throws the protocol's refusal (and counts it) unless this connection may `action`
     /// `channel`.
     public func authorize(_ action: AccessPolicy.Action, _ channel: String) throws(RPCError) {
-        guard access.allows(identity, action, channel) else {
+        // The shared parts' own properties, borrowed: no copy of the identity and the policy.
+        guard shared.access.allowsEveryone || shared.access.allows(shared.identity, action, channel) else {
             hub.metrics.refusal(action == .subscribe ? .subscribe : .publish)
             logger.info("refused", metadata: ["action": "\(action.rawValue)", "channel": "\(channel.clippedForLog)", "user": "\((identity.userID ?? "anonymous").clippedForLog)"])
             throw RPCError.permissionDenied(action, reason: access.requirement(action, channel))

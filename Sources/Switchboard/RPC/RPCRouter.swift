@@ -109,11 +109,18 @@ public struct RPCRouter: Sendable {
 
     /// The method `identity` may call under `name` (`nil` when there is none, or it is hidden).
     func entry(named name: String, for identity: Identity) -> Entry? {
+        entry(named: name) { identity }
+    }
+
+    /// The entry for `name` if the identity may call it; the identity is read only for a method
+    /// that asks something of it (a session's identity is not copied per request for nothing).
+    func entry(named name: String, for identity: () -> Identity) -> Entry? {
         guard let entry = entries[name] else {
             guard let forwarding, forwarding.backend.forwards(method: name) else { return nil }
             return forwarding.entry
         }
-        guard entry.requirement.allows(identity) else { return nil }
+        if case .anyone = entry.requirement { return entry }
+        guard entry.requirement.allows(identity()) else { return nil }
         return entry
     }
 

@@ -60,13 +60,16 @@ extension RPCSession {
     func startRunnable() {
         while started < slots.count, !closed {
             let index = slots.index(slots.startIndex, offsetBy: started)
-            guard case .waiting(let request, let entry) = slots[index].state else {
+            guard case .waiting = slots[index].state else {
                 started += 1
                 continue
             }
             let sequential = slots[index].sequential
             if sequential ? running > 0 : runningSequential > 0 { return }
-            slots[index].state = .running
+            // The request moves out of its slot (swapped, not copied: no reference counting).
+            var state = SlotState.running
+            swap(&state, &slots[index].state)
+            guard case .waiting(let request, let entry) = consume state else { continue }
             running += 1
             if sequential { runningSequential += 1 }
             let sequence = firstSequence + UInt64(started)
@@ -77,41 +80,36 @@ extension RPCSession {
 
     func sendReady() {
         var wrote = false
-        loop: while !closed, let first = slots.first {
-            switch first.state {
-            case .ready(let reply):
-                if let batch = first.batch {
-                    if var reply {
-                        if batch.bytes + reply.readableBytes > configuration.maxReplyBytes {
-                            reply = tooLarge(reply, batch: true)
-                        }
-                        batch.bytes += reply.readableBytes
-                        batch.replies.append(reply)
-                    }
-                    batch.remaining -= 1
-                    if batch.remaining == 0, !batch.replies.isEmpty {
-                        var buffer = makeBuffer()
-                        codec.encodeBatch(batch.replies, into: &buffer)
-                        send(buffer)
-                        wrote = true
-                    }
-                } else if let reply {
-                    send(reply)
-                    wrote = true
-                }
-            case .detached:
-                break
-            case .waiting, .running:
-                break loop
-            }
-            // Sending can close the session (a write that fails closes the channel, whose
-            // inactivity closes the session and empties `slots`).
-            guard !closed else { return }
-            slots.removeFirst()
+        while !closed, !slots.isEmpty {
+            if case .waiting = slots[slots.startIndex].state { break }
+            if case .running = slots[slots.startIndex].state { break }
+            // The slot moves out (no copy of its reply); sending may close the session (a
+            // write that fails closes the channel, whose inactivity empties `slots`).
+            let first = slots.removeFirst()
             firstSequence += 1
             started -= 1
+            guard case .ready(let reply) = first.state else { continue }
+            if let batch = first.batch {
+                if var reply {
+                    if batch.bytes + reply.readableBytes > configuration.maxReplyBytes {
+                        reply = tooLarge(reply, batch: true)
+                    }
+                    batch.bytes += reply.readableBytes
+                    batch.replies.append(reply)
+                }
+                batch.remaining -= 1
+                if batch.remaining == 0, !batch.replies.isEmpty {
+                    var buffer = makeBuffer()
+                    codec.encodeBatch(batch.replies, into: &buffer)
+                    send(buffer)
+                    wrote = true
+                }
+            } else if let reply {
+                send(reply)
+                wrote = true
+            }
         }
-        if wrote { flush() }
+        if wrote, !closed { flush() }
     }
 
     func runInOrder(_ request: RPCIncomingRequest, _ entry: RPCRouter.Entry, sequence: UInt64, sequential: Bool) {

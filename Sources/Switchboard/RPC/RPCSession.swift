@@ -107,7 +107,7 @@ public final class RPCSession {
     let configuration: Configuration
     let metrics: SwitchboardMetrics
     let makeBuffer: () -> ByteBuffer
-    let send: (ByteBuffer) -> Void
+    let send: (consuming ByteBuffer) -> Void
     let flush: () -> Void
     let link: RPCSessionLink
     /// `codec.answersInRequestOrder`, read once.
@@ -170,7 +170,7 @@ public final class RPCSession {
         configuration: Configuration = Configuration(),
         metrics: SwitchboardMetrics = SwitchboardMetrics(),
         makeBuffer: @escaping () -> ByteBuffer = { ByteBuffer() },
-        send: @escaping (ByteBuffer) -> Void,
+        send: @escaping (consuming ByteBuffer) -> Void,
         flush: @escaping () -> Void = {}
     ) {
         self.codec = codec
@@ -284,7 +284,7 @@ public final class RPCSession {
     func accept(_ message: RPCInboundMessage, batch: BatchReplies?) {
         switch message {
         case .request(let request):
-            if let entry = router.entry(named: request.method, for: identity) {
+            if let entry = router.entry(named: request.method, for: { identity }) {
                 if !inOrder, batch == nil {
                     runUnordered(request, entry)
                 } else {

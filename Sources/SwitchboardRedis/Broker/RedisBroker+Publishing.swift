@@ -44,10 +44,9 @@ extension RedisBroker {
 
     /// The PUBLISH (SPUBLISH) command of a message kept nowhere.
     private func transientCommand(channel: String, event: String?, rawData: RawJSON) -> ByteBuffer {
-        let payload = BrokerPayload.encodeBytes(event: event, rawData: rawData)
-        return naming.sharded
-            ? RESPEncoder.command([naming.publishCommand, naming.redisName(channel)], last: payload)
-            : RESPEncoder.publish(prefix: configuration.channelPrefix, channel: channel, payload: payload)
+        naming.sharded
+            ? RESPEncoder.command([naming.publishCommand, naming.redisName(channel)], last: BrokerPayload.encodeBytes(event: event, rawData: rawData))
+            : RESPEncoder.publish(prefix: configuration.channelPrefix, channel: channel, event: event, rawData: rawData)
     }
 
     /// `send(publish:…)` with a future.

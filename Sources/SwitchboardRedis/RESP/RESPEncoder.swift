@@ -1,4 +1,5 @@
 public import NIOCore
+public import Switchboard
 
 /// Encodes commands as RESP arrays of bulk strings (byte-identical to hiredis's
 /// `redisFormatCommandArgv`), straight into a buffer: no allocation per argument.
@@ -27,6 +28,25 @@ public enum RESPEncoder {
     public static func encode(_ arguments: [String]) -> ByteBuffer {
         var buffer = ByteBuffer()
         write(arguments, into: &buffer)
+        return buffer
+    }
+
+    /// `PUBLISH <prefix><channel> <payload>` with the payload (`BrokerPayload`) written straight
+    /// into the command: one buffer, no intermediate copy of the data.
+    public static func publish(prefix: String, channel: String, event: String?, rawData: RawJSON) -> ByteBuffer {
+        guard let length = BrokerPayload.plainLength(event: event, rawData: rawData) else {
+            return publish(prefix: prefix, channel: channel, payload: BrokerPayload.encodeBytes(event: event, rawData: rawData))
+        }
+        let channelBytes = prefix.utf8.count + channel.utf8.count
+        var buffer = ByteBufferAllocator().buffer(capacity: length + channelBytes + 48)
+        buffer.writeStaticString("*3\r\n$7\r\nPUBLISH\r\n$")
+        writeDecimal(channelBytes, into: &buffer)
+        buffer.writeString(prefix)
+        buffer.writeString(channel)
+        buffer.writeStaticString("\r\n$")
+        writeDecimal(length, into: &buffer)
+        BrokerPayload.writePlain(event: event, rawData: rawData, into: &buffer)
+        buffer.writeStaticString("\r\n")
         return buffer
     }
 

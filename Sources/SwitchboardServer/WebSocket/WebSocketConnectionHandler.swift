@@ -52,6 +52,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// History channels being recovered, and their live messages meanwhile.
     var recovery = RecoveryHold()
     @exclusivity(unchecked) var needsFlush = false
+    /// The frames written since the last flush, joined (see `join`).
+    @exclusivity(unchecked) var joined: ByteBuffer?
 
     @exclusivity(unchecked) var readPending = false
     @exclusivity(unchecked) var readingPaused = false
@@ -340,7 +342,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     // MARK: - Writing
 
     /// Writes one RPC reply (JSON text with frame headroom), compressed when negotiated.
-    func sendReply(_ json: ByteBuffer) {
+    func sendReply(_ json: consuming ByteBuffer) {
         guard state == .open else { return }
         if compressesOutgoing, let codecs = endpoint.codecs, json.readableBytes >= codecs.minimumSize,
             let compressed = codecs.withDeflater({ $0.compress(json) })
@@ -392,52 +394,6 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// Sends the held messages after `offset`, drops the rest, and stops holding `channel`.
     func release(channel: String, after offset: StreamOffset?) {
         for message in recovery.release(channel: channel, after: offset) { write(message) }
-    }
-
-    /// Writes a frame, or queues it while the socket is not writable (`OutboundQueue` decides): a
-    /// frame that would pass the outbound limit closes the socket as a slow consumer before it is
-    /// written. `force` bypasses the limit (control frames).
-    func writeOutbound(_ frame: ByteBuffer, force: Bool = false) {
-        guard state != .closed, let context else { return }
-        let decision = outbound.decide(size: frame.readableBytes, channelWritable: context.channel.isWritable, force: force) {
-            (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
-        }
-        switch decision {
-        case .write:
-            context.write(wrapOutboundOut(frame), promise: nil)
-            needsFlush = true
-        case .queue:
-            outbound.append(frame)
-        case .tooMuch(let pending):
-            slowConsumer(pending: pending)
-        }
-    }
-
-    func slowConsumer(pending: Int? = nil) {
-        endpoint.metrics.slowConsumerCloses.increment()
-        logger.warning(
-            "slow consumer: closing",
-            metadata: ["pending_bytes": "\(pending ?? outbound.bytes)", "limit": "\(endpoint.configuration.maxOutboundBytes)"]
-        )
-        initiateClose(code: 1008, reason: "slow consumer", keepQueued: false)
-    }
-
-    func flushIfNeeded() {
-        guard needsFlush, let context else { return }
-        needsFlush = false
-        context.flush()
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            while context.channel.isWritable, let frame = outbound.next() {
-                context.write(wrapOutboundOut(frame), promise: nil)
-                needsFlush = true
-            }
-            flushIfNeeded()
-        }
-        updateReading()
-        context.fireChannelWritabilityChanged()
     }
 
     func copyWithHeadroom(_ data: ByteBuffer) -> ByteBuffer {

@@ -7,7 +7,7 @@ import SwitchboardWebSocket
 struct WebSocketMessageEncoder: OutboundMessageEncoder {
     let codecs: DeflateCodecs?
 
-    func encode(json: ByteBuffer, deflate: Bool) -> OutboundMessage.Frames {
+    func encode(json: consuming ByteBuffer, deflate: Bool) -> OutboundMessage.Frames {
         var deflated: ByteBuffer? = nil
         if deflate, let codecs, json.readableBytes >= codecs.minimumSize {
             deflated = codecs.withDeflater { $0.compress(json) }.map {

@@ -1,0 +1,87 @@
+import CoreMetrics
+import Logging
+import NIOCore
+import Switchboard
+
+/// Writing frames: straight into the channel, joined per flush, or queued while the socket is
+/// not writable.
+extension WebSocketConnectionHandler {
+    /// The most bytes joined into one write: past it the joined frames go into the channel and a
+    /// new join starts.
+    static let joinLimit = 64 << 10
+
+    /// Writes a frame, or queues it while the socket is not writable (`OutboundQueue` decides): a
+    /// frame that would pass the outbound limit closes the socket as a slow consumer before it is
+    /// written. `force` bypasses the limit (control frames).
+    func writeOutbound(_ frame: ByteBuffer, force: Bool = false) {
+        guard state != .closed, let context else { return }
+        let decision = outbound.decide(size: frame.readableBytes, channelWritable: context.channel.isWritable, force: force) {
+            (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+        }
+        switch decision {
+        case .write:
+            join(frame, context: context)
+            needsFlush = true
+        case .queue:
+            outbound.append(frame)
+        case .tooMuch(let pending):
+            slowConsumer(pending: pending)
+        }
+    }
+
+    /// Adds `frame` to the frames written since the last flush. They go into the channel as one
+    /// buffer at the flush: a socket that gets many small frames in one event-loop tick (a burst
+    /// of messages, pipelined replies) costs one channel write, not one per frame. The first
+    /// frame is kept as it is (no copy when it is the tick's only one); a second one is appended,
+    /// which copies the first out of a frame other sockets share.
+    func join(_ frame: ByteBuffer, context: ChannelHandlerContext) {
+        guard var pending = joined.take() else {
+            joined = frame
+            return
+        }
+        if pending.readableBytes + frame.readableBytes <= Self.joinLimit {
+            pending.writeImmutableBuffer(frame)
+            joined = pending
+        } else {
+            context.write(wrapOutboundOut(pending), promise: nil)
+            joined = frame
+        }
+    }
+
+    /// Hands the joined frames to the channel (unflushed).
+    func writeJoined(context: ChannelHandlerContext) {
+        if let pending = joined.take() {
+            context.write(wrapOutboundOut(pending), promise: nil)
+        }
+    }
+
+    func slowConsumer(pending: Int? = nil) {
+        endpoint.metrics.slowConsumerCloses.increment()
+        logger.warning(
+            "slow consumer: closing",
+            metadata: ["pending_bytes": "\(pending ?? outbound.bytes)", "limit": "\(endpoint.configuration.maxOutboundBytes)"]
+        )
+        initiateClose(code: 1008, reason: "slow consumer", keepQueued: false)
+    }
+
+    func flushIfNeeded() {
+        guard needsFlush, let context else { return }
+        needsFlush = false
+        writeJoined(context: context)
+        context.flush()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            // Frames joined before the queued ones go first.
+            writeJoined(context: context)
+            while context.channel.isWritable, let frame = outbound.next() {
+                context.write(wrapOutboundOut(frame), promise: nil)
+                needsFlush = true
+            }
+            flushIfNeeded()
+        }
+        updateReading()
+        context.fireChannelWritabilityChanged()
+    }
+}
