@@ -43,12 +43,19 @@ extension ChannelRegistry {
     /// event's match is kept: a burst of messages with one event matches once.
     func recipients(channel: String, event: String) -> (Recipients, any OutboundMessageEncoder)? {
         let lookup: Lookup = state.withLock { state in
+            // The usual case, without copying the channel's entry.
+            if let cached = state.everyEvent[channel] { return .found(cached, state.encoder) }
             guard var entry = state.channels[channel], !entry.patterns.isEmpty else { return .none }
             if entry.globs.isEmpty {
-                if let cached = entry.allRecipients { return .found(cached, state.encoder) }
-                let recipients = Self.group(entry.patterns.lazy.flatMap { $0.sockets.values })
-                entry.allRecipients = recipients
-                state.channels[channel] = entry
+                let recipients: Recipients
+                if let cached = entry.allRecipients {
+                    recipients = cached
+                } else {
+                    recipients = Self.group(entry.patterns.lazy.flatMap { $0.sockets.values })
+                    entry.allRecipients = recipients
+                    state.channels[channel] = entry
+                }
+                state.everyEvent[channel] = recipients
                 return .found(recipients, state.encoder)
             }
             if let last = entry.lastMatch, last.event == event {

@@ -125,6 +125,11 @@ public final class ChannelRegistry: Sendable {
 
     struct State {
         var channels: [String: ChannelEntry] = [:]
+        /// The recipients of the channels whose patterns are all `*` (the same for every event):
+        /// the delivery path's first look, which copies one small value, not a channel's entry.
+        /// A channel's is dropped whenever its patterns or sockets change (`completeJoin`,
+        /// `store`).
+        var everyEvent: [String: Recipients] = [:]
         var sockets: [SocketID: SocketEntry] = [:]
         var encoder: any OutboundMessageEncoder
     }
@@ -295,6 +300,7 @@ public final class ChannelRegistry: Sendable {
                     entry.patterns.append(patternEntry)
                 }
                 entry.invalidate()
+                state.everyEvent[channel] = nil
                 state.sockets[id] = socket
             }
             state.channels[channel] = entry
@@ -338,6 +344,7 @@ public final class ChannelRegistry: Sendable {
     /// broker, or starts its release when it does. `true` when the caller must release the
     /// channel at the broker (then report `brokerUnsubscribed`).
     static func store(_ entry: ChannelEntry, _ channel: String, in state: inout State) -> Bool {
+        state.everyEvent[channel] = nil
         var entry = entry
         if entry.isEmpty {
             if entry.subscription.isIdle {

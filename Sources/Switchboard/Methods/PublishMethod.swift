@@ -39,11 +39,13 @@ public struct PublishMethod: RawRPCMethod {
         if context.shared.publishesAskBackend, context.access.asksBackend(.publish, request.channel) {
             return publishAfterBackend(request, context: context, completion: completion)
         }
-        // The broker calls back on the context's loop: one callback, straight to the session.
+        // The broker calls back on the context's loop: one callback, straight to the session. It
+        // holds the reply's parts (one buffer), not the request's names.
+        let reply = request.reply
         let answer: @Sendable (Result<StreamPosition?, any Error>) -> Void = { result in
             switch result {
-            case .success(let position): completion(.success(request.response(at: position)))
-            case .failure(let error): completion(.failure(context.explain(error, channel: request.channel)))
+            case .success(let position): completion(.success(reply.response(at: position)))
+            case .failure(let error): completion(.failure(context.explain(error, channel: reply.channel)))
             }
         }
         if request.keepsState {
@@ -83,20 +85,53 @@ struct RawPublishRequest {
     let channel: String
     let event: String?
     let keepsState: Bool
-    /// The payload as sent; the parts below are ranges of its readable bytes. A request is
-    /// copied into the broker's callback, and a copy then retains this one buffer.
-    private let payload: ByteBuffer
-    private let dataRange: Range<Int>
-    private let channelRange: Range<Int>
-    private let eventRange: Range<Int>?
-    /// The data the publish proxy gave instead of what was sent.
-    private var replacedData: RawJSON?
-    /// `true` when the payload is exactly `{"channel", "event", "data"}` (in any order): then it
-    /// is the response, as sent, with nothing built.
-    private var verbatim: Bool
+    /// What the publish's answer is made of.
+    private(set) var reply: Reply
+
+    /// The payload as sent and where its parts are (ranges of its readable bytes): all the answer
+    /// needs, in one buffer, so the broker's callback holds one reference.
+    struct Reply: Sendable {
+        let payload: ByteBuffer
+        let dataRange: Range<Int>
+        let channelRange: Range<Int>
+        let eventRange: Range<Int>?
+        /// The data the publish proxy gave instead of what was sent.
+        var replacedData: RawJSON?
+        /// `true` when the payload is exactly `{"channel", "event", "data"}` (in any order): then
+        /// it is the response, as sent, with nothing built.
+        var verbatim: Bool
+
+        /// The data to publish: as sent, or as the publish proxy rewrote it.
+        var data: RawJSON { replacedData ?? RawJSON(unchecked: payload.readableSlice(dataRange)) }
+
+        /// The channel's name, read again from the payload (for an error's explanation).
+        var channel: String {
+            if case .string(let name) = RawJSON(unchecked: payload.readableSlice(channelRange)).value { return name }
+            return ""
+        }
+
+        /// `{"channel", "event", "data"}` from the raw parts, as sent, with `"offset"` and
+        /// `"epoch"` when the message has a `position` in the channel's history.
+        func response(at position: StreamPosition?) -> RawJSON {
+            if position == nil, verbatim { return RawJSON(unchecked: payload) }
+            let data = self.data.bytes
+            var buffer = ByteBufferAllocator().buffer(capacity: channelRange.count + (eventRange?.count ?? 4) + data.readableBytes + (position == nil ? 32 : 96))
+            buffer.writeStaticString(#"{"channel":"#)
+            payload.withUnsafeReadableBytes { bytes in
+                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[channelRange]))
+                buffer.writeStaticString(#","event":"#)
+                if let eventRange { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[eventRange])) } else { buffer.writeStaticString("null") }
+            }
+            buffer.writeStaticString(#","data":"#)
+            buffer.writeImmutableBuffer(data)
+            position?.writeMembers(into: &buffer)
+            buffer.writeInteger(UInt8(ascii: "}"))
+            return RawJSON(unchecked: buffer)
+        }
+    }
 
     /// The data to publish: as sent, or as the publish proxy rewrote it.
-    var data: RawJSON { replacedData ?? RawJSON(unchecked: payload.readableSlice(dataRange)) }
+    var data: RawJSON { reply.data }
 
     init(_ payload: ByteBuffer) throws(RPCError) {
         typealias Parts = (data: Range<Int>?, channel: Range<Int>?, event: Range<Int>?, state: Range<Int>?)
@@ -176,37 +211,20 @@ struct RawPublishRequest {
         self.keepsState = keepsState
         self.channel = channel
         self.event = event
-        self.payload = payload
-        self.dataRange = dataRange
-        self.channelRange = channelRange
-        self.eventRange = eventRange
-        self.replacedData = nil
-        self.verbatim = memberCount == 3 && members.event != nil && members.state == nil
+        self.reply = Reply(
+            payload: payload, dataRange: dataRange, channelRange: channelRange, eventRange: eventRange,
+            replacedData: nil, verbatim: memberCount == 3 && members.event != nil && members.state == nil
+        )
     }
 
     /// Publishes `data` instead of what was sent (the publish proxy rewrote it).
     mutating func replaceData(with data: RawJSON) {
-        replacedData = data
-        verbatim = false
+        reply.replacedData = data
+        reply.verbatim = false
     }
 
-    /// `{"channel", "event", "data"}` from the raw parts, as sent, with `"offset"` and `"epoch"`
-    /// when the message has a `position` in the channel's history.
+    /// The publish's answer (see `Reply.response(at:)`).
     func response(at position: StreamPosition?) -> RawJSON {
-        if position == nil, verbatim { return RawJSON(unchecked: payload) }
-        let data = self.data.bytes
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(channelRange.count + (eventRange?.count ?? 4) + data.readableBytes + (position == nil ? 32 : 96))
-        buffer.writeStaticString(#"{"channel":"#)
-        payload.withUnsafeReadableBytes { bytes in
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[channelRange]))
-            buffer.writeStaticString(#","event":"#)
-            if let eventRange { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[eventRange])) } else { buffer.writeStaticString("null") }
-        }
-        buffer.writeStaticString(#","data":"#)
-        buffer.writeImmutableBuffer(data)
-        position?.writeMembers(into: &buffer)
-        buffer.writeInteger(UInt8(ascii: "}"))
-        return RawJSON(unchecked: buffer)
+        reply.response(at: position)
     }
 }

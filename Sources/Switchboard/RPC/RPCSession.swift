@@ -1,4 +1,5 @@
 import CoreMetrics
+import DequeModule
 public import Logging
 public import NIOCore
 
@@ -116,7 +117,9 @@ public final class RPCSession {
     let publishesAskBackend: Bool
 
     // Requests answered in order (all of `/stream`'s; JSON-RPC batches).
-    @exclusivity(unchecked) var slots = CircularBuffer<Slot>()
+    /// A deque, not NIO's `CircularBuffer`: its elements are read and changed in place and move
+    /// out on removal (a `CircularBuffer` copies a slot, request and all, on each).
+    @exclusivity(unchecked) var slots = Deque<Slot>()
     @exclusivity(unchecked) var firstSequence: UInt64 = 0
     @exclusivity(unchecked) var started = 0
     @exclusivity(unchecked) var running = 0
@@ -271,7 +274,7 @@ public final class RPCSession {
     /// `message` if the rate allows it, else what stands in for it: the rate error for a request
     /// or a malformed message, nothing for a notification or an event. Answers to the node's own
     /// calls take their share but are always read.
-    func admitted(_ message: RPCInboundMessage) -> RPCInboundMessage {
+    func admitted(_ message: consuming RPCInboundMessage) -> RPCInboundMessage {
         guard !takeToken() else { return message }
         switch message {
         case .request(let request): return request.isNotification ? .ignored : .invalid(rateError, address: request.address)
@@ -281,8 +284,9 @@ public final class RPCSession {
         }
     }
 
-    func accept(_ message: RPCInboundMessage, batch: BatchReplies?) {
-        switch message {
+    func accept(_ message: consuming RPCInboundMessage, batch: BatchReplies?) {
+        // Consumed: the request moves into its slot, not copied.
+        switch consume message {
         case .request(let request):
             if let entry = router.entry(named: request.method, for: { identity }) {
                 if !inOrder, batch == nil {

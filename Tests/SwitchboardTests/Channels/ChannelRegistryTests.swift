@@ -55,6 +55,33 @@ struct ChannelRegistryTests {
         #expect(foo.messages == [#"{"channel":"c","event":"foo","data":"x"}"#])
     }
 
+    @Test("recipients cached between messages follow every join, leave, close and new pattern")
+    func cachedRecipientsFollowChanges() {
+        let registry = ChannelRegistry()
+        let a = RecordingSocket(1, eventLoop: loop)
+        let b = RecordingSocket(2, eventLoop: loop)
+        let c = RecordingSocket(3, eventLoop: loop)
+        for socket in [a, b, c] { registry.attach(socket) }
+        _ = join(registry, a, "room")
+        #expect(deliver(registry, "room", "e") == 1)
+        #expect(deliver(registry, "room", "e") == 1)  // from the cache
+        _ = join(registry, b, "room")
+        #expect(deliver(registry, "room", "e") == 2)
+        _ = registry.leave(a.id, channel: "room", pattern: "*")
+        #expect(deliver(registry, "room", "e") == 1)
+        // A pattern that is not `*`: recipients now depend on the event.
+        _ = join(registry, c, "room", "only")
+        #expect(deliver(registry, "room", "other") == 1)
+        #expect(deliver(registry, "room", "only") == 2)
+        registry.detach(c.id)
+        #expect(deliver(registry, "room", "only") == 1)
+        registry.detach(b.id)
+        #expect(deliver(registry, "room", "e") == 0)
+        #expect(a.messages.count == 3)
+        #expect(b.messages.count == 5)
+        #expect(c.messages == [#"{"channel":"room","event":"only","data":"x"}"#])
+    }
+
     @Test("a closed socket leaves every channel at once, and empty channels are released")
     func detach() {
         let registry = ChannelRegistry()
