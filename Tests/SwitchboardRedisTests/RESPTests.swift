@@ -64,6 +64,27 @@ struct RESPTests {
         #expect(answer.first == .bulkString(ByteBuffer(string: "message")))
     }
 
+    @Test("a message kept while the next replies are read stays intact (its bytes are slices of the reader's buffer)")
+    func keptMessages() throws {
+        let reader = HiredisReader(keepBuffer: true)
+        var kept: [HiredisReader.Reply] = []
+        for round in 0..<3 {
+            var wire = ""
+            for index in 0..<5 {
+                let payload = String(repeating: String(round * 5 + index), count: 40 + index)
+                wire += "*3\r\n$7\r\nmessage\r\n$2\r\nc\(index)\r\n$\(payload.utf8.count)\r\n\(payload)\r\n"
+            }
+            try reader.feed(ByteBuffer(string: wire))
+            while let reply = try reader.nextReply() { kept.append(reply) }
+        }
+        #expect(kept.count == 15)
+        for (number, reply) in kept.enumerated() {
+            let index = number % 5
+            let payload = String(repeating: String(number), count: 40 + index)
+            #expect(reply == .message(channel: ByteBuffer(string: "c\(index)"), payload: ByteBuffer(string: payload), sharded: false))
+        }
+    }
+
     @Test("garbage is a protocol error")
     func garbage() throws {
         let reader = HiredisReader(keepBuffer: false)

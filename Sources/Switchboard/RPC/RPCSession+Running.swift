@@ -84,14 +84,17 @@ extension RPCSession {
         while !closed, !slots.isEmpty {
             if case .waiting = slots[slots.startIndex].state { break }
             if case .running = slots[slots.startIndex].state { break }
-            // The slot moves out (no copy of its reply); sending may close the session (a
-            // write that fails closes the channel, whose inactivity empties `slots`).
-            let first = slots.removeFirst()
+            // The slot's state moves out (no copy of its reply, so the writer owns the reply's
+            // buffer and frames it in place); sending may close the session (a write that fails
+            // closes the channel, whose inactivity empties `slots`).
+            var state = SlotState.running
+            swap(&state, &slots[slots.startIndex].state)
+            let batch = slots.removeFirst().batch
             firstSequence += 1
             started -= 1
-            guard case .ready(let reply) = first.state else { continue }
-            if let batch = first.batch {
-                if var reply {
+            guard case .ready(let ready) = consume state else { continue }
+            if let batch {
+                if var reply = ready {
                     if batch.bytes + reply.readableBytes > configuration.maxReplyBytes {
                         reply = tooLarge(reply, batch: true)
                     }
@@ -105,7 +108,7 @@ extension RPCSession {
                     send(buffer)
                     wrote = true
                 }
-            } else if let reply {
+            } else if let reply = consume ready {
                 send(reply)
                 wrote = true
             }
@@ -181,7 +184,7 @@ extension RPCSession {
         running -= 1
         if sequential { runningSequential -= 1 }
         let index = slots.index(slots.startIndex, offsetBy: Int(sequence - firstSequence))
-        slots[index].state = .ready(reply)
+        slots[index].state = .ready(consume reply)  // ends here: the writer then owns the buffer alone
         pump()
     }
 

@@ -1,3 +1,4 @@
+import DequeModule
 public import NIOCore
 
 /// A push on a connection in subscribe mode (RESP2 arrays).
@@ -29,7 +30,8 @@ struct RedisReplyRouter<Waiter> {
         case protocolViolation(String)
     }
 
-    private(set) var waiting = CircularBuffer<Waiter>()
+    /// A deque: a waiter moves out when its reply comes (NIO's `CircularBuffer` copies it).
+    private(set) var waiting = Deque<Waiter>()
     private(set) var subscribed = false
 
     /// A command that expects one reply was sent.

@@ -62,7 +62,7 @@ public final class HiredisReader {
     /// needed: the read path of a connection (a message costs one buffer).
     public func nextReply() throws -> Reply? {
         guard try readReply() else { return nil }
-        defer { tape.reset() }
+        defer { tape.finish() }
         if let message = tape.message() { return message }
         return .value(tape.value())
     }
@@ -70,7 +70,7 @@ public final class HiredisReader {
     /// The next complete reply, or `nil` when more bytes are needed.
     public func next() throws -> RESPValue? {
         guard try readReply() else { return nil }
-        defer { tape.reset() }
+        defer { tape.finish() }
         return tape.value()
     }
 
@@ -112,10 +112,21 @@ final class ReplyTape {
         entries.reserveCapacity(16)
     }
 
+    /// `true` once the reply on the tape was read: the next reply's first value clears it.
+    private var finished = false
+
     /// Ready for the next reply (a buffer grown past 64 KiB by a big reply is let go).
     func reset() {
+        finished = false
         entries.removeAll(keepingCapacity: entries.capacity <= 1024)
         if bytes.capacity > 65536 { bytes = ByteBufferAllocator().buffer(capacity: 1024) } else { bytes.clear() }
+    }
+
+    /// The reply was read. The tape is cleared when the next reply starts, not now: a message's
+    /// channel and payload are slices of the tape, and by then the node has let them go, so the
+    /// buffer is reused in place (cleared now, it would be copied).
+    func finish() {
+        finished = true
     }
 
     /// The reply read: strings are slices of one buffer, copied once from the tape's.
@@ -126,7 +137,7 @@ final class ReplyTape {
     }
 
     /// The reply as a pub/sub message, when it is one: an array of three strings, the first
-    /// `message` or `smessage`. The channel and payload are slices of one copy of their bytes.
+    /// `message` or `smessage`. The channel and payload are slices of the tape's buffer.
     func message() -> HiredisReader.Reply? {
         guard entries.count == 4, entries[0].type == REDIS_REPLY_ARRAY, entries[0].number == 3,
             entries[1].type == REDIS_REPLY_STRING, entries[2].type == REDIS_REPLY_STRING, entries[3].type == REDIS_REPLY_STRING
@@ -140,11 +151,12 @@ final class ReplyTape {
         }
         let channel = entries[2]
         let payload = entries[3]
-        // Channel and payload are adjacent on the tape.
-        let shared = ByteBuffer(bytes: bytes.readableBytesView[channel.start..<payload.start + payload.length])
+        // Slices of the tape itself, not a copy: the node copies the payload into the frames it
+        // delivers and keeps no slice, so the tape is again its only holder when the next reply
+        // is read (a slice kept longer makes the tape copy itself then, not lose bytes).
         return .message(
-            channel: shared.getSlice(at: 0, length: channel.length) ?? ByteBuffer(),
-            payload: shared.getSlice(at: payload.start - channel.start, length: payload.length) ?? ByteBuffer(),
+            channel: bytes.getSlice(at: bytes.readerIndex + channel.start, length: channel.length) ?? ByteBuffer(),
+            payload: bytes.getSlice(at: bytes.readerIndex + payload.start, length: payload.length) ?? ByteBuffer(),
             sharded: sharded
         )
     }
@@ -173,12 +185,14 @@ final class ReplyTape {
     }
 
     fileprivate func string(type: Int32, _ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) {
+        if finished { reset() }
         let start = bytes.writerIndex
         if let pointer, length > 0 { bytes.writeBytes(UnsafeRawBufferPointer(start: pointer, count: length)) }
         entries.append(Entry(type: type, number: 0, start: start, length: length))
     }
 
     fileprivate func append(type: Int32, number: Int64) {
+        if finished { reset() }
         entries.append(Entry(type: type, number: number, start: 0, length: 0))
     }
 
