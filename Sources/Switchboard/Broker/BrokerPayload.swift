@@ -17,28 +17,27 @@ public enum BrokerPayload {
     /// string) uses `encodeBytes`.
     public static func plainLength(event: String?, rawData: RawJSON) -> Int? {
         var eventLength = 4  // null
-        if var event {
-            let plain = event.withUTF8 { utf8 in !utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") } }
-            guard plain else { return nil }
+        if let event {
+            guard ByteWriter.isPlainJSONString(event) else { return nil }
             eventLength = event.utf8.count + 2
         }
         return #"{"event":,"data":}"#.utf8.count + eventLength + rawData.bytes.readableBytes
     }
 
-    /// Writes a message whose event needs no escape (`plainLength` is not `nil`) into `buffer`:
-    /// straight from the request's bytes, with no intermediate copy.
-    public static func writePlain(event: String?, rawData: RawJSON, into buffer: inout ByteBuffer) {
-        buffer.writeStaticString(#"{"event":"#)
+    /// Writes a message whose event needs no escape (`plainLength` is not `nil`): straight from
+    /// the request's bytes, inside a larger message written in one access (a Redis command).
+    package static func writePlain(event: String?, rawData: RawJSON, into writer: inout ByteWriter) {
+        writer.write(#"{"event":"#)
         if let event {
-            buffer.writeInteger(UInt8(ascii: "\""))
-            buffer.writeString(event)
-            buffer.writeInteger(UInt8(ascii: "\""))
+            writer.write(UInt8(ascii: "\""))
+            writer.write(utf8: event)
+            writer.write(UInt8(ascii: "\""))
         } else {
-            buffer.writeStaticString("null")
+            writer.write("null")
         }
-        buffer.writeStaticString(#","data":"#)
-        buffer.writeImmutableBuffer(rawData.bytes)
-        buffer.writeInteger(UInt8(ascii: "}"))
+        writer.write(#","data":"#)
+        writer.write(rawData.bytes)
+        writer.write(UInt8(ascii: "}"))
     }
 
     /// Encodes a message whose data is raw JSON text, copied as it is.

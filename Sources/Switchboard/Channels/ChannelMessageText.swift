@@ -34,6 +34,20 @@ public enum ChannelMessageText {
     /// Appends the message in `format` to `buffer` (with `offset` and `epoch` members for a
     /// `/stream` message with a `position`).
     public static func write(format: ChannelMessageFormat, channel: String, event: String?, rawData: ByteBuffer, position: StreamPosition? = nil, into buffer: inout ByteBuffer) {
+        // The usual message (plain names, no history position): its pieces in one access.
+        if format == .stream, position == nil, ByteWriter.isPlainJSONString(channel), event.map(ByteWriter.isPlainJSONString) ?? true {
+            let room = #"{"channel":"","event":"","data":}"#.utf8.count + channel.utf8.count + (event?.utf8.count ?? 0) + rawData.readableBytes
+            buffer.writeParts(room: room) { writer in
+                writer.write(#"{"channel":""#)
+                writer.write(utf8: channel)
+                writer.write(#"","event":""#)
+                if let event { writer.write(utf8: event) }
+                writer.write(#"","data":"#)
+                writer.write(rawData)
+                writer.write(UInt8(ascii: "}"))
+            }
+            return
+        }
         // Written straight into the buffer (no intermediate array: one allocation less per message).
         buffer.reserveCapacity(buffer.writerIndex + channel.utf8.count + (event?.utf8.count ?? 0) + rawData.readableBytes + 48)
         switch format {

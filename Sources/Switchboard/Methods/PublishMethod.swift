@@ -115,17 +115,24 @@ struct RawPublishRequest {
         func response(at position: StreamPosition?) -> RawJSON {
             if position == nil, verbatim { return RawJSON(unchecked: payload) }
             let data = self.data.bytes
-            var buffer = ByteBufferAllocator().buffer(capacity: channelRange.count + (eventRange?.count ?? 4) + data.readableBytes + (position == nil ? 32 : 96))
-            buffer.writeStaticString(#"{"channel":"#)
-            payload.withUnsafeReadableBytes { bytes in
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[channelRange]))
-                buffer.writeStaticString(#","event":"#)
-                if let eventRange { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[eventRange])) } else { buffer.writeStaticString("null") }
+            let room = #"{"channel":,"event":,"data":}"#.utf8.count + channelRange.count + (eventRange?.count ?? 4) + data.readableBytes
+            var buffer = ByteBufferAllocator().buffer(capacity: room + (position == nil ? 0 : 96))
+            // The parts in one access (see `ByteWriter`); the history position after them.
+            buffer.writeParts(room: room) { writer in
+                writer.write(#"{"channel":"#)
+                payload.withUnsafeReadableBytes { bytes in
+                    writer.write(UnsafeRawBufferPointer(rebasing: bytes[channelRange]))
+                    writer.write(#","event":"#)
+                    if let eventRange { writer.write(UnsafeRawBufferPointer(rebasing: bytes[eventRange])) } else { writer.write("null") }
+                }
+                writer.write(#","data":"#)
+                writer.write(data)
+                if position == nil { writer.write(UInt8(ascii: "}")) }
             }
-            buffer.writeStaticString(#","data":"#)
-            buffer.writeImmutableBuffer(data)
-            position?.writeMembers(into: &buffer)
-            buffer.writeInteger(UInt8(ascii: "}"))
+            if let position {
+                position.writeMembers(into: &buffer)
+                buffer.writeInteger(UInt8(ascii: "}"))
+            }
             return RawJSON(unchecked: buffer)
         }
     }

@@ -85,6 +85,20 @@ public enum RPCReply {
 
     /// Writes a success reply from raw JSON parts.
     public static func success(rawID: ByteBuffer, method: String, response: RawJSON, into buffer: inout ByteBuffer) {
+        // The usual reply (a method name with nothing to escape): its parts in one access.
+        if ByteWriter.isPlainJSONString(method) {
+            let room = #"{"id":,"method":"","response":}"#.utf8.count + rawID.readableBytes + method.utf8.count + response.bytes.readableBytes
+            buffer.writeParts(room: room) { writer in
+                writer.write(#"{"id":"#)
+                writer.write(rawID)
+                writer.write(#","method":""#)
+                writer.write(utf8: method)
+                writer.write(#"","response":"#)
+                writer.write(response.bytes)
+                writer.write(UInt8(ascii: "}"))
+            }
+            return
+        }
         buffer.reserveCapacity(buffer.writerIndex + rawID.readableBytes + method.utf8.count + response.bytes.readableBytes + 40)
         buffer.writeStaticString(#"{"id":"#)
         var id = rawID

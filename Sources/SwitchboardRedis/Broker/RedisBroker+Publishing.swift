@@ -29,9 +29,37 @@ extension RedisBroker {
         guard ChannelName.isValid(channel), let publisher = publisher(for: channel) else {
             return completion(.failure(BrokerError.cannotPublish))
         }
+        guard naming.sharded else {
+            // One Redis: no redirection to follow, so the reply goes straight to `completion`
+            // (one callback, nothing kept for a resend).
+            metrics.messagesPublished.increment()
+            let command = transientCommand(channel: channel, event: event, rawData: rawData)
+            publisher.send(encoded: command, completion: RedisCompletion(on: eventLoop) { result in
+                switch result {
+                case .success: completion(.success(nil))
+                case .failure(let error): completion(.failure(self.publishFailed(error, channel: channel)))
+                }
+            })
+            return
+        }
         send(publish: transientCommand(channel: channel, event: event, rawData: rawData), channel: channel, on: publisher, replyOn: eventLoop) { result in
             completion(result.mapError { $0 })
         }
+    }
+
+    /// Why a publish on a single Redis failed, logged as `send(publish:…)` logs it.
+    private func publishFailed(_ error: RedisError, channel: String) -> BrokerError {
+        switch error {
+        case .server(let message) where RedisRedirection(message) != nil:
+            if warnedClusterNode.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
+                logger.error("Redis answered MOVED: it is a node of a Redis Cluster; name the cluster with --redis redis+cluster://host:port,… (docs/redis-cluster.md)", metadata: ["reply": "\(message)"])
+            }
+        case .server(let message):
+            logger.warning("Redis refused a publish", metadata: ["channel": "\(channel)", "error": "\(message)"])
+        default:
+            logger.debug("publish failed", metadata: ["channel": "\(channel)", "error": "\(error)"])
+        }
+        return BrokerError.cannotPublish
     }
 
     /// A PUBLISH (SPUBLISH on a cluster) of the message, nothing kept.

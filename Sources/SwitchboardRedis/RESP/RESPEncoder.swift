@@ -38,15 +38,22 @@ public enum RESPEncoder {
             return publish(prefix: prefix, channel: channel, payload: BrokerPayload.encodeBytes(event: event, rawData: rawData))
         }
         let channelBytes = prefix.utf8.count + channel.utf8.count
-        var buffer = ByteBufferAllocator().buffer(capacity: length + channelBytes + 48)
-        buffer.writeStaticString("*3\r\n$7\r\nPUBLISH\r\n$")
-        writeDecimal(channelBytes, into: &buffer)
-        buffer.writeString(prefix)
-        buffer.writeString(channel)
-        buffer.writeStaticString("\r\n$")
-        writeDecimal(length, into: &buffer)
-        BrokerPayload.writePlain(event: event, rawData: rawData, into: &buffer)
-        buffer.writeStaticString("\r\n")
+        let room = "*3\r\n$7\r\nPUBLISH\r\n$".utf8.count + 3 * "\r\n".utf8.count + "\r\n$".utf8.count + ByteWriter.decimalLength(channelBytes) + channelBytes
+            + ByteWriter.decimalLength(length) + length
+        var buffer = ByteBufferAllocator().buffer(capacity: room)
+        // One access for the whole command (see `ByteWriter`).
+        buffer.writeParts(room: room) { writer in
+            writer.write("*3\r\n$7\r\nPUBLISH\r\n$")
+            writer.write(decimal: channelBytes)
+            writer.write("\r\n")
+            writer.write(utf8: prefix)
+            writer.write(utf8: channel)
+            writer.write("\r\n$")
+            writer.write(decimal: length)
+            writer.write("\r\n")
+            BrokerPayload.writePlain(event: event, rawData: rawData, into: &writer)
+            writer.write("\r\n")
+        }
         return buffer
     }
 

@@ -14,6 +14,8 @@ protocol FlushTarget: AnyObject {
 final class FlushScheduler {
     private let eventLoop: any EventLoop
     @exclusivity(unchecked) private var pending: [any FlushTarget] = []
+    /// The list being flushed, swapped with `pending` so neither is reallocated per tick.
+    @exclusivity(unchecked) private var flushing: [any FlushTarget] = []
     @exclusivity(unchecked) private var scheduled = false
 
     init(eventLoop: any EventLoop) {
@@ -35,11 +37,11 @@ final class FlushScheduler {
 
     private func run() {
         scheduled = false
-        let targets = pending
-        pending.removeAll(keepingCapacity: true)
-        for target in targets {
+        swap(&pending, &flushing)
+        for target in flushing {
             target.flushQueued = false
             target.flushNow()
         }
+        flushing.removeAll(keepingCapacity: true)
     }
 }
