@@ -182,16 +182,18 @@ public struct JSONParser {
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1  // opening quote
         let start = index
-        // Fast path: no escapes.
+        // Fast path: no escapes. The bytes OR-ed together tell an ASCII string on the way.
+        var seen: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                return try makeString(slice, at: start)
+                return try makeString(slice, at: start, ascii: seen < 0x80)
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("control character in string") }
+            seen |= byte
             index += 1
         }
         guard index < bytes.count else { throw error("unterminated string") }
@@ -232,9 +234,9 @@ public struct JSONParser {
         throw error("unterminated string")
     }
 
-    private func makeString(_ utf8: UnsafeRawBufferPointer, at offset: Int) throws(JSONParseError) -> String {
+    private func makeString(_ utf8: UnsafeRawBufferPointer, at offset: Int, ascii: Bool) throws(JSONParseError) -> String {
         // ASCII (the common case) needs no validation.
-        if !utf8.contains(where: { $0 >= 0x80 }) { return String(decoding: utf8, as: UTF8.self) }
+        if ascii { return String(decoding: utf8, as: UTF8.self) }
         guard let string = String(validating: utf8, as: UTF8.self) else {
             throw JSONParseError(reason: "invalid UTF-8 in string", offset: offset)
         }
@@ -335,15 +337,19 @@ public struct JSONParser {
     private mutating func skipString() throws(JSONParseError) {
         index += 1
         var runStart = index
+        // The bytes of the run OR-ed together: a run of ASCII (nearly every name and most text)
+        // needs no second pass for UTF-8.
+        var seen: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                try validateUTF8(runStart, index)
+                if seen >= 0x80 { try validateUTF8(runStart, index) }
                 index += 1
                 return
             }
             if byte == UInt8(ascii: "\\") {
-                try validateUTF8(runStart, index)
+                if seen >= 0x80 { try validateUTF8(runStart, index) }
+                seen = 0
                 index += 1
                 guard index < bytes.count else { break }
                 switch bytes[index] {
@@ -360,6 +366,7 @@ public struct JSONParser {
                 continue
             }
             if byte < 0x20 { throw error("control character in string") }
+            seen |= byte
             index += 1
         }
         throw error("unterminated string")

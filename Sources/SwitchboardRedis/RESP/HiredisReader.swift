@@ -200,8 +200,10 @@ final class ReplyTape {
     /// for null, and hands it back as the reply; the tape holds the values).
     nonisolated(unsafe) private static let sentinel = UnsafeMutableRawPointer(bitPattern: 0x1)!
 
-    private static func tape(_ task: UnsafePointer<redisReadTask>?) -> ReplyTape {
-        Unmanaged<ReplyTape>.fromOpaque(task!.pointee.privdata!).takeUnretainedValue()
+    /// Runs `body` on the reader's tape (its `privdata`), borrowed: the reader holds it for as
+    /// long as hiredis reads, so no reference is counted per value.
+    private static func withTape<T>(_ task: UnsafePointer<redisReadTask>?, _ body: (ReplyTape) -> T) -> T {
+        Unmanaged<ReplyTape>.fromOpaque(task!.pointee.privdata!)._withUnsafeGuaranteedRef(body)
     }
 
     /// hiredis's object functions, writing to the reader's tape (its `privdata`).
@@ -209,19 +211,19 @@ final class ReplyTape {
         let functions = UnsafeMutablePointer<redisReplyObjectFunctions>.allocate(capacity: 1)
         functions.initialize(to: redisReplyObjectFunctions(
             createString: { task, pointer, length in
-                tape(task).string(type: task!.pointee.type, pointer, length)
+                withTape(task) { $0.string(type: task!.pointee.type, pointer, length) }
                 return sentinel
             },
             createArray: { task, count in
-                tape(task).append(type: REDIS_REPLY_ARRAY, number: Int64(count))
+                withTape(task) { $0.append(type: REDIS_REPLY_ARRAY, number: Int64(count)) }
                 return sentinel
             },
             createInteger: { task, value in
-                tape(task).append(type: REDIS_REPLY_INTEGER, number: Int64(value))
+                withTape(task) { $0.append(type: REDIS_REPLY_INTEGER, number: Int64(value)) }
                 return sentinel
             },
             createNil: { task in
-                tape(task).append(type: REDIS_REPLY_NIL, number: 0)
+                withTape(task) { $0.append(type: REDIS_REPLY_NIL, number: 0) }
                 return sentinel
             },
             freeObject: { _ in }

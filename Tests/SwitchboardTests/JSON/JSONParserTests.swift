@@ -47,6 +47,22 @@ struct JSONParserTests {
         }
     }
 
+    @Test("values stepped over (not built) are checked for UTF-8 too, before and after escapes")
+    func invalidUTF8WhenSkipping() {
+        func members(_ value: [UInt8]) throws -> Int {
+            let bytes = Array(#"{"k":"#.utf8) + value + Array("}".utf8)
+            var count = 0
+            try bytes.withUnsafeBytes { raw in try JSONParser.forEachMember(in: raw) { _, _ in count += 1 } }
+            return count
+        }
+        let quote: [UInt8] = [0x22]
+        #expect(throws: JSONParseError.self) { try members(quote + [0xFF] + quote) }
+        #expect(throws: JSONParseError.self) { try members(quote + Array(#"ok\n"#.utf8) + [0xC3] + quote) }
+        #expect(throws: JSONParseError.self) { try members(quote + Array("é".utf8) + Array(#"\t"#.utf8) + [0xE2, 0x82] + quote) }
+        #expect(throws: Never.self) { try members(quote + Array(#"é\n€ ok"#.utf8) + quote) }
+        #expect(throws: Never.self) { try members(Array(#"["ü", {"é": "x\u00e9"}]"#.utf8)) }
+    }
+
     @Test("nesting is bounded")
     func depth() throws {
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
