@@ -85,10 +85,16 @@ public enum BrokerPayload {
                     case "epoch":
                         if case .string(let text)? = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[value])) { epoch = text }
                     case "event":
-                        switch try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[value])) {
-                        case .string(let name)? where name.utf8.count <= EventName.maxBytes: event = name
-                        case .string?: problem = problem ?? Malformed(description: "\"event\" over \(EventName.maxBytes) bytes")
-                        case .null?: event = nil
+                        // The value was validated with the object: a string is read as one.
+                        var parser = JSONParser(UnsafeRawBufferPointer(rebasing: bytes[value]), maxDepth: 1)
+                        switch bytes[value.lowerBound] {
+                        case UInt8(ascii: "\""):
+                            if let name = try? parser.parseString(), name.utf8.count <= EventName.maxBytes {
+                                event = name
+                            } else {
+                                problem = problem ?? Malformed(description: "\"event\" over \(EventName.maxBytes) bytes")
+                            }
+                        case UInt8(ascii: "n"): event = nil
                         default: problem = problem ?? Malformed(description: "\"event\" must be a string or null")
                         }
                     case "data":
