@@ -12,6 +12,9 @@ enum RedisReplyWaiter: Sendable {
         switch self {
         case .promise(let promise):
             promise.completeWith(result.mapError { $0 as any Error })
+        case .callback(let completion) where completion.eventLoop === currentLoop:
+            // The usual case (one loop per node's publisher): run now, no task made.
+            completion.handler(result)
         case .callback(let completion):
             let handler = completion.handler
             batch.add(on: completion.eventLoop, currentLoop: currentLoop) { handler(result) }
@@ -145,10 +148,22 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                 return
             }
             let deadline: NIODeadline = commandTimeout.map { .now() + $0 } ?? .distantFuture
+            // Commands of one burst go into the channel joined (up to 64 KiB a write): one
+            // channel write, not one per command.
+            var joined: ByteBuffer? = nil
             for (bytes, waiter) in commands {
                 router.sentCommand((waiter, deadline))
-                context.write(wrapOutboundOut(bytes), promise: nil)
+                if var pending = joined.take() {
+                    if pending.readableBytes + bytes.readableBytes <= 64 << 10 {
+                        pending.writeImmutableBuffer(bytes)
+                        joined = pending
+                        continue
+                    }
+                    context.write(wrapOutboundOut(pending), promise: nil)
+                }
+                joined = bytes
             }
+            if let joined { context.write(wrapOutboundOut(joined), promise: nil) }
             promise?.succeed()
         case .subscription(let bytes):
             router.sentSubscription()

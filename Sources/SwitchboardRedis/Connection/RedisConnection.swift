@@ -124,12 +124,16 @@ public final class RedisConnection: Sendable {
             defer { outbox.commands.removeAll(keepingCapacity: true) }
             return outbox.commands
         }
-        // If the handler never saw them (the channel closed), fail them here.
-        channel.writeAndFlush(RedisOutbound.commands(commands)).whenFailure { _ in
+        // On the channel's loop: an active channel has its handler, which owns the waiters from
+        // the write on (and fails them if the connection closes); a closed one never shows them
+        // to the handler, so they fail here. No promise per write.
+        guard channel.isActive else {
             var batch = CrossLoopTasks()
-            for (_, waiter) in commands { waiter.complete(.failure(.connectionClosed), batch: &batch, on: self.channel.eventLoop) }
+            for (_, waiter) in commands { waiter.complete(.failure(.connectionClosed), batch: &batch, on: channel.eventLoop) }
             batch.dispatch()
+            return
         }
+        channel.writeAndFlush(RedisOutbound.commands(commands), promise: nil)
     }
 
     /// Sends SUBSCRIBE, UNSUBSCRIBE or PING on a subscriber connection: the confirmations come
