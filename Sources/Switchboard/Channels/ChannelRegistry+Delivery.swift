@@ -29,8 +29,13 @@ extension ChannelRegistry {
             ? encoder.encode(json: ChannelMessageText.make(format: .jsonRPC, channel: channel, event: event, rawData: rawData), deflate: needs.jsonRPCDeflated)
             : nil
         let message = OutboundMessage(stream: stream, jsonRPC: jsonRPC, history: position.map { ChannelOffset(channel: channel, offset: $0.offset) })
-        var count = 0
         let groups = recipients.groups
+        if groups.count == 1 {
+            // One event loop (the usual node): the message moves into the batch, not copied.
+            batch.add(groups[0].sockets, message: consume message, loop: groups[0].loop)
+            return groups[0].sockets.count
+        }
+        var count = 0
         for index in groups.indices {
             count += groups[index].sockets.count
             batch.add(groups[index].sockets, message: message, loop: groups[index].loop)

@@ -17,17 +17,35 @@ public struct DeliveryBatch {
     /// `true` when nothing was added.
     public var isEmpty: Bool { items.isEmpty }
 
-    mutating func add(_ sockets: [any SocketHandle], message: OutboundMessage, loop: any EventLoop) {
+    mutating func add(_ sockets: [any SocketHandle], message: consuming OutboundMessage, loop: any EventLoop) {
         // The item is made here and moved into the batch (consumed, not copied).
         items.add(Item(sockets: sockets, message: message), on: loop)
     }
 
     /// Sends everything collected: one task per event loop; then the batch is empty.
     public mutating func dispatch() {
-        items.dispatch { item in
-            item.sockets.withUnsafeBufferPointer { sockets in
-                guard let first = sockets.baseAddress else { return }
-                for index in 0..<sockets.count { first[index].enqueue(item.message) }
+        for index in items.batches.indices {
+            let loop = items.batches[index].loop
+            if loop.inEventLoop {
+                Self.deliver(items.batches[index].work)
+            } else {
+                let work = items.batches[index].work
+                loop.execute { Self.deliver(work) }
+            }
+        }
+        items.batches.removeAll(keepingCapacity: true)
+    }
+
+    /// Hands each item's message to its sockets, reading items and sockets where they lie (no
+    /// copy of an item, nor reference counted per socket).
+    private static func deliver(_ items: [Item]) {
+        items.withUnsafeBufferPointer { items in
+            guard let item = items.baseAddress else { return }
+            for index in 0..<items.count {
+                item[index].sockets.withUnsafeBufferPointer { sockets in
+                    guard let socket = sockets.baseAddress else { return }
+                    for number in 0..<sockets.count { socket[number].enqueue(item[index].message) }
+                }
             }
         }
     }
