@@ -36,16 +36,14 @@ public struct DeliveryBatch {
         items.batches.removeAll(keepingCapacity: true)
     }
 
-    /// Hands each item's message to its sockets, reading items and sockets where they lie (no
-    /// copy of an item, nor reference counted per socket).
+    /// Hands each item's message to its sockets: the message is taken once per item (a local the
+    /// calls borrow), the sockets are read where they lie (no reference counted per socket).
     private static func deliver(_ items: [Item]) {
-        items.withUnsafeBufferPointer { items in
-            guard let item = items.baseAddress else { return }
-            for index in 0..<items.count {
-                item[index].sockets.withUnsafeBufferPointer { sockets in
-                    guard let socket = sockets.baseAddress else { return }
-                    for number in 0..<sockets.count { socket[number].enqueue(item[index].message) }
-                }
+        for index in items.indices {
+            let message = items[index].message
+            items[index].sockets.withUnsafeBufferPointer { sockets in
+                guard let socket = sockets.baseAddress else { return }
+                for number in 0..<sockets.count { socket[number].enqueue(message) }
             }
         }
     }
