@@ -47,10 +47,12 @@ extension RedisBroker {
         }
     }
 
-    /// Why a publish on a single Redis failed, logged as `send(publish:…)` logs it.
-    private func publishFailed(_ error: RedisError, channel: String) -> BrokerError {
+    /// A failed publish, logged once here for every path: a redirection from a single-Redis URL
+    /// (it names a node of a cluster), a command Redis refused (OOM, a key of the wrong type, a
+    /// script error), or a lost connection (which the reconnection logs report; debug here).
+    func publishFailed(_ error: RedisError, channel: String) -> BrokerError {
         switch error {
-        case .server(let message) where RedisRedirection(message) != nil:
+        case .server(let message) where !naming.sharded && RedisRedirection(message) != nil:
             if warnedClusterNode.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
                 logger.error("Redis answered MOVED: it is a node of a Redis Cluster; name the cluster with --redis redis+cluster://host:port,… (docs/redis-cluster.md)", metadata: ["reply": "\(message)"])
             }
@@ -123,10 +125,7 @@ extension RedisBroker {
                 let redirection = RedisRedirection(message)!
                 guard let command else {
                     // A single-Redis URL that names a node of a Redis Cluster.
-                    if warnedClusterNode.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
-                        logger.error("Redis answered MOVED: it is a node of a Redis Cluster; name the cluster with --redis redis+cluster://host:port,… (docs/redis-cluster.md)", metadata: ["reply": "\(message)"])
-                    }
-                    completion(.failure(BrokerError.cannotPublish))
+                    completion(.failure(publishFailed(.server(message), channel: channel)))
                     return
                 }
                 guard let target = redirected(redirection, from: connection) else {
@@ -136,14 +135,8 @@ extension RedisBroker {
                 }
                 if redirection.kind == .ask { target.send(encoded: RESPEncoder.encode(["ASKING"]), completion: RedisCompletion(on: eventLoop) { _ in }) }
                 target.send(encoded: command, completion: RedisCompletion(on: eventLoop) { complete($0, on: target, command: command, retry: retry, hops: hops + 1) })
-            case .failure(.server(let message)):
-                // Redis refused the command itself (OOM, a key of the wrong type, a script error):
-                // not a lost connection, which the reconnection logs report.
-                logger.warning("Redis refused a publish", metadata: ["channel": "\(channel)", "error": "\(message)"])
-                completion(.failure(BrokerError.cannotPublish))
             case .failure(let error):
-                logger.debug("publish failed", metadata: ["channel": "\(channel)", "error": "\(error)"])
-                completion(.failure(BrokerError.cannotPublish))
+                completion(.failure(publishFailed(error, channel: channel)))
             }
         }
         publisher.send(encoded: command, completion: RedisCompletion(on: eventLoop) { complete($0, on: publisher, command: resend, retry: onNoScript, hops: 0) })
