@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Counts the reference-count operations (swift_retain, swift_release) and mallocs per publish of
-# the two nodes of the publish-ratio scenario (docs/performance.md): exact counts, so unlike CPU
-# time they do not move from run to run. Uses uprobes (`perf probe`, root), which slow every call,
+# the two nodes of the publish-ratio scenario (docs/performance.md): counts, which move less than
+# CPU time (a few per cent from run to run, with how many publishes share an event-loop tick;
+# run it two or three times to compare builds). Uses uprobes (`perf probe`, root), which slow every call,
 # so the run is slower than the bench's and its batches are smaller: compare counts from this
 # script with each other, not with the bench's figures.
 #

@@ -15,10 +15,10 @@ public enum BrokerPayload {
     /// The encoded length of a message whose event needs no escape (nearly every event), or
     /// `nil` when it needs one: then a writer that must know the length first (a Redis bulk
     /// string) uses `encodeBytes`.
-    public static func plainLength(event: String?, rawData: RawJSON) -> Int? {
+    package static func plainLength(event: String?, rawData: RawJSON) -> Int? {
         var eventLength = 4  // null
         if let event {
-            guard ByteWriter.isPlainJSONString(event) else { return nil }
+            guard JSONWriter.needsNoEscape(event) else { return nil }
             eventLength = event.utf8.count + 2
         }
         return #"{"event":,"data":}"#.utf8.count + eventLength + rawData.bytes.readableBytes

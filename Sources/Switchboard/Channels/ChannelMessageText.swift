@@ -35,7 +35,7 @@ public enum ChannelMessageText {
     /// `/stream` message with a `position`).
     public static func write(format: ChannelMessageFormat, channel: String, event: String?, rawData: ByteBuffer, position: StreamPosition? = nil, into buffer: inout ByteBuffer) {
         // The usual message (plain names, no history position): its pieces in one access.
-        if format == .stream, position == nil, ByteWriter.isPlainJSONString(channel), event.map(ByteWriter.isPlainJSONString) ?? true {
+        if format == .stream, position == nil, JSONWriter.needsNoEscape(channel), event.map(JSONWriter.needsNoEscape) ?? true {
             let room = #"{"channel":"","event":"","data":}"#.utf8.count + channel.utf8.count + (event?.utf8.count ?? 0) + rawData.readableBytes
             buffer.writeParts(room: room) { writer in
                 writer.write(#"{"channel":""#)

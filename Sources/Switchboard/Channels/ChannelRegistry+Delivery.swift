@@ -52,14 +52,8 @@ extension ChannelRegistry {
             if let cached = state.everyEvent[channel] { return .found(cached, state.encoder) }
             guard var entry = state.channels[channel], !entry.patterns.isEmpty else { return .none }
             if entry.globs.isEmpty {
-                let recipients: Recipients
-                if let cached = entry.allRecipients {
-                    recipients = cached
-                } else {
-                    recipients = Self.group(entry.patterns.lazy.flatMap { $0.sockets.values })
-                    entry.allRecipients = recipients
-                    state.channels[channel] = entry
-                }
+                // Every pattern is `*`: the recipients of every event, kept in `everyEvent` alone.
+                let recipients = Self.group(entry.patterns.lazy.flatMap { $0.sockets.values })
                 state.everyEvent[channel] = recipients
                 return .found(recipients, state.encoder)
             }

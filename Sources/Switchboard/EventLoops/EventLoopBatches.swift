@@ -28,22 +28,11 @@ public struct EventLoopBatches<Work: Sendable> {
     /// one task per loop); then the batches are empty.
     @inlinable
     public mutating func dispatch(_ perform: @escaping @Sendable (Work) -> Void) {
-        // Items are passed as they lie in the arrays (borrowed): no copy, no reference counting.
-        for index in batches.indices {
-            let loop = batches[index].loop
+        for (loop, work) in batches {
             if loop.inEventLoop {
-                batches[index].work.withUnsafeBufferPointer { items in
-                    guard let first = items.baseAddress else { return }
-                    for item in 0..<items.count { perform(first[item]) }
-                }
+                for item in work { perform(item) }
             } else {
-                let work = batches[index].work
-                loop.execute {
-                    work.withUnsafeBufferPointer { items in
-                        guard let first = items.baseAddress else { return }
-                        for item in 0..<items.count { perform(first[item]) }
-                    }
-                }
+                loop.execute { for item in work { perform(item) } }
             }
         }
         batches.removeAll(keepingCapacity: true)

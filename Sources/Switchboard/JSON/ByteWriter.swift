@@ -80,13 +80,6 @@ package struct ByteWriter: ~Copyable {
         }
         withUnsafeBytes(of: &digits) { write(UnsafeRawBufferPointer(rebasing: $0[($0.count - digitCount)...])) }
     }
-
-    /// Whether `string` can be written as a JSON string between quotes as it is (no character
-    /// that JSON escapes): names and events nearly always can.
-    package static func isPlainJSONString(_ string: String) -> Bool {
-        var string = string
-        return string.withUTF8 { utf8 in !utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") } }
-    }
 }
 
 extension ByteBuffer {

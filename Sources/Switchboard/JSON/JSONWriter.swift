@@ -20,12 +20,17 @@ public enum JSONWriter {
         buffer.writeBytes(bytes)
     }
 
+    /// Whether `string` goes between quotes as it is (no character JSON escapes): method names,
+    /// channels and events nearly always do.
+    package static func needsNoEscape(_ string: String) -> Bool {
+        var string = string
+        return string.withUTF8 { utf8 in !utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") } }
+    }
+
     /// Appends `string` as a quoted, escaped JSON string.
     public static func writeString(_ string: String, into buffer: inout ByteBuffer) {
         // Most strings (method names, channels) need no escape: written as they are.
-        var string = string
-        let plain = string.withUTF8 { utf8 in !utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") } }
-        if plain {
+        if needsNoEscape(string) {
             buffer.writeInteger(UInt8(ascii: "\""))
             buffer.writeString(string)
             buffer.writeInteger(UInt8(ascii: "\""))

@@ -133,7 +133,8 @@ public struct RPCContext: Sendable {
     /// Throws the protocol's refusal (and counts it) unless this connection may `action`
     /// `channel`.
     public func authorize(_ action: AccessPolicy.Action, _ channel: String) throws(RPCError) {
-        // The shared parts' own properties, borrowed: no copy of the identity and the policy.
+        // An open node is answered before the identity is passed: passing it copies the identity
+        // (each of its references retained and released).
         guard shared.access.allowsEveryone || shared.access.allows(shared.identity, action, channel) else {
             hub.metrics.refusal(action == .subscribe ? .subscribe : .publish)
             logger.info("refused", metadata: ["action": "\(action.rawValue)", "channel": "\(channel.clippedForLog)", "user": "\((identity.userID ?? "anonymous").clippedForLog)"])

@@ -86,7 +86,7 @@ public enum RPCReply {
     /// Writes a success reply from raw JSON parts.
     public static func success(rawID: ByteBuffer, method: String, response: RawJSON, into buffer: inout ByteBuffer) {
         // The usual reply (a method name with nothing to escape): its parts in one access.
-        if ByteWriter.isPlainJSONString(method) {
+        if JSONWriter.needsNoEscape(method) {
             let room = #"{"id":,"method":"","response":}"#.utf8.count + rawID.readableBytes + method.utf8.count + response.bytes.readableBytes
             buffer.writeParts(room: room) { writer in
                 writer.write(#"{"id":"#)

@@ -107,13 +107,9 @@ public struct RPCRouter: Sendable {
         entries[name]?.method
     }
 
-    /// The method `identity` may call under `name` (`nil` when there is none, or it is hidden).
-    func entry(named name: String, for identity: Identity) -> Entry? {
-        entry(named: name) { identity }
-    }
-
-    /// The entry for `name` if the identity may call it; the identity is read only for a method
-    /// that asks something of it (a session's identity is not copied per request for nothing).
+    /// The entry `identity` may call under `name` (`nil` when there is none, or it is hidden);
+    /// the identity is read only for a method that asks something of it (a session's identity is
+    /// not copied per request for nothing).
     func entry(named name: String, for identity: () -> Identity) -> Entry? {
         guard let entry = entries[name] else {
             guard let forwarding, forwarding.backend.forwards(method: name) else { return nil }

@@ -29,25 +29,10 @@ extension RedisBroker {
         guard ChannelName.isValid(channel), let publisher = publisher(for: channel) else {
             return completion(.failure(BrokerError.cannotPublish))
         }
-        guard naming.sharded else {
-            // One Redis: no redirection to follow, so the reply goes straight to `completion`
-            // (one callback, nothing kept for a resend).
-            metrics.messagesPublished.increment()
-            let command = transientCommand(channel: channel, event: event, rawData: rawData)
-            publisher.send(encoded: command, completion: RedisCompletion(on: eventLoop) { result in
-                switch result {
-                case .success: completion(.success(nil))
-                case .failure(let error): completion(.failure(self.publishFailed(error, channel: channel)))
-                }
-            })
-            return
-        }
-        send(publish: transientCommand(channel: channel, event: event, rawData: rawData), channel: channel, on: publisher, replyOn: eventLoop) { result in
-            completion(result.mapError { $0 })
-        }
+        send(publish: transientCommand(channel: channel, event: event, rawData: rawData), channel: channel, on: publisher, replyOn: eventLoop, completion: completion)
     }
 
-    /// A failed publish, logged once here for every path: a redirection from a single-Redis URL
+    /// A failed publish, logged once here for both of `send(publish:…)`'s paths: a redirection from a single-Redis URL
     /// (it names a node of a cluster), a command Redis refused (OOM, a key of the wrong type, a
     /// script error), or a lost connection (which the reconnection logs report; debug here).
     func publishFailed(_ error: RedisError, channel: String) -> BrokerError {
@@ -89,9 +74,7 @@ extension RedisBroker {
         onNoScript: (@Sendable () -> ByteBuffer)? = nil
     ) -> EventLoopFuture<StreamPosition?> {
         let promise = eventLoop.makePromise(of: StreamPosition?.self)
-        send(publish: command, channel: channel, on: publisher, replyOn: eventLoop, position: position, onNoScript: onNoScript) { result in
-            promise.completeWith(result.mapError { $0 })
-        }
+        send(publish: command, channel: channel, on: publisher, replyOn: eventLoop, position: position, onNoScript: onNoScript, completion: promise.completeWith)
         return promise.futureResult
     }
 
@@ -108,9 +91,20 @@ extension RedisBroker {
         replyOn eventLoop: any EventLoop,
         position: @escaping @Sendable (RESPValue) -> StreamPosition? = { _ in nil },
         onNoScript: (@Sendable () -> ByteBuffer)? = nil,
-        completion: @escaping @Sendable (Result<StreamPosition?, BrokerError>) -> Void
+        completion: @escaping @Sendable (Result<StreamPosition?, any Error>) -> Void
     ) {
         metrics.messagesPublished.increment()
+        guard naming.sharded || onNoScript != nil else {
+            // One Redis and no script to send again: no redirection or retry to follow, so the
+            // reply goes straight to `completion` (one callback, nothing kept for a resend).
+            publisher.send(encoded: command, completion: RedisCompletion(on: eventLoop) { result in
+                switch result {
+                case .success(let reply): completion(.success(position(reply)))
+                case .failure(let error): completion(.failure(self.publishFailed(error, channel: channel)))
+                }
+            })
+            return
+        }
         let logger = self.logger
         // Kept for a redirection, which only a cluster sends.
         let resend: ByteBuffer? = naming.sharded ? command : nil

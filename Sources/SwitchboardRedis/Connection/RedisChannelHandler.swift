@@ -148,22 +148,14 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                 return
             }
             let deadline: NIODeadline = commandTimeout.map { .now() + $0 } ?? .distantFuture
-            // Commands of one burst go into the channel joined (up to 64 KiB a write): one
-            // channel write, not one per command.
-            var joined: ByteBuffer? = nil
+            // Commands of one burst go into the channel joined: one channel write, not one per
+            // command.
+            var joined = JoinedWrites()
             for (bytes, waiter) in commands {
                 router.sentCommand((waiter, deadline))
-                if var pending = joined.take() {
-                    if pending.readableBytes + bytes.readableBytes <= 64 << 10 {
-                        pending.writeImmutableBuffer(bytes)
-                        joined = pending
-                        continue
-                    }
-                    context.write(wrapOutboundOut(pending), promise: nil)
-                }
-                joined = bytes
+                if let full = joined.add(bytes) { context.write(wrapOutboundOut(full), promise: nil) }
             }
-            if let joined { context.write(wrapOutboundOut(joined), promise: nil) }
+            if let rest = joined.take() { context.write(wrapOutboundOut(rest), promise: nil) }
             promise?.succeed()
         case .subscription(let bytes):
             router.sentSubscription()

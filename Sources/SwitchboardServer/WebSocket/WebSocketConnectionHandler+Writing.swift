@@ -6,10 +6,6 @@ import Switchboard
 /// Writing frames: straight into the channel, joined per flush, or queued while the socket is
 /// not writable.
 extension WebSocketConnectionHandler {
-    /// The most bytes joined into one write: past it the joined frames go into the channel and a
-    /// new join starts.
-    static let joinLimit = 64 << 10
-
     /// Writes a frame, or queues it while the socket is not writable (`OutboundQueue` decides): a
     /// frame that would pass the outbound limit closes the socket as a slow consumer before it is
     /// written. `force` bypasses the limit (control frames).
@@ -29,22 +25,12 @@ extension WebSocketConnectionHandler {
         }
     }
 
-    /// Adds `frame` to the frames written since the last flush. They go into the channel as one
-    /// buffer at the flush: a socket that gets many small frames in one event-loop tick (a burst
-    /// of messages, pipelined replies) costs one channel write, not one per frame. The first
-    /// frame is kept as it is (no copy when it is the tick's only one); a second one is appended,
-    /// which copies the first out of a frame other sockets share.
+    /// Adds `frame` to the frames written since the last flush, which go into the channel joined
+    /// (`JoinedWrites`): a socket that gets many small frames in one event-loop tick (a burst of
+    /// messages, pipelined replies) costs one channel write, not one per frame.
     func join(_ frame: ByteBuffer, context: ChannelHandlerContext) {
-        guard var pending = joined.take() else {
-            joined = frame
-            return
-        }
-        if pending.readableBytes + frame.readableBytes <= Self.joinLimit {
-            pending.writeImmutableBuffer(frame)
-            joined = pending
-        } else {
-            context.write(wrapOutboundOut(pending), promise: nil)
-            joined = frame
+        if let full = joined.add(frame) {
+            context.write(wrapOutboundOut(full), promise: nil)
         }
     }
 

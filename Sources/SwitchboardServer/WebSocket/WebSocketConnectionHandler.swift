@@ -53,7 +53,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     var recovery = RecoveryHold()
     @exclusivity(unchecked) var needsFlush = false
     /// The frames written since the last flush, joined (see `join`).
-    @exclusivity(unchecked) var joined: ByteBuffer?
+    @exclusivity(unchecked) var joined = JoinedWrites()
 
     @exclusivity(unchecked) var readPending = false
     @exclusivity(unchecked) var readingPaused = false

@@ -46,12 +46,4 @@ struct ByteWriterTests {
         }
         #expect(storage == Array("abc".utf8) + [0])
     }
-
-    @Test("plain JSON strings need no escape")
-    func plain() {
-        #expect(ByteWriter.isPlainJSONString("room-1/ü"))
-        #expect(!ByteWriter.isPlainJSONString("a\"b"))
-        #expect(!ByteWriter.isPlainJSONString("a\\b"))
-        #expect(!ByteWriter.isPlainJSONString("a\nb"))
-    }
 }
