@@ -36,15 +36,17 @@ public struct DeliveryBatch {
         items.batches.removeAll(keepingCapacity: true)
     }
 
-    /// Hands each item's message to its sockets: the message is taken once per item (a local the
-    /// calls borrow), the sockets are read where they lie (no reference counted per socket).
+    /// Hands each item's message to its sockets, read where they lie: the items through a
+    /// pointer, so neither the message (its frames) nor a socket is copied or reference counted.
     private static func deliver(_ items: [Item]) {
-        for index in items.indices {
-            let message = items[index].message
-            items[index].sockets.withUnsafeBufferPointer { sockets in
-                guard let socket = sockets.baseAddress else { return }
-                for number in 0..<sockets.count { socket[number].enqueue(message) }
-            }
+        items.withUnsafeBufferPointer { items in
+            for index in items.indices { hand(items[index].message, to: items[index].sockets) }
+        }
+    }
+
+    private static func hand(_ message: borrowing OutboundMessage, to sockets: [any SocketHandle]) {
+        sockets.withUnsafeBufferPointer { sockets in
+            for number in sockets.indices { sockets[number].enqueue(message) }
         }
     }
 }

@@ -1,5 +1,4 @@
 import CoreMetrics
-import DequeModule
 import Logging
 import NIOCore
 
@@ -29,17 +28,27 @@ extension RPCSession {
         unordered += 1
         let context = context(for: request, sequence: nil)
         let startedAt = NIODeadline.now()
+        let session = NIOLoopBound(self, eventLoop: eventLoop)
         invoke(entry, params: request.params, context: context) { result in
-            self.metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
-            guard !self.closed else { return }
-            let wasFull = !self.hasCapacity
-            self.unordered -= 1
-            if let reply = self.encodeReply(result, context: context) {
-                self.send(reply)
-                self.flush()
+            // A task only for a method that answers on another thread (see `runInOrder`).
+            if session.eventLoop.inEventLoop {
+                session.value.completeUnordered(result: result, context: context, startedAt: startedAt)
+            } else {
+                session.eventLoop.execute { session.value.completeUnordered(result: result, context: context, startedAt: startedAt) }
             }
-            if wasFull, self.hasCapacity, !self.closed { self.onCapacityAvailable?() }
         }
+    }
+
+    func completeUnordered(result: Result<RawJSON, any Error>, context: RPCContext, startedAt: NIODeadline) {
+        metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
+        guard !closed else { return }
+        let wasFull = !hasCapacity
+        unordered -= 1
+        if let reply = encodeReply(result, context: context) {
+            send(reply)
+            flush()
+        }
+        if wasFull, hasCapacity, !closed { onCapacityAvailable?() }
     }
 
     func pump(wasFull: Bool? = nil) {
@@ -60,14 +69,14 @@ extension RPCSession {
 
     func startRunnable() {
         while started < slots.count, !closed {
-            let index = slots.index(slots.startIndex, offsetBy: started)
+            let index = started
             guard case .waiting = slots[index].state else {
                 started += 1
                 continue
             }
             let sequential = slots[index].sequential
             if sequential ? running > 0 : runningSequential > 0 { return }
-            // The request moves out of its slot (swapped, not copied: no reference counting).
+            // The request moves out of its slot (swapped in place, not copied: no reference counting).
             var state = SlotState.running
             swap(&state, &slots[index].state)
             guard case .waiting(let request, let entry) = consume state else { continue }
@@ -82,13 +91,13 @@ extension RPCSession {
     func sendReady() {
         var wrote = false
         while !closed, !slots.isEmpty {
-            if case .waiting = slots[slots.startIndex].state { break }
-            if case .running = slots[slots.startIndex].state { break }
+            if case .waiting = slots[0].state { break }
+            if case .running = slots[0].state { break }
             // The slot's state moves out (no copy of its reply, so the writer owns the reply's
             // buffer and frames it in place); sending may close the session (a write that fails
             // closes the channel, whose inactivity empties `slots`).
             var state = SlotState.running
-            swap(&state, &slots[slots.startIndex].state)
+            swap(&state, &slots[0].state)
             let batch = slots.removeFirst().batch
             firstSequence += 1
             started -= 1
@@ -119,15 +128,23 @@ extension RPCSession {
     func runInOrder(_ request: RPCIncomingRequest, _ entry: RPCRouter.Entry, sequence: UInt64, sequential: Bool) {
         let context = context(for: request, sequence: sequence)
         let startedAt = NIODeadline.now()
+        // One callback per request: the session is reached from it on its loop, at once when
+        // the method answers there (the broker does), else in a task made only then.
+        let session = NIOLoopBound(self, eventLoop: eventLoop)
         invoke(entry, params: request.params, context: context) { result in
-            self.metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
-            self.complete(sequence: sequence, sequential: sequential, result: result, context: context)
+            if session.eventLoop.inEventLoop {
+                session.value.complete(sequence: sequence, sequential: sequential, result: result, context: context, startedAt: startedAt)
+            } else {
+                session.eventLoop.execute {
+                    session.value.complete(sequence: sequence, sequential: sequential, result: result, context: context, startedAt: startedAt)
+                }
+            }
         }
     }
 
-    /// Calls the method and runs `then` with its result on the session's loop: a raw method
-    /// (`publish`) calls back directly, the others through their future.
-    func invoke(_ entry: RPCRouter.Entry, params: RPCParams, context: RPCContext, then: @escaping (Result<RawJSON, any Error>) -> Void) {
+    /// Calls the method and hands its result to `completion`, on whatever thread the method
+    /// answers: a raw method (`publish`) calls it directly, the others through their future.
+    func invoke(_ entry: RPCRouter.Entry, params: RPCParams, context: RPCContext, completion: @escaping @Sendable (Result<RawJSON, any Error>) -> Void) {
         if entry.takesParams == nil, let raw = entry.raw {
             let payload: ByteBuffer?
             switch params {
@@ -135,20 +152,9 @@ extension RPCSession {
             case .none: payload = ByteBuffer(staticString: "{}")
             case .array, .value: payload = nil
             }
-            if let payload {
-                let bound = NIOLoopBound(then, eventLoop: eventLoop)
-                let loop = eventLoop
-                raw.callRaw(payload: payload, context: context) { result in
-                    if loop.inEventLoop {
-                        bound.value(result)
-                    } else {
-                        loop.execute { bound.value(result) }
-                    }
-                }
-                return
-            }
+            if let payload { return raw.callRaw(payload: payload, context: context, completion: completion) }
         }
-        invoke(entry, params: params, context: context).hop(to: eventLoop).assumeIsolated().whenComplete(then)
+        invoke(entry, params: params, context: context).whenComplete(completion)
     }
 
     /// Calls the method with its parameters in the form it takes.
@@ -171,7 +177,8 @@ extension RPCSession {
         }
     }
 
-    func complete(sequence: UInt64, sequential: Bool, result: Result<RawJSON, any Error>, context: RPCContext) {
+    func complete(sequence: UInt64, sequential: Bool, result: Result<RawJSON, any Error>, context: RPCContext, startedAt: NIODeadline) {
+        metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
         guard !closed else { return }
         let reply = encodeReply(result, context: context)
         if !detached.isEmpty, detached.remove(sequence) != nil {
@@ -183,7 +190,7 @@ extension RPCSession {
         }
         running -= 1
         if sequential { runningSequential -= 1 }
-        let index = slots.index(slots.startIndex, offsetBy: Int(sequence - firstSequence))
+        let index = Int(sequence - firstSequence)
         slots[index].state = .ready(consume reply)  // ends here: the writer then owns the buffer alone
         pump()
     }
@@ -213,7 +220,7 @@ extension RPCSession {
         guard sequence >= firstSequence else { return }
         let offset = Int(sequence - firstSequence)
         guard offset < slots.count else { return }
-        let index = slots.index(slots.startIndex, offsetBy: offset)
+        let index = offset
         guard case .running = slots[index].state, slots[index].batch == nil else { return }
         slots[index].state = .detached
         detached.insert(sequence)

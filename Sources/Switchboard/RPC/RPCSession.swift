@@ -1,5 +1,4 @@
 import CoreMetrics
-import DequeModule
 public import Logging
 public import NIOCore
 
@@ -117,9 +116,9 @@ public final class RPCSession {
     let publishesAskBackend: Bool
 
     // Requests answered in order (all of `/stream`'s; JSON-RPC batches).
-    /// A deque, not NIO's `CircularBuffer`: its elements are read and changed in place and move
-    /// out on removal (a `CircularBuffer` copies a slot, request and all, on each).
-    @exclusivity(unchecked) var slots = Deque<Slot>()
+    /// Read and changed in place, moved out on removal (`Deque` and NIO's `CircularBuffer` copy
+    /// a slot, request and all, on each read and change).
+    let slots = InPlaceQueue<Slot>()
     @exclusivity(unchecked) var firstSequence: UInt64 = 0
     @exclusivity(unchecked) var started = 0
     @exclusivity(unchecked) var running = 0

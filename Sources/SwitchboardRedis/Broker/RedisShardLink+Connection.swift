@@ -279,6 +279,10 @@ extension RedisShardLink {
     func probeTick() {
         recordMetrics()
         let now = NIODeadline.now()
+        if probe.value.heard {
+            probe.value.heard = false
+            probe.value.lastActivity = now
+        }
         // No probe before the subscriber connection listens on the probe channel (a probe sent
         // while connecting would be lost, and taken for a silent connection).
         guard let publisher = livePublisher, isReady, let channel = state.withLock({ $0.probeChannel }) else {

@@ -83,7 +83,8 @@ extension RedisShardLink {
     func received(_ push: RedisPush) {
         switch push {
         case .message(let redisChannel, let payload):
-            probe.value.lastActivity = .now()
+            // Noted, not timed: the probe's tick reads the clock (not every message).
+            probe.value.heard = true
             if Self.equal(redisChannel, probe.value.probeBytes) {
                 probe.value.deadline = nil
                 return

@@ -47,7 +47,11 @@ final class RedisShardLink: Sendable {
 
     /// When the subscriber connection last received anything, and the probe's deadline.
     struct ProbeState {
+        /// As of the last probe tick: a message since then counts as activity at the next tick
+        /// (at most a tick late, a tick being at most a second and at most `probeInterval`).
         var lastActivity = NIODeadline.now()
+        /// A message came since the last probe tick.
+        var heard = false
         var deadline: NIODeadline?
         var probeBytes: [UInt8] = []
         var inboxBytes: [UInt8] = []

@@ -34,7 +34,8 @@ final class SubscriberReadState: @unchecked Sendable {
     /// The Switchboard channel of a Redis channel (`nil` when it is not one of ours); the last
     /// name is kept, since a burst of messages is often on one channel.
     func channelName(_ redisChannel: ByteBuffer, naming: RedisChannelNaming) -> String? {
-        if let last = lastChannel, last.bytes == redisChannel { return last.name }
+        // Compared where it lies (binding `lastChannel` would copy both parts).
+        if lastChannel?.bytes == redisChannel { return lastChannel?.name }
         guard let name = naming.channel(of: redisChannel) else { return nil }
         // A copy: the push's channel is a slice of a buffer that also holds its payload.
         lastChannel = (ByteBuffer(bytes: redisChannel.readableBytesView), name)
