@@ -23,8 +23,9 @@ public enum ChannelMessageText {
     /// Writes the message in `format`, in a new buffer with `headroom`; messages of history
     /// channels carry their `position` (`/stream` format only: JSON-RPC's notification has no room).
     public static func make(format: ChannelMessageFormat, channel: String, event: String?, rawData: ByteBuffer, position: StreamPosition? = nil) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(headroom + channel.utf8.count + (event?.utf8.count ?? 0) + rawData.readableBytes + 48)
+        // Allocated at its size at once (an empty buffer grown to it starts from the shared empty
+        // storage: two more reference counts and a uniqueness check).
+        var buffer = ByteBufferAllocator().buffer(capacity: headroom + channel.utf8.count + (event?.utf8.count ?? 0) + rawData.readableBytes + 48)
         buffer.moveWriterIndex(forwardBy: headroom)
         buffer.moveReaderIndex(forwardBy: headroom)
         write(format: format, channel: channel, event: event, rawData: rawData, position: position, into: &buffer)

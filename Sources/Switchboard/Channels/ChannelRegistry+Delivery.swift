@@ -28,7 +28,7 @@ extension ChannelRegistry {
         let jsonRPC = needs.jsonRPC
             ? encoder.encode(json: ChannelMessageText.make(format: .jsonRPC, channel: channel, event: event, rawData: rawData), deflate: needs.jsonRPCDeflated)
             : nil
-        let message = OutboundMessage(stream: stream, jsonRPC: jsonRPC, history: position.map { ChannelOffset(channel: channel, offset: $0.offset) })
+        let message = OutboundMessage(stream: consume stream, jsonRPC: consume jsonRPC, history: position.map { ChannelOffset(channel: channel, offset: $0.offset) })
         let groups = recipients.groups
         if groups.count == 1 {
             // One event loop (the usual node): the message moves into the batch, not copied.

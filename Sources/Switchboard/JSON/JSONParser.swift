@@ -339,16 +339,24 @@ public struct JSONParser {
         var runStart = index
         // The bytes of the run OR-ed together: a run of ASCII (nearly every name and most text)
         // needs no second pass for UTF-8.
-        var seen: UInt8 = 0
+        var seen: UInt64 = 0
         while index < bytes.count {
+            // Eight bytes at a time while none of them ends the run or is refused.
+            while index &+ 8 <= bytes.count {
+                let word = (bytes.baseAddress! + index).loadUnaligned(as: UInt64.self)
+                if Self.stopsStringRun(word) { break }
+                seen |= word
+                index &+= 8
+            }
+            guard index < bytes.count else { break }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                if seen >= 0x80 { try validateUTF8(runStart, index) }
+                if seen & Self.highBits != 0 { try validateUTF8(runStart, index) }
                 index += 1
                 return
             }
             if byte == UInt8(ascii: "\\") {
-                if seen >= 0x80 { try validateUTF8(runStart, index) }
+                if seen & Self.highBits != 0 { try validateUTF8(runStart, index) }
                 seen = 0
                 index += 1
                 guard index < bytes.count else { break }
@@ -366,10 +374,26 @@ public struct JSONParser {
                 continue
             }
             if byte < 0x20 { throw error("control character in string") }
-            seen |= byte
+            seen |= UInt64(byte)
             index += 1
         }
         throw error("unterminated string")
+    }
+
+    private static let lowBits: UInt64 = 0x0101_0101_0101_0101
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// Whether any of the eight bytes of `word` is a quote, a backslash or a control character
+    /// (below 0x20): each test is exact for "some byte is", which is all the scan needs.
+    @inline(__always)
+    static func stopsStringRun(_ word: UInt64) -> Bool {
+        let quote = word ^ (lowBits &* 0x22)
+        let backslash = word ^ (lowBits &* 0x5C)
+        // A byte below n: (x - n per byte) & ~x & high bits (n ≤ 128); a zero byte is "below 1".
+        let control = (word &- lowBits &* 0x20) & ~word
+        let anyQuote = (quote &- lowBits) & ~quote
+        let anyBackslash = (backslash &- lowBits) & ~backslash
+        return (control | anyQuote | anyBackslash) & highBits != 0
     }
 
     private func validateUTF8(_ start: Int, _ end: Int) throws(JSONParseError) {

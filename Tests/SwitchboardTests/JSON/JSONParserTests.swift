@@ -63,6 +63,44 @@ struct JSONParserTests {
         #expect(throws: Never.self) { try members(Array(#"["ü", {"é": "x\u00e9"}]"#.utf8)) }
     }
 
+    @Test("strings stepped over eight bytes at a time: each byte that ends or spoils a run is found wherever it lies")
+    func skippedStringsEveryPosition() throws {
+        /// Steps over `content` as a string value (in an array, so the end is checked too).
+        func skip(_ content: [UInt8]) throws -> Int {
+            let bytes = Array("[\"".utf8) + content + Array("\"]".utf8)
+            return try bytes.withUnsafeBytes { try JSONParser.skipValue(in: $0, from: 0) } - 2 - content.count
+        }
+        for length in 0..<24 {
+            let plain = [UInt8](repeating: UInt8(ascii: "x"), count: length)
+            #expect(try skip(plain) == 2, "length \(length)")
+            for position in 0..<length {
+                var control = plain
+                control[position] = 0x1F
+                #expect(throws: JSONParseError.self, "control at \(position) of \(length)") { try skip(control) }
+                var nul = plain
+                nul[position] = 0x00
+                #expect(throws: JSONParseError.self, "NUL at \(position) of \(length)") { try skip(nul) }
+                var badUTF8 = plain
+                badUTF8[position] = 0xFF
+                #expect(throws: JSONParseError.self, "0xFF at \(position) of \(length)") { try skip(badUTF8) }
+                // An escaped quote and a valid two-byte character do not end the run.
+                let escaped = Array(plain[..<position]) + Array(#"\""#.utf8) + Array(plain[position...])
+                #expect(try skip(escaped) == 2, "escape at \(position) of \(length)")
+                let accented = Array(plain[..<position]) + Array("é".utf8) + Array(plain[position...])
+                #expect(try skip(accented) == 2, "é at \(position) of \(length)")
+                // A quote ends the string early: what follows is not JSON.
+                var quoted = plain
+                quoted[position] = UInt8(ascii: "\"")
+                if position < length - 1 {
+                    #expect(throws: JSONParseError.self, "quote at \(position) of \(length)") { try skip(quoted) }
+                }
+            }
+            // Unterminated at every length.
+            let open = Array("\"".utf8) + plain
+            #expect(throws: JSONParseError.self, "unterminated \(length)") { try open.withUnsafeBytes { try JSONParser.skipValue(in: $0, from: 0) } }
+        }
+    }
+
     @Test("nesting is bounded")
     func depth() throws {
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
