@@ -55,7 +55,12 @@ run() {
     local i line
     for (( i = 1; i <= repeat; i++ )); do
         echo "== $name (run $i of $repeat): switchboard bench $*" >&2
-        line="$("$bin" bench "$@" 2>/dev/null | tail -n 1)"
+        # A failed run says so, with the bench's last lines (its log is otherwise dropped).
+        if ! line="$("$bin" bench "$@" 2>"$out/bench.err" | tail -n 1)"; then
+            echo "perf-report.sh: the bench failed in $name (run $i); its last lines:" >&2
+            tail -n 20 "$out/bench.err" >&2
+            exit 1
+        fi
         python3 - "$name" "$*" "$line" "$history_config" >>"$raw" <<'PY'
 import json, sys
 name, command, line, config = sys.argv[1:5]

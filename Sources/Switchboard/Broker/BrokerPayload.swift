@@ -81,15 +81,14 @@ public enum BrokerPayload {
                 try JSONParser.forEachMember(in: bytes) { key, value in
                     switch key {
                     case "offset":
-                        if case .string(let text)? = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[value])) { offset = StreamOffset(text) }
+                        if let text = JSONParser.string(in: UnsafeRawBufferPointer(rebasing: bytes[value])) { offset = StreamOffset(text) }
                     case "epoch":
-                        if case .string(let text)? = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[value])) { epoch = text }
+                        if let text = JSONParser.string(in: UnsafeRawBufferPointer(rebasing: bytes[value])) { epoch = text }
                     case "event":
                         // The value was validated with the object: a string is read as one.
-                        var parser = JSONParser(UnsafeRawBufferPointer(rebasing: bytes[value]), maxDepth: 1)
                         switch bytes[value.lowerBound] {
                         case UInt8(ascii: "\""):
-                            if let name = try? parser.parseString(), name.utf8.count <= EventName.maxBytes {
+                            if let name = JSONParser.string(in: UnsafeRawBufferPointer(rebasing: bytes[value])), name.utf8.count <= EventName.maxBytes {
                                 event = name
                             } else {
                                 problem = problem ?? Malformed(description: "\"event\" over \(EventName.maxBytes) bytes")

@@ -1,14 +1,15 @@
 /// Reading an object member by member, without building its values.
 extension JSONParser {
-    /// Validates a JSON object and hands `visit` each member's key with the byte range of its
-    /// value (whitespace trimmed), in order, without building the values or a list of them.
+    /// Validates a JSON object and hands `visit` each member's key (its bytes in the text, see
+    /// `JSONKey`) with the byte range of its value (whitespace trimmed), in order, without
+    /// building the keys, the values or a list of them.
     /// `trusted`: the text was validated already (a request's payload, once its envelope was
     /// read), so values are stepped over by their brackets and quotes only.
     static func forEachMember(
         in bytes: UnsafeRawBufferPointer,
         maxDepth: Int = defaultMaxDepth,
         trusted: Bool = false,
-        _ visit: (_ key: String, _ value: Range<Int>) -> Void
+        _ visit: (_ key: JSONKey, _ value: Range<Int>) -> Void
     ) throws(JSONParseError) {
         var parser = JSONParser(bytes, maxDepth: maxDepth)
         parser.skipWhitespace()
@@ -21,7 +22,9 @@ extension JSONParser {
             while true {
                 parser.skipWhitespace()
                 guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "\"") else { throw parser.error("expected a string key") }
-                let key = try parser.parseString()
+                let keyStart = parser.index + 1
+                let escaped = try parser.skipString()
+                let key = JSONKey(raw: UnsafeRawBufferPointer(rebasing: bytes[keyStart..<parser.index - 1]), escaped: escaped)
                 parser.skipWhitespace()
                 guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: ":") else { throw parser.error("expected ':'") }
                 parser.index += 1

@@ -58,6 +58,15 @@ public struct JSONParser {
         return parser.index
     }
 
+    /// The string that is all of `bytes` (a quoted JSON string), or `nil` for anything else: a
+    /// member's value read without a `JSONValue`.
+    static func string(in bytes: UnsafeRawBufferPointer) -> String? {
+        guard bytes.first == UInt8(ascii: "\"") else { return nil }
+        var parser = JSONParser(bytes, maxDepth: 1)
+        guard let value = try? parser.parseString(), parser.index == bytes.count else { return nil }
+        return value
+    }
+
     // MARK: - Values
 
     private mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
@@ -333,10 +342,12 @@ public struct JSONParser {
         }
     }
 
-    /// Validates a string (escapes and UTF-8) without building it.
-    private mutating func skipString() throws(JSONParseError) {
+    /// Validates a string (escapes and UTF-8) without building it; `true` when it holds an escape.
+    @discardableResult
+    mutating func skipString() throws(JSONParseError) -> Bool {
         index += 1
         var runStart = index
+        var escaped = false
         // The bytes of the run OR-ed together: a run of ASCII (nearly every name and most text)
         // needs no second pass for UTF-8.
         var seen: UInt64 = 0
@@ -353,11 +364,12 @@ public struct JSONParser {
             if byte == UInt8(ascii: "\"") {
                 if seen & Self.highBits != 0 { try validateUTF8(runStart, index) }
                 index += 1
-                return
+                return escaped
             }
             if byte == UInt8(ascii: "\\") {
                 if seen & Self.highBits != 0 { try validateUTF8(runStart, index) }
                 seen = 0
+                escaped = true
                 index += 1
                 guard index < bytes.count else { break }
                 switch bytes[index] {

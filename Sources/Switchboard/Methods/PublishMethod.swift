@@ -166,6 +166,10 @@ struct RawPublishRequest {
         func first(_ range: Range<Int>) -> UInt8 {
             payload.getInteger(at: payload.readerIndex + range.lowerBound, as: UInt8.self) ?? 0
         }
+        /// The string at `range` (`nil` when the value is not one), without a slice or a tree.
+        func string(_ range: Range<Int>) -> String? {
+            payload.withUnsafeReadableBytes { JSONParser.string(in: UnsafeRawBufferPointer(rebasing: $0[range])) }
+        }
         var problems: [(field: String, problem: String)] = []
         // data: a string, array, object or null.
         var dataRange: Range<Int>? = nil
@@ -181,7 +185,7 @@ struct RawPublishRequest {
         var channel = ""
         var channelRange: Range<Int>? = nil
         if let range = members.channel {
-            if first(range) == UInt8(ascii: "\""), case .string(let name) = RawJSON(unchecked: payload.readableSlice(range)).value {
+            if let name = string(range) {
                 channel = name
                 channelRange = range
             } else {
@@ -194,7 +198,7 @@ struct RawPublishRequest {
         var event: String? = nil
         var eventRange: Range<Int>? = nil
         if let range = members.event, first(range) != UInt8(ascii: "n") {
-            if first(range) == UInt8(ascii: "\""), case .string(let name) = RawJSON(unchecked: payload.readableSlice(range)).value {
+            if let name = string(range) {
                 if name.utf8.count > EventName.maxBytes {
                     problems.append(("event", EventName.tooLong))
                 } else {

@@ -52,9 +52,7 @@ public struct RPCEnvelope: Sendable {
             }
             guard let id, let method else { return nil }
             guard bytes[id.lowerBound] == UInt8(ascii: "\"") || bytes[id.lowerBound] == UInt8(ascii: "n") else { return nil }
-            guard bytes[method.lowerBound] == UInt8(ascii: "\""),
-                case .string(let name)? = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[method]))
-            else { return nil }
+            guard let name = JSONParser.string(in: UnsafeRawBufferPointer(rebasing: bytes[method])) else { return nil }
             if let range = payload {
                 switch bytes[range.lowerBound] {
                 case UInt8(ascii: "{"): break

@@ -147,10 +147,12 @@ final class ReplyTape {
         else { return nil }
         let kind = entries[1]
         let sharded: Bool
-        switch kind.length {
-        case 7 where bytes.readableBytesView[kind.start..<kind.start + 7].elementsEqual("message".utf8): sharded = false
-        case 8 where bytes.readableBytesView[kind.start..<kind.start + 8].elementsEqual("smessage".utf8): sharded = true
-        default: return nil
+        if string(kind, is: "message") {
+            sharded = false
+        } else if string(kind, is: "smessage") {
+            sharded = true
+        } else {
+            return nil
         }
         let channel = entries[2]
         let payload = entries[3]
@@ -162,6 +164,17 @@ final class ReplyTape {
             payload: bytes.getSlice(at: bytes.readerIndex + payload.start, length: payload.length) ?? ByteBuffer(),
             sharded: sharded
         )
+    }
+
+    /// Whether the string `entry` is `name` (compared in the tape's bytes: a generic sequence
+    /// comparison cost more than the rest of telling a message apart).
+    private func string(_ entry: Entry, is name: StaticString) -> Bool {
+        guard entry.length == name.utf8CodeUnitCount else { return false }
+        return bytes.withUnsafeReadableBytes { raw in
+            let expected = name.utf8Start
+            for index in 0..<entry.length where raw[entry.start + index] != expected[index] { return false }
+            return true
+        }
     }
 
     private func value(at index: inout Int, in shared: ByteBuffer) -> RESPValue {

@@ -1,0 +1,32 @@
+/// An object member's key as `JSONParser.forEachMember` reads it: its bytes in the text (between
+/// the quotes, validated), matched against names without making a `String`. A key written with
+/// escapes (`"d\u0061ta"`) is decoded to be matched, so it matches what it means.
+///
+/// Valid only inside the member visitor: it points into the text being read.
+struct JSONKey: CustomStringConvertible {
+    /// The key's bytes between its quotes, as written.
+    let raw: UnsafeRawBufferPointer
+    /// `true` when the key holds a backslash escape (then `raw` is not its value).
+    let escaped: Bool
+
+    /// The key's value.
+    var string: String {
+        guard escaped else { return String(decoding: raw, as: UTF8.self) }
+        // Validated with the object, so the decoding cannot fail; "" stands in if it ever did.
+        let quoted = UnsafeRawBufferPointer(start: raw.baseAddress.map { $0 - 1 }, count: raw.count + 2)
+        var parser = JSONParser(quoted, maxDepth: 1)
+        return (try? parser.parseString()) ?? ""
+    }
+
+    var description: String { string }
+
+    /// Whether the key is `name`: a `switch` on a key takes names as its cases.
+    static func ~= (name: StaticString, key: JSONKey) -> Bool {
+        guard !key.escaped else { return key.string == name.description }
+        guard key.raw.count == name.utf8CodeUnitCount else { return false }
+        // Names are short: a plain loop beats a call.
+        let expected = name.utf8Start
+        for index in 0..<key.raw.count where key.raw[index] != expected[index] { return false }
+        return true
+    }
+}
