@@ -21,6 +21,7 @@ struct JSONKey: CustomStringConvertible {
     var description: String { string }
 
     /// Whether the key is `name`: a `switch` on a key takes names as its cases.
+    @inline(__always)
     static func ~= (name: StaticString, key: JSONKey) -> Bool {
         guard !key.escaped else { return key.string == name.description }
         guard key.raw.count == name.utf8CodeUnitCount else { return false }

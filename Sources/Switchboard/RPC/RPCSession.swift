@@ -329,10 +329,13 @@ public final class RPCSession {
         }
     }
 
-    /// Drops every pending request and fails every pending call; late results are ignored.
+    /// Drops every pending request and fails every pending call; late results are ignored. A
+    /// transport closes its session when the socket goes: until then the session's link (held by
+    /// its requests' sockets) keeps it.
     public func close() {
         guard !closed else { return }
         closed = true
+        link.unbind()
         let groups = link.groups.close()
         if !groups.isEmpty { hub.enqueue(.closeRouteGroups(groups)) }
         slots.removeAll()

@@ -103,8 +103,11 @@ final class RPCSessionLink: @unchecked Sendable {
     let eventLoop: any EventLoop
     /// The socket's route-group instances.
     let groups = RouteGroupStore()
-    /// Touched only on `eventLoop`.
-    private weak var _session: RPCSession?
+    /// Touched only on `eventLoop`. Held strongly until the session closes (`unbind`), not
+    /// weakly: a weak reference gives the session a side table, which makes every reference
+    /// count of it (several per request) take the runtime's slow path. The transport closes
+    /// every session when its socket goes.
+    private var _session: RPCSession?
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -112,19 +115,18 @@ final class RPCSessionLink: @unchecked Sendable {
 
     /// The session (call on `eventLoop`).
     var session: RPCSession? {
-        get {
-            eventLoop.assertInEventLoop()
-            return _session
-        }
-        set {
-            eventLoop.assertInEventLoop()
-            _session = newValue
-        }
+        eventLoop.assertInEventLoop()
+        return _session
     }
 
     /// Binds the session, before the link is shared with any other thread.
     func bind(_ session: RPCSession) {
         _session = session
+    }
+
+    /// Lets the closed session go: requests that still hold the link find no session.
+    func unbind() {
+        _session = nil
     }
 
     /// Runs `body` with the session on its loop (at once when already there).

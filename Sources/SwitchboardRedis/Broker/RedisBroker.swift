@@ -189,7 +189,7 @@ public final class RedisBroker: NodeBackend {
 
     func deliver(redisChannel: ByteBuffer, payload: ByteBuffer) {
         guard let channel = reader.channelName(redisChannel, naming: naming) else { return }
-        metrics.messagesReceived.increment()
+        reader.receivedInRead += 1
         let message: BrokerPayload.Message
         do {
             message = try BrokerPayload.decodeMessage(payload)
@@ -207,11 +207,13 @@ public final class RedisBroker: NodeBackend {
         if let position = message.position, !reader.admit(channel: channel, event: message.event, rawData: message.rawData, position: position) {
             return
         }
-        let delivered = reader.delegate?.deliver(channel: channel, event: message.event, rawData: message.rawData, position: message.position, into: &reader.batch) ?? 0
-        metrics.messagesDelivered.increment(by: Int64(delivered))
+        reader.deliveredInRead += reader.delegate?.deliver(channel: channel, event: message.event, rawData: message.rawData, position: message.position, into: &reader.batch) ?? 0
     }
 
     func readComplete() {
         reader.batch.dispatch()
+        let counts = reader.takeCounts()
+        if counts.received > 0 { metrics.messagesReceived.increment(by: Int64(counts.received)) }
+        if counts.delivered > 0 { metrics.messagesDelivered.increment(by: Int64(counts.delivered)) }
     }
 }

@@ -31,6 +31,20 @@ final class SubscriberReadState: @unchecked Sendable {
 
     @exclusivity(unchecked) private var lastChannel: (bytes: ByteBuffer, name: String)?
 
+    /// Messages received and deliveries made in the current read: added to the metrics once
+    /// per read (`takeCounts`), not per message.
+    @exclusivity(unchecked) var receivedInRead = 0
+    @exclusivity(unchecked) var deliveredInRead = 0
+
+    /// The current read's counts, reset.
+    func takeCounts() -> (received: Int, delivered: Int) {
+        defer {
+            receivedInRead = 0
+            deliveredInRead = 0
+        }
+        return (receivedInRead, deliveredInRead)
+    }
+
     /// The Switchboard channel of a Redis channel (`nil` when it is not one of ours); the last
     /// name is kept, since a burst of messages is often on one channel.
     func channelName(_ redisChannel: ByteBuffer, naming: RedisChannelNaming) -> String? {

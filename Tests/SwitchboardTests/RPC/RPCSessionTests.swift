@@ -185,4 +185,24 @@ struct RPCSessionTests {
         }.get()
         #expect(sent == 1)
     }
+
+    @Test("a closed session is let go, and a request's socket that outlives it finds it gone")
+    func closedSessionIsReleased() async throws {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let (released, socket) = try await loop.submit { () -> (Bool, RPCSocket) in
+            let hub = SessionHarness.makeHub(loop: loop)
+            var session: RPCSession? = RPCSession(
+                codec: JSONRPCCodec(), router: .standard(), hub: hub, socketID: SocketID(rawValue: 7), eventLoop: loop, logger: TestNode.logger(),
+                send: { _ in }
+            )
+            weak let weakSession = session
+            // What a method keeps: the request's socket (it holds the session's link).
+            let socket = session!.socket
+            session!.close()
+            session = nil
+            return (weakSession == nil, socket)
+        }.get()
+        #expect(released)
+        await #expect(throws: RPCError.connectionClosed) { try await socket.call("ping") }
+    }
 }
