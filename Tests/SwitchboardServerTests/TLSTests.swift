@@ -72,7 +72,9 @@ struct TLSTests {
         let node = try ChildProcess(binary, ["serve", "--port", "\(port)", "--tls-cert", certificatePath, "--tls-key", keyPath, "--log-level", "error"])
         defer { node.stop() }
         let url = "wss://127.0.0.1:\(port)/stream"
-        #expect(await eventually { (try? await RawWebSocket.connect(url, tls: Self.trusting(first))) != nil })
+        // A debug build starting while the whole suite runs can take a while to listen.
+        let listening = await eventually(timeout: .seconds(30)) { (try? await RawWebSocket.connect(url, tls: Self.trusting(first))) != nil }
+        try #require(listening, "the node did not listen within 30 s (still running: \(node.isRunning))")
         let open = try await RawWebSocket.connect(url, tls: Self.trusting(first))
         _ = try await open.call(["id": "1", "method": "info"])
         // Swap the files, then SIGHUP.

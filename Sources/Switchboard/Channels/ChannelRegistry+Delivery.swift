@@ -64,7 +64,8 @@ extension ChannelRegistry {
             }
             return .match(entry.globs, version: entry.version)
         }
-        switch lookup {
+        // Consumed: its parts move out (a copy retains each of them).
+        switch consume lookup {
         case .none:
             return nil
         case .found(let recipients, let encoder):

@@ -352,12 +352,20 @@ public struct JSONParser {
         // needs no second pass for UTF-8.
         var seen: UInt64 = 0
         while index < bytes.count {
-            // Eight bytes at a time while none of them ends the run or is refused.
+            // Eight bytes at a time while none of them ends the run or is refused; then straight
+            // to the first one that does (the lowest flagged byte is exact).
             while index &+ 8 <= bytes.count {
-                let word = (bytes.baseAddress! + index).loadUnaligned(as: UInt64.self)
-                if Self.stopsStringRun(word) { break }
-                seen |= word
-                index &+= 8
+                let word = UInt64(littleEndian: (bytes.baseAddress! + index).loadUnaligned(as: UInt64.self))
+                let stops = Self.stringStops(word)
+                if stops == 0 {
+                    seen |= word
+                    index &+= 8
+                    continue
+                }
+                let before = stops.trailingZeroBitCount &>> 3
+                seen |= word & ((1 &<< (UInt64(before) &* 8)) &- 1)
+                index &+= before
+                break
             }
             guard index < bytes.count else { break }
             let byte = bytes[index]
@@ -395,17 +403,19 @@ public struct JSONParser {
     private static let lowBits: UInt64 = 0x0101_0101_0101_0101
     private static let highBits: UInt64 = 0x8080_8080_8080_8080
 
-    /// Whether any of the eight bytes of `word` is a quote, a backslash or a control character
-    /// (below 0x20): each test is exact for "some byte is", which is all the scan needs.
+    /// The high bit of each byte of `word` (first byte lowest) that is a quote, a backslash or a
+    /// control character (below 0x20), or 0 when none is. A borrow can flag a byte above a
+    /// flagged one, never below: "none" and the lowest flag are exact, which is all the scan
+    /// needs.
     @inline(__always)
-    static func stopsStringRun(_ word: UInt64) -> Bool {
+    static func stringStops(_ word: UInt64) -> UInt64 {
         let quote = word ^ (lowBits &* 0x22)
         let backslash = word ^ (lowBits &* 0x5C)
         // A byte below n: (x - n per byte) & ~x & high bits (n ≤ 128); a zero byte is "below 1".
         let control = (word &- lowBits &* 0x20) & ~word
         let anyQuote = (quote &- lowBits) & ~quote
         let anyBackslash = (backslash &- lowBits) & ~backslash
-        return (control | anyQuote | anyBackslash) & highBits != 0
+        return (control | anyQuote | anyBackslash) & highBits
     }
 
     private func validateUTF8(_ start: Int, _ end: Int) throws(JSONParseError) {

@@ -83,17 +83,7 @@ extension RedisShardLink {
     func received(_ push: RedisPush) {
         switch push {
         case .message(let redisChannel, let payload):
-            // Noted, not timed: the probe's tick reads the clock (not every message).
-            probe.value.heard = true
-            if Self.equal(redisChannel, probe.value.probeBytes) {
-                probe.value.deadline = nil
-                return
-            }
-            if Self.equal(redisChannel, probe.value.inboxBytes) {
-                broker.reader.delegate?.receivedNodeMessage(payload)
-                return
-            }
-            broker.deliver(redisChannel: redisChannel, payload: payload)
+            Self.received(redisChannel: redisChannel, payload: payload, probe: probe, broker: broker)
         case .subscribed(let name, _):
             confirmed(name)
         case .unsubscribed(let name, _):
@@ -121,6 +111,22 @@ extension RedisShardLink {
         case .pong:
             break
         }
+    }
+
+    /// A message push: the probe's answer, a message to this node, or a channel's message. Reached
+    /// from the connection without the link itself (see `connect`), so it is static.
+    static func received(redisChannel: ByteBuffer, payload: ByteBuffer, probe: NIOLoopBoundBox<ProbeState>, broker: RedisBroker) {
+        // Noted, not timed: the probe's tick reads the clock (not every message).
+        probe.value.heard = true
+        if equal(redisChannel, probe.value.probeBytes) {
+            probe.value.deadline = nil
+            return
+        }
+        if equal(redisChannel, probe.value.inboxBytes) {
+            broker.reader.delegate?.receivedNodeMessage(payload)
+            return
+        }
+        broker.deliver(redisChannel: redisChannel, payload: payload)
     }
 
     private static func equal(_ buffer: ByteBuffer, _ bytes: [UInt8]) -> Bool {
