@@ -403,6 +403,15 @@ public struct JSONParser {
     private static let lowBits: UInt64 = 0x0101_0101_0101_0101
     private static let highBits: UInt64 = 0x8080_8080_8080_8080
 
+    /// The high bit of each byte of `word` (first byte lowest) that is a quote or a backslash, or
+    /// 0 when none is; the lowest flag is exact (see `stringStops`).
+    @inline(__always)
+    static func quoteOrBackslash(_ word: UInt64) -> UInt64 {
+        let quote = word ^ (lowBits &* 0x22)
+        let backslash = word ^ (lowBits &* 0x5C)
+        return ((quote &- lowBits) & ~quote | (backslash &- lowBits) & ~backslash) & highBits
+    }
+
     /// The high bit of each byte of `word` (first byte lowest) that is a quote, a backslash or a
     /// control character (below 0x20), or 0 when none is. A borrow can flag a byte above a
     /// flagged one, never below: "none" and the lowest flag are exact, which is all the scan

@@ -168,5 +168,17 @@ struct JSONTrustedMembersTests {
             #expect(try Self.members(text, trusted: true) == validated, "\(text)")
         }
         #expect(try Self.members(#"{"a":1,"b":"x"}"#, trusted: true) == ["a=1", "b=\"x\""])
+        // Strings stepped over eight bytes at a time: an escape or the end at every position.
+        for length in 0..<20 {
+            for position in 0...length {
+                let plain = String(repeating: "y", count: length)
+                let index = plain.index(plain.startIndex, offsetBy: position)
+                let escaped = plain[..<index] + #"\""# + plain[index...]
+                let text = #"{"s":""# + escaped + #"","t":[""# + plain + #"",{"u":"\\"}],"v":0}"#
+                let validated = try Self.members(text, trusted: false)
+                #expect(try Self.members(text, trusted: true) == validated, "\(text)")
+                #expect(validated.count == 3)
+            }
+        }
     }
 }
