@@ -29,7 +29,34 @@ extension RedisBroker {
         guard ChannelName.isValid(channel), let publisher = publisher(for: channel) else {
             return completion(.failure(BrokerError.cannotPublish))
         }
+        // One Redis: the command is written straight into the connection's outgoing buffer.
+        let prefix = configuration.channelPrefix
+        if !naming.sharded, let room = RESPEncoder.publishRoom(prefix: prefix, channel: channel, event: event, rawData: rawData) {
+            metrics.messagesPublished.increment()
+            publisher.send(
+                room: room,
+                writing: { RESPEncoder.writePublish(prefix: prefix, channel: channel, event: event, rawData: rawData, into: &$0) },
+                completion: reply(to: completion, channel: channel, on: eventLoop)
+            )
+            return
+        }
         send(publish: transientCommand(channel: channel, event: event, rawData: rawData), channel: channel, on: publisher, replyOn: eventLoop, completion: completion)
+    }
+
+    /// The reply callback of a publish with nothing to send again (one Redis, no script): the
+    /// reply goes straight to `completion`, with the position `position` reads from it.
+    private func reply(
+        to completion: @escaping @Sendable (Result<StreamPosition?, any Error>) -> Void,
+        channel: String,
+        on eventLoop: any EventLoop,
+        position: @escaping @Sendable (RESPValue) -> StreamPosition? = { _ in nil }
+    ) -> RedisCompletion {
+        RedisCompletion(on: eventLoop) { result in
+            switch result {
+            case .success(let reply): completion(.success(position(reply)))
+            case .failure(let error): completion(.failure(self.publishFailed(error, channel: channel)))
+            }
+        }
     }
 
     /// A failed publish, logged once here for both of `send(publish:…)`'s paths: a redirection from a single-Redis URL
@@ -97,12 +124,7 @@ extension RedisBroker {
         guard naming.sharded || onNoScript != nil else {
             // One Redis and no script to send again: no redirection or retry to follow, so the
             // reply goes straight to `completion` (one callback, nothing kept for a resend).
-            publisher.send(encoded: command, completion: RedisCompletion(on: eventLoop) { result in
-                switch result {
-                case .success(let reply): completion(.success(position(reply)))
-                case .failure(let error): completion(.failure(self.publishFailed(error, channel: channel)))
-                }
-            })
+            publisher.send(encoded: command, completion: reply(to: completion, channel: channel, on: eventLoop, position: position))
             return
         }
         let logger = self.logger

@@ -54,8 +54,8 @@ struct CrossLoopTasks {
 
 /// What goes down a Redis connection's pipeline.
 enum RedisOutbound: Sendable {
-    /// Encoded commands and who waits for each reply.
-    case commands([(ByteBuffer, RedisReplyWaiter)])
+    /// Encoded commands (joined, in order) and who waits for each reply, in the same order.
+    case commands([ByteBuffer], waiters: [RedisReplyWaiter])
     /// A subscribe-mode command: its confirmations come as pushes.
     case subscription(ByteBuffer)
 }
@@ -139,23 +139,18 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
-        case .commands(let commands):
+        case .commands(let writes, let waiters):
             // The handler owns the waiters from here (the write promise succeeds either way).
             guard active else {
-                for (_, waiter) in commands { waiter.complete(.failure(.connectionClosed), batch: &completions, on: context.eventLoop) }
+                for waiter in waiters { waiter.complete(.failure(.connectionClosed), batch: &completions, on: context.eventLoop) }
                 completions.dispatch()
                 promise?.succeed()
                 return
             }
             let deadline: NIODeadline = commandTimeout.map { .now() + $0 } ?? .distantFuture
-            // Commands of one burst go into the channel joined: one channel write, not one per
-            // command.
-            var joined = JoinedWrites()
-            for (bytes, waiter) in commands {
-                router.sentCommand((waiter, deadline))
-                if let full = joined.add(bytes) { context.write(wrapOutboundOut(full), promise: nil) }
-            }
-            if let rest = joined.take() { context.write(wrapOutboundOut(rest), promise: nil) }
+            for waiter in waiters { router.sentCommand((waiter, deadline)) }
+            // Commands of one burst come joined (`RedisOutbox`): a write per joined buffer.
+            for bytes in writes { context.write(wrapOutboundOut(bytes), promise: nil) }
             promise?.succeed()
         case .subscription(let bytes):
             router.sentSubscription()

@@ -2,6 +2,7 @@ public import Logging
 public import NIOCore
 public import NIOSSL
 import NIOPosix
+package import Switchboard
 import Synchronization
 
 /// One connection to Redis on SwiftNIO: commands are pipelined (any number in flight, writes of
@@ -17,8 +18,9 @@ public final class RedisConnection: Sendable {
     public let channel: any Channel
     /// The URL it was opened with.
     public let url: RedisURL
-    /// Commands sent from other threads, waiting for the connection's loop (one hop per burst).
-    private let outbox = Mutex<(commands: [(ByteBuffer, RedisReplyWaiter)], scheduled: Bool)>(([], false))
+    /// Commands sent from any thread, waiting for the connection's loop (one hop and one write
+    /// per burst).
+    private let outbox = Mutex<(commands: RedisOutbox, scheduled: Bool)>((RedisOutbox(), false))
 
     private init(channel: any Channel, url: RedisURL) {
         self.channel = channel
@@ -107,33 +109,47 @@ public final class RedisConnection: Sendable {
         enqueue(encoded, .callback(completion))
     }
 
+    /// Sends a command of exactly `room` bytes that `write` writes (with `RESPEncoder`'s
+    /// writers) straight into the connection's outgoing buffer: no buffer of its own. The
+    /// publish hot path; `completion` as in `send(encoded:completion:)`.
+    package func send(room: Int, writing write: (inout ByteWriter) -> Void, completion: RedisCompletion) {
+        let schedule = outbox.withLock { outbox -> Bool in
+            outbox.commands.append(room: room, write, .callback(completion))
+            return Self.schedule(&outbox.scheduled)
+        }
+        if schedule { channel.eventLoop.execute { self.drainOutbox() } }
+    }
+
     private func enqueue(_ command: ByteBuffer, _ waiter: RedisReplyWaiter) {
         let schedule = outbox.withLock { outbox -> Bool in
-            outbox.commands.append((command, waiter))
-            guard !outbox.scheduled else { return false }
-            outbox.scheduled = true
-            return true
+            outbox.commands.append(command, waiter)
+            return Self.schedule(&outbox.scheduled)
         }
-        guard schedule else { return }
-        channel.eventLoop.execute { self.drainOutbox() }
+        if schedule { channel.eventLoop.execute { self.drainOutbox() } }
+    }
+
+    /// `true` for the first command since the last drain: it schedules the next one.
+    private static func schedule(_ scheduled: inout Bool) -> Bool {
+        guard !scheduled else { return false }
+        scheduled = true
+        return true
     }
 
     private func drainOutbox() {
         let commands = outbox.withLock { outbox in
             outbox.scheduled = false
-            defer { outbox.commands.removeAll(keepingCapacity: true) }
-            return outbox.commands
+            return outbox.commands.take()
         }
         // On the channel's loop: an active channel has its handler, which owns the waiters from
         // the write on (and fails them if the connection closes); a closed one never shows them
         // to the handler, so they fail here. No promise per write.
         guard channel.isActive else {
             var batch = CrossLoopTasks()
-            for (_, waiter) in commands { waiter.complete(.failure(.connectionClosed), batch: &batch, on: channel.eventLoop) }
+            for waiter in commands.waiters { waiter.complete(.failure(.connectionClosed), batch: &batch, on: channel.eventLoop) }
             batch.dispatch()
             return
         }
-        channel.writeAndFlush(RedisOutbound.commands(commands), promise: nil)
+        channel.writeAndFlush(RedisOutbound.commands(commands.writes, waiters: commands.waiters), promise: nil)
     }
 
     /// Sends SUBSCRIBE, UNSUBSCRIBE or PING on a subscriber connection: the confirmations come

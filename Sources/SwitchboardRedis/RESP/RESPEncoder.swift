@@ -34,27 +34,37 @@ public enum RESPEncoder {
     /// `PUBLISH <prefix><channel> <payload>` with the payload (`BrokerPayload`) written straight
     /// into the command: one buffer, no intermediate copy of the data.
     public static func publish(prefix: String, channel: String, event: String?, rawData: RawJSON) -> ByteBuffer {
-        guard let length = BrokerPayload.plainLength(event: event, rawData: rawData) else {
+        guard let room = publishRoom(prefix: prefix, channel: channel, event: event, rawData: rawData) else {
             return publish(prefix: prefix, channel: channel, payload: BrokerPayload.encodeBytes(event: event, rawData: rawData))
         }
-        let channelBytes = prefix.utf8.count + channel.utf8.count
-        let room = "*3\r\n$7\r\nPUBLISH\r\n$".utf8.count + 3 * "\r\n".utf8.count + "\r\n$".utf8.count + ByteWriter.decimalLength(channelBytes) + channelBytes
-            + ByteWriter.decimalLength(length) + length
         var buffer = ByteBufferAllocator().buffer(capacity: room)
         // One access for the whole command (see `ByteWriter`).
-        buffer.writeParts(room: room) { writer in
-            writer.write("*3\r\n$7\r\nPUBLISH\r\n$")
-            writer.write(decimal: channelBytes)
-            writer.write("\r\n")
-            writer.write(utf8: prefix)
-            writer.write(utf8: channel)
-            writer.write("\r\n$")
-            writer.write(decimal: length)
-            writer.write("\r\n")
-            BrokerPayload.writePlain(event: event, rawData: rawData, into: &writer)
-            writer.write("\r\n")
-        }
+        buffer.writeParts(room: room) { writePublish(prefix: prefix, channel: channel, event: event, rawData: rawData, into: &$0) }
         return buffer
+    }
+
+    /// The length of `PUBLISH <prefix><channel> {"event", "data"}` as `writePublish` writes it, or
+    /// `nil` when the event needs escapes (then `publish` encodes it another way).
+    package static func publishRoom(prefix: String, channel: String, event: String?, rawData: RawJSON) -> Int? {
+        guard let length = BrokerPayload.plainLength(event: event, rawData: rawData) else { return nil }
+        let channelBytes = prefix.utf8.count + channel.utf8.count
+        return "*3\r\n$7\r\nPUBLISH\r\n$".utf8.count + 3 * "\r\n".utf8.count + "\r\n$".utf8.count + ByteWriter.decimalLength(channelBytes) + channelBytes
+            + ByteWriter.decimalLength(length) + length
+    }
+
+    /// Writes the command `publishRoom` measured (which must not be `nil`).
+    package static func writePublish(prefix: String, channel: String, event: String?, rawData: RawJSON, into writer: inout ByteWriter) {
+        let length = BrokerPayload.plainLength(event: event, rawData: rawData) ?? 0
+        writer.write("*3\r\n$7\r\nPUBLISH\r\n$")
+        writer.write(decimal: prefix.utf8.count + channel.utf8.count)
+        writer.write("\r\n")
+        writer.write(utf8: prefix)
+        writer.write(utf8: channel)
+        writer.write("\r\n$")
+        writer.write(decimal: length)
+        writer.write("\r\n")
+        BrokerPayload.writePlain(event: event, rawData: rawData, into: &writer)
+        writer.write("\r\n")
     }
 
     /// `PUBLISH <prefix><channel> <payload>` in one buffer, without intermediate buffers.
