@@ -1,5 +1,5 @@
 /// A first-in, first-out queue whose elements are read and changed where they lie: a ring of
-/// slots in one allocation, grown by doubling.
+/// slots in one allocation, made on the first element and grown by doubling.
 ///
 /// `Deque` copies an element on every read through its subscript, and a change made through its
 /// subscript moves the element out and copies it back in: each retains and releases every
@@ -8,21 +8,19 @@
 /// nothing else. It is a class owned by one object and used on one thread (an RPC session's
 /// request slots), never shared, so it needs no copy-on-write either.
 final class InPlaceQueue<Element> {
-    @exclusivity(unchecked) private var storage: UnsafeMutablePointer<Element>
-    @exclusivity(unchecked) private var capacity: Int
+    /// No storage until the first element (an idle socket's session holds none).
+    @exclusivity(unchecked) private var storage: UnsafeMutablePointer<Element>?
+    @exclusivity(unchecked) private var capacity = 0
     /// The slot of the first element.
     @exclusivity(unchecked) private var head = 0
     /// Number of elements.
     @exclusivity(unchecked) private(set) var count = 0
 
-    init(capacity: Int = 16) {
-        self.capacity = max(capacity, 1)
-        storage = .allocate(capacity: self.capacity)
-    }
+    init() {}
 
     deinit {
         removeAll()
-        storage.deallocate()
+        storage?.deallocate()
     }
 
     var isEmpty: Bool { count == 0 }
@@ -38,25 +36,25 @@ final class InPlaceQueue<Element> {
     subscript(offset: Int) -> Element {
         unsafeAddress {
             precondition(offset >= 0 && offset < count, "InPlaceQueue: offset \(offset) out of 0..<\(count)")
-            return UnsafePointer(storage + slot(offset))
+            return UnsafePointer(storage! + slot(offset))
         }
         unsafeMutableAddress {
             precondition(offset >= 0 && offset < count, "InPlaceQueue: offset \(offset) out of 0..<\(count)")
-            return storage + slot(offset)
+            return storage! + slot(offset)
         }
     }
 
     /// Adds `element` at the end (moved in).
     func append(_ element: consuming Element) {
         if count == capacity { grow() }
-        (storage + slot(count)).initialize(to: element)
+        (storage! + slot(count)).initialize(to: element)
         count += 1
     }
 
     /// Removes the first element and returns it (moved out). The queue must not be empty.
     func removeFirst() -> Element {
         precondition(count > 0, "InPlaceQueue: removeFirst on an empty queue")
-        let element = (storage + head).move()
+        let element = (storage! + head).move()
         head = head + 1 == capacity ? 0 : head + 1
         count -= 1
         return element
@@ -64,6 +62,7 @@ final class InPlaceQueue<Element> {
 
     /// Removes every element; the storage is kept.
     func removeAll() {
+        guard let storage else { return }
         let first = min(count, capacity - head)
         (storage + head).deinitialize(count: first)
         storage.deinitialize(count: count - first)
@@ -71,15 +70,18 @@ final class InPlaceQueue<Element> {
         count = 0
     }
 
-    /// Doubles the storage, moving the elements to its start in order.
+    /// Doubles the storage (the first is one slot: a socket that sends one request at a time
+    /// never needs more), moving the elements to its start in order.
     private func grow() {
-        let larger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
-        let first = min(count, capacity - head)
-        larger.moveInitialize(from: storage + head, count: first)
-        (larger + first).moveInitialize(from: storage, count: count - first)
-        storage.deallocate()
+        let larger = UnsafeMutablePointer<Element>.allocate(capacity: max(1, capacity * 2))
+        if let storage {
+            let first = min(count, capacity - head)
+            larger.moveInitialize(from: storage + head, count: first)
+            (larger + first).moveInitialize(from: storage, count: count - first)
+            storage.deallocate()
+        }
         storage = larger
-        capacity *= 2
+        capacity = max(1, capacity * 2)
         head = 0
     }
 }

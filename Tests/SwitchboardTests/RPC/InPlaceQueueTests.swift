@@ -17,7 +17,7 @@ struct InPlaceQueueTests {
 
     @Test("first in, first out, across wrap-around and growth")
     func order() {
-        let queue = InPlaceQueue<Int>(capacity: 4)
+        let queue = InPlaceQueue<Int>()
         var expected: [Int] = []
         var next = 0
         // Interleaved appends and removals walk the head around the ring, then past its size.
@@ -39,7 +39,7 @@ struct InPlaceQueueTests {
 
     @Test("elements are changed where they lie")
     func changeInPlace() {
-        let queue = InPlaceQueue<[Int]>(capacity: 2)
+        let queue = InPlaceQueue<[Int]>()
         queue.append([1])
         queue.append([2])
         queue.append([3])  // grows
@@ -56,7 +56,7 @@ struct InPlaceQueueTests {
     func releases() {
         #expect(Tracked.live == 0)
         do {
-            let queue = InPlaceQueue<Tracked>(capacity: 3)
+            let queue = InPlaceQueue<Tracked>()
             for value in 0..<5 { queue.append(Tracked(value)) }
             #expect(Tracked.live == 5)
             #expect(queue.removeFirst().value == 0)
@@ -64,14 +64,15 @@ struct InPlaceQueueTests {
             queue.removeAll()
             #expect(Tracked.live == 0)
             #expect(queue.isEmpty)
-            // Wrapped: the head is past the start when the queue goes.
-            for value in 0..<3 { queue.append(Tracked(value)) }
-            _ = queue.removeFirst()
-            _ = queue.removeFirst()
-            for value in 3..<5 { queue.append(Tracked(value)) }
-            #expect(queue[0].value == 2 && queue[2].value == 4)
-            #expect(Tracked.live == 3)
+            // Wrapped (eight slots now): the elements run past the end when the queue goes.
+            for value in 0..<7 { queue.append(Tracked(value)) }
+            for _ in 0..<6 { _ = queue.removeFirst() }
+            for value in 7..<11 { queue.append(Tracked(value)) }
+            #expect(queue[0].value == 6 && queue[4].value == 10)
+            #expect(Tracked.live == 5)
         }
         #expect(Tracked.live == 0)
+        // A queue that never held anything has no storage to free.
+        _ = InPlaceQueue<Tracked>()
     }
 }
