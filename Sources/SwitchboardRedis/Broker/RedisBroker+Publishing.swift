@@ -26,21 +26,7 @@ extension RedisBroker {
         guard options.history == nil, options.stateTTL == nil else {
             return publish(channel: channel, event: event, rawData: rawData, options: options, on: eventLoop).whenComplete(completion)
         }
-        guard ChannelName.isValid(channel), let publisher = publisher(for: channel) else {
-            return completion(.failure(BrokerError.cannotPublish))
-        }
-        // One Redis: the command is written straight into the connection's outgoing buffer.
-        let prefix = configuration.channelPrefix
-        if !naming.sharded, let room = RESPEncoder.publishRoom(prefix: prefix, channel: channel, event: event, rawData: rawData) {
-            metrics.messagesPublished.increment()
-            publisher.send(
-                room: room,
-                writing: { RESPEncoder.writePublish(prefix: prefix, channel: channel, event: event, rawData: rawData, into: &$0) },
-                completion: reply(to: completion, channel: channel, on: eventLoop)
-            )
-            return
-        }
-        send(publish: transientCommand(channel: channel, event: event, rawData: rawData), channel: channel, on: publisher, replyOn: eventLoop, completion: completion)
+        publishTransient(channel: channel, event: event, rawData: rawData, on: eventLoop, completion: completion)
     }
 
     /// The reply callback of a publish with nothing to send again (one Redis, no script): the
@@ -76,19 +62,38 @@ extension RedisBroker {
         return BrokerError.cannotPublish
     }
 
-    /// A PUBLISH (SPUBLISH on a cluster) of the message, nothing kept.
+    /// `publishTransient(…, completion:)` with a future.
     func publishTransient(channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop) -> EventLoopFuture<StreamPosition?> {
-        guard ChannelName.isValid(channel), let publisher = publisher(for: channel) else {
-            return eventLoop.makeFailedFuture(BrokerError.cannotPublish)
-        }
-        return send(publish: transientCommand(channel: channel, event: event, rawData: rawData), channel: channel, on: publisher, replyOn: eventLoop)
+        let promise = eventLoop.makePromise(of: StreamPosition?.self)
+        publishTransient(channel: channel, event: event, rawData: rawData, on: eventLoop, completion: promise.completeWith)
+        return promise.futureResult
     }
 
-    /// The PUBLISH (SPUBLISH) command of a message kept nowhere.
-    private func transientCommand(channel: String, event: String?, rawData: RawJSON) -> ByteBuffer {
-        naming.sharded
+    /// A PUBLISH (SPUBLISH on a cluster) of the message, nothing kept. On one Redis the command
+    /// is written straight into the connection's outgoing buffer (no buffer of its own) and its
+    /// reply calls `completion`; on a cluster it goes through `send(publish:…)`, which follows
+    /// redirections.
+    func publishTransient(
+        channel: String, event: String?, rawData: RawJSON, on eventLoop: any EventLoop,
+        completion: @escaping @Sendable (Result<StreamPosition?, any Error>) -> Void
+    ) {
+        guard ChannelName.isValid(channel), let publisher = publisher(for: channel) else {
+            return completion(.failure(BrokerError.cannotPublish))
+        }
+        let prefix = configuration.channelPrefix
+        if !naming.sharded, let room = RESPEncoder.publishRoom(prefix: prefix, channel: channel, event: event, rawData: rawData) {
+            metrics.messagesPublished.increment()
+            publisher.send(
+                room: room,
+                writing: { RESPEncoder.writePublish(prefix: prefix, channel: channel, event: event, rawData: rawData, into: &$0) },
+                completion: reply(to: completion, channel: channel, on: eventLoop)
+            )
+            return
+        }
+        let command = naming.sharded
             ? RESPEncoder.command([naming.publishCommand, naming.redisName(channel)], last: BrokerPayload.encodeBytes(event: event, rawData: rawData))
-            : RESPEncoder.publish(prefix: configuration.channelPrefix, channel: channel, event: event, rawData: rawData)
+            : RESPEncoder.publish(prefix: prefix, channel: channel, event: event, rawData: rawData)
+        send(publish: command, channel: channel, on: publisher, replyOn: eventLoop, completion: completion)
     }
 
     /// `send(publish:…)` with a future.

@@ -147,9 +147,9 @@ final class ReplyTape {
         else { return nil }
         let kind = entries[1]
         let sharded: Bool
-        if string(kind, is: "message") {
+        if entry(kind, is: "message") {
             sharded = false
-        } else if string(kind, is: "smessage") {
+        } else if entry(kind, is: "smessage") {
             sharded = true
         } else {
             return nil
@@ -168,7 +168,7 @@ final class ReplyTape {
 
     /// Whether the string `entry` is `name` (compared in the tape's bytes: a generic sequence
     /// comparison cost more than the rest of telling a message apart).
-    private func string(_ entry: Entry, is name: StaticString) -> Bool {
+    private func entry(_ entry: Entry, is name: StaticString) -> Bool {
         guard entry.length == name.utf8CodeUnitCount else { return false }
         return bytes.withUnsafeReadableBytes { raw in
             let expected = name.utf8Start
