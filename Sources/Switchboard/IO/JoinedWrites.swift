@@ -29,6 +29,22 @@ package struct JoinedWrites {
         return nil
     }
 
+    /// Adds `room` bytes that `write` writes at the end of the join itself (no buffer of their
+    /// own). When they do not fit with what is joined, returns the joined buffers to write first
+    /// (and they start the next join).
+    package mutating func add(room: Int, _ write: (inout ByteWriter) -> Void) -> ByteBuffer? {
+        // One reference to the join while it is written to (a second would make it copy).
+        var buffer = pending.take() ?? ByteBufferAllocator().buffer(capacity: max(1024, room))
+        var full: ByteBuffer? = nil
+        if buffer.readableBytes > 0, buffer.readableBytes + room > limit {
+            full = buffer
+            buffer = ByteBufferAllocator().buffer(capacity: max(1024, room))
+        }
+        buffer.writeParts(room: room, write)
+        pending = buffer
+        return full
+    }
+
     /// What is joined, to write now; nothing is left joined.
     package mutating func take() -> ByteBuffer? {
         pending.take()

@@ -23,11 +23,6 @@ struct JSONKey: CustomStringConvertible {
     /// Whether the key is `name`: a `switch` on a key takes names as its cases.
     @inline(__always)
     static func ~= (name: StaticString, key: JSONKey) -> Bool {
-        guard !key.escaped else { return key.string == name.description }
-        guard key.raw.count == name.utf8CodeUnitCount else { return false }
-        // Names are short: a plain loop beats a call.
-        let expected = name.utf8Start
-        for index in 0..<key.raw.count where key.raw[index] != expected[index] { return false }
-        return true
+        key.escaped ? key.string == name.description : key.raw.equals(name)
     }
 }

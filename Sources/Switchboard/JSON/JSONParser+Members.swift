@@ -65,16 +65,7 @@ extension JSONParser {
                 index += 1
                 while index < bytes.count {
                     // Eight bytes at a time up to the first quote or backslash.
-                    while index &+ 8 <= bytes.count {
-                        let word = UInt64(littleEndian: (bytes.baseAddress! + index).loadUnaligned(as: UInt64.self))
-                        let stops = Self.quoteOrBackslash(word)
-                        if stops == 0 {
-                            index &+= 8
-                            continue
-                        }
-                        index &+= stops.trailingZeroBitCount &>> 3
-                        break
-                    }
+                    _ = skipWords(until: Self.quoteOrBackslash)
                     guard index < bytes.count else { break }
                     let next = bytes[index]
                     index += 1

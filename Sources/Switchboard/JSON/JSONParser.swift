@@ -352,21 +352,8 @@ public struct JSONParser {
         // needs no second pass for UTF-8.
         var seen: UInt64 = 0
         while index < bytes.count {
-            // Eight bytes at a time while none of them ends the run or is refused; then straight
-            // to the first one that does (the lowest flagged byte is exact).
-            while index &+ 8 <= bytes.count {
-                let word = UInt64(littleEndian: (bytes.baseAddress! + index).loadUnaligned(as: UInt64.self))
-                let stops = Self.stringStops(word)
-                if stops == 0 {
-                    seen |= word
-                    index &+= 8
-                    continue
-                }
-                let before = stops.trailingZeroBitCount &>> 3
-                seen |= word & ((1 &<< (UInt64(before) &* 8)) &- 1)
-                index &+= before
-                break
-            }
+            // Eight bytes at a time while none of them ends the run or is refused.
+            seen |= skipWords(until: Self.stringStops)
             guard index < bytes.count else { break }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
@@ -418,13 +405,31 @@ public struct JSONParser {
     /// needs.
     @inline(__always)
     static func stringStops(_ word: UInt64) -> UInt64 {
-        let quote = word ^ (lowBits &* 0x22)
-        let backslash = word ^ (lowBits &* 0x5C)
         // A byte below n: (x - n per byte) & ~x & high bits (n ≤ 128); a zero byte is "below 1".
-        let control = (word &- lowBits &* 0x20) & ~word
-        let anyQuote = (quote &- lowBits) & ~quote
-        let anyBackslash = (backslash &- lowBits) & ~backslash
-        return (control | anyQuote | anyBackslash) & highBits
+        quoteOrBackslash(word) | (word &- lowBits &* 0x20) & ~word & highBits
+    }
+
+    /// Steps over whole words of eight bytes while `stops` flags none of their bytes, then to
+    /// the first flagged byte (the lowest flag is exact, see `stringStops`); returns the bytes
+    /// stepped over OR-ed together (for a UTF-8 check). Stops short of the last word when fewer
+    /// than eight bytes are left: the caller reads those one by one.
+    @inline(__always)
+    mutating func skipWords(until stops: (UInt64) -> UInt64) -> UInt64 {
+        var seen: UInt64 = 0
+        while index &+ 8 <= bytes.count {
+            let word = UInt64(littleEndian: (bytes.baseAddress! + index).loadUnaligned(as: UInt64.self))
+            let flagged = stops(word)
+            if flagged == 0 {
+                seen |= word
+                index &+= 8
+                continue
+            }
+            let before = flagged.trailingZeroBitCount &>> 3
+            seen |= word & ((1 &<< (UInt64(before) &* 8)) &- 1)
+            index &+= before
+            break
+        }
+        return seen
     }
 
     private func validateUTF8(_ start: Int, _ end: Int) throws(JSONParseError) {

@@ -1,22 +1,23 @@
 import NIOCore
 import Switchboard
 
-/// Commands sent to one connection since its loop last wrote, in order: their bytes joined into
-/// as few buffers as the limit allows (one write for a burst), and who waits for each reply. A
-/// command can be written straight into the joined buffer (`append(room:_:)`: the publish path,
-/// no buffer of its own), or come encoded (`append(_:)`, copied in while it fits).
+/// Commands sent to one connection since its loop last wrote, in order: their bytes joined
+/// (`JoinedWrites`: one write for a burst), and who waits for each reply. A command can be
+/// written straight into the join (`append(room:_:_:)`: the publish path, no buffer of its
+/// own), or come encoded (`append(_:_:)`).
 struct RedisOutbox {
-    /// Joined buffers stop growing here; a command this large is written on its own.
+    /// Joined buffers stop growing here; an encoded command over half of it is written on its
+    /// own (never copied into a join).
     let limit: Int
-    /// Full joined buffers and large commands, in order, before `current`.
-    private(set) var writes: [ByteBuffer] = []
-    /// The buffer commands are joined into now.
-    private(set) var current: ByteBuffer?
+    private var joined: JoinedWrites
+    /// Joined buffers and large commands ready to write, in order, before what `joined` holds.
+    private var writes: [ByteBuffer] = []
     /// One per command, in the order of the bytes.
     private(set) var waiters: [RedisReplyWaiter] = []
 
     init(limit: Int = 64 << 10) {
         self.limit = limit
+        self.joined = JoinedWrites(limit: limit)
     }
 
     var isEmpty: Bool { waiters.isEmpty }
@@ -24,45 +25,27 @@ struct RedisOutbox {
     /// Adds an encoded command.
     mutating func append(_ command: ByteBuffer, _ waiter: RedisReplyWaiter) {
         if command.readableBytes > limit / 2 {
-            // Large: not copied, written after what is joined so far.
-            endCurrent()
+            if let rest = joined.take() { writes.append(rest) }
             writes.append(command)
-        } else {
-            var buffer = joining(room: command.readableBytes)
-            buffer.writeImmutableBuffer(command)
-            current = buffer
+        } else if let full = joined.add(command) {
+            writes.append(full)
         }
         waiters.append(waiter)
     }
 
-    /// Adds a command of exactly `room` bytes, written by `write` into the joined buffer.
+    /// Adds a command of exactly `room` bytes, written by `write` into the join.
     mutating func append(room: Int, _ write: (inout ByteWriter) -> Void, _ waiter: RedisReplyWaiter) {
-        var buffer = joining(room: room)
-        buffer.writeParts(room: room, write)
-        current = buffer
+        if let full = joined.add(room: room, write) { writes.append(full) }
         waiters.append(waiter)
     }
 
     /// Takes everything, in write order, leaving the outbox empty.
     mutating func take() -> (writes: [ByteBuffer], waiters: [RedisReplyWaiter]) {
-        endCurrent()
+        if let rest = joined.take() { writes.append(rest) }
         defer {
             writes = []
             waiters = []
         }
         return (writes, waiters)
-    }
-
-    /// The joined buffer with `room` more bytes free, taken out of `current` (so that writing to
-    /// it copies nothing): a new one when the current one would pass the limit.
-    private mutating func joining(room: Int) -> ByteBuffer {
-        if let buffer = current, buffer.readableBytes + room > limit { endCurrent() }
-        var buffer = current.take() ?? ByteBufferAllocator().buffer(capacity: max(1024, room))
-        buffer.reserveCapacity(minimumWritableBytes: room)
-        return buffer
-    }
-
-    private mutating func endCurrent() {
-        if let buffer = current.take(), buffer.readableBytes > 0 { writes.append(buffer) }
     }
 }

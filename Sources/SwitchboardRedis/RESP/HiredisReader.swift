@@ -169,11 +169,8 @@ final class ReplyTape {
     /// Whether the string `entry` is `name` (compared in the tape's bytes: a generic sequence
     /// comparison cost more than the rest of telling a message apart).
     private func entry(_ entry: Entry, is name: StaticString) -> Bool {
-        guard entry.length == name.utf8CodeUnitCount else { return false }
-        return bytes.withUnsafeReadableBytes { raw in
-            let expected = name.utf8Start
-            for index in 0..<entry.length where raw[entry.start + index] != expected[index] { return false }
-            return true
+        bytes.withUnsafeReadableBytes { raw in
+            UnsafeRawBufferPointer(rebasing: raw[entry.start..<entry.start + entry.length]).equals(name)
         }
     }
 

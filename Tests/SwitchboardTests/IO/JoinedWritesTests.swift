@@ -30,4 +30,14 @@ struct JoinedWritesTests {
         #expect(taken?.readableBytes == frame.readableBytes)
         #expect(taken == frame)
     }
+
+    @Test("bytes written into the join follow what is joined, and start a new join when they do not fit")
+    func writtenInPlace() {
+        var joined = JoinedWrites(limit: 8)
+        #expect(joined.add(room: 3, { $0.write("abc") }) == nil)
+        #expect(joined.add(ByteBuffer(string: "de")) == nil)
+        #expect(joined.add(room: 3, { $0.write("fgh") }) == nil)  // exactly 8
+        #expect(joined.add(room: 1, { $0.write("i") }) == ByteBuffer(string: "abcdefgh"))
+        #expect(joined.take() == ByteBuffer(string: "i"))
+    }
 }
