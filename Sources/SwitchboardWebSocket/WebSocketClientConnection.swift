@@ -46,7 +46,7 @@ package struct WebSocketClientCallbacks: Sendable {
 /// A plain NIO WebSocket client connection (no task per connection, so a benchmark can hold
 /// thousands): handshake, message reassembly, per-message deflate (inflate only), pings, close.
 package enum WebSocketClientConnection {
-    /// Connects and upgrades; the returned channel takes `WebSocketFrame` writes (see `send`).
+    /// Connects and upgrades; the returned channel takes encoded frames (see `send`).
     package static func connect(
         to url: WebSocketURL,
         eventLoopGroup: any EventLoopGroup,
@@ -71,11 +71,17 @@ package enum WebSocketClientConnection {
                     }
                     let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(
                         maxFrameSize: min(maxMessageSize, Int(UInt32.max)),
+                        enableAutomaticErrorHandling: false,
                         upgradePipelineHandler: { channel, response in
                             channel.eventLoop.makeCompletedFuture {
                                 let inflate = compression && PerMessageDeflate.serverAccepted(response.headers["Sec-WebSocket-Extensions"])
                                 let handler = WebSocketClientHandler(inflate: inflate, maxMessageSize: maxMessageSize, callbacks: callbacks)
-                                try channel.pipeline.syncOperations.addHandler(handler)
+                                // In front of NIO's frame decoder: the bytes (also those the upgrade
+                                // held back, sent right after the 101) come to this handler, which
+                                // reads the frames itself and then takes the idle decoder out.
+                                let pipeline = channel.pipeline.syncOperations
+                                let decoder = try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+                                try pipeline.addHandler(handler, position: .before(decoder))
                                 return true
                             }
                         }
@@ -117,21 +123,40 @@ package enum WebSocketClientConnection {
     }
 
     /// Writes one text message (masked, as a client must); `flush: false` lets a caller batch.
+    /// A payload with `WebSocketFrameWriter.clientHeadroom` bytes in front is framed in place.
     package static func send(text: ByteBuffer, on channel: any Channel, flush: Bool = true) -> EventLoopFuture<Void> {
-        send(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: text), on: channel, flush: flush)
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        send(text: text, on: channel, flush: flush, promise: promise)
+        return promise.futureResult
     }
 
-    /// Writes any frame (tests use this for binary, fragmented or control frames).
+    /// Writes one text message, completing `promise` (if any) when it is written.
+    package static func send(text: ByteBuffer, on channel: any Channel, flush: Bool = true, promise: EventLoopPromise<Void>?) {
+        let frame = WebSocketFrameWriter.clientFrame(text, opcode: .text)
+        if flush { channel.writeAndFlush(frame, promise: promise) } else { channel.write(frame, promise: promise) }
+    }
+
+    /// Writes any frame as given: its mask key, reserved bits and opcode (tests use this for
+    /// binary, fragmented, control or unmasked frames).
     package static func send(_ frame: WebSocketFrame, on channel: any Channel, flush: Bool = true) -> EventLoopFuture<Void> {
-        flush ? channel.writeAndFlush(frame) : channel.write(frame)
+        let bytes = encoded(frame)
+        return flush ? channel.writeAndFlush(bytes) : channel.write(bytes)
+    }
+
+    /// A frame's bytes on the wire.
+    static func encoded(_ frame: WebSocketFrame) -> ByteBuffer {
+        let first = (frame.fin ? 0x80 : 0) | (frame.rsv1 ? 0x40 : 0) | (frame.rsv2 ? 0x20 : 0) | (frame.rsv3 ? 0x10 : 0) | UInt8(webSocketOpcode: frame.opcode)
+        let key = frame.maskKey.map { key in key.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
+        var payload = frame.extensionData ?? ByteBuffer()
+        payload.writeImmutableBuffer(frame.data)
+        return WebSocketFrameWriter.frame(payload, first: first, maskKey: key)
     }
 
     /// Sends a close frame with `code` and closes after the server answers (or a short wait).
     package static func close(_ channel: any Channel, code: UInt16 = 1000) -> EventLoopFuture<Void> {
-        var data = channel.allocator.buffer(capacity: 2)
+        var data = WebSocketFrameWriter.makePayloadBuffer(allocator: channel.allocator, capacity: 2)
         data.writeInteger(code)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: data)
-        channel.writeAndFlush(frame, promise: nil)
+        channel.writeAndFlush(WebSocketFrameWriter.clientFrame(data, opcode: .close), promise: nil)
         let timeout = channel.eventLoop.scheduleTask(in: .seconds(3)) { channel.close(promise: nil) }
         return channel.closeFuture.always { _ in timeout.cancel() }
     }
@@ -172,101 +197,5 @@ final class RefusalReader: ChannelInboundHandler, @unchecked Sendable {
     func channelInactive(context: ChannelHandlerContext) {
         complete()
         context.fireChannelInactive()
-    }
-}
-
-/// Reassembles messages, inflates them when negotiated, and answers pings and close frames.
-final class WebSocketClientHandler: ChannelInboundHandler {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
-
-    private let inflate: Bool
-    private let maxMessageSize: Int
-    private let callbacks: WebSocketClientCallbacks
-    private var inflater: MessageInflater?
-    private var fragments: (opcode: WebSocketOpcode, compressed: Bool, data: ByteBuffer)?
-    private var closeCode: UInt16?
-    private var closeReason = ""
-    private var reported = false
-
-    init(inflate: Bool, maxMessageSize: Int, callbacks: WebSocketClientCallbacks) {
-        self.inflate = inflate
-        self.maxMessageSize = maxMessageSize
-        self.callbacks = callbacks
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        switch frame.opcode {
-        case .text, .binary:
-            if frame.fin {
-                message(context: context, opcode: frame.opcode, data: frame.unmaskedData, compressed: frame.rsv1)
-            } else {
-                fragments = (frame.opcode, frame.rsv1, frame.unmaskedData)
-            }
-        case .continuation:
-            guard var pending = fragments else { return fail(context, code: 1002) }
-            fragments = nil
-            var data = frame.unmaskedData
-            pending.data.writeBuffer(&data)
-            guard pending.data.readableBytes <= maxMessageSize else { return fail(context, code: 1009) }
-            if frame.fin {
-                message(context: context, opcode: pending.opcode, data: pending.data, compressed: pending.compressed)
-            } else {
-                fragments = pending
-            }
-        case .ping:
-            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
-        case .pong:
-            callbacks.onPong(frame.unmaskedData)
-        case .connectionClose:
-            var payload = frame.unmaskedData
-            closeCode = payload.readInteger(as: UInt16.self)
-            closeReason = payload.readString(length: payload.readableBytes) ?? ""
-            var data = context.channel.allocator.buffer(capacity: 2)
-            data.writeInteger(closeCode ?? 1000)
-            let reply = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: data)
-            let loopBound = context.loopBound
-            context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in loopBound.value.close(promise: nil) }
-        default:
-            break
-        }
-    }
-
-    private func message(context: ChannelHandlerContext, opcode: WebSocketOpcode, data: ByteBuffer, compressed: Bool) {
-        var text = data
-        if compressed {
-            guard inflate else { return fail(context, code: 1002) }
-            if inflater == nil { inflater = MessageInflater() }
-            do {
-                text = try inflater!.decompress(data, maxSize: maxMessageSize, allocator: context.channel.allocator)
-            } catch {
-                return fail(context, code: 1007)
-            }
-        }
-        if opcode == .text { callbacks.onText(text, compressed) }
-    }
-
-    private func fail(_ context: ChannelHandlerContext, code: UInt16) {
-        closeCode = code
-        context.close(promise: nil)
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        callbacks.onReadComplete()
-        context.fireChannelReadComplete()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if !reported {
-            reported = true
-            callbacks.onClose(closeCode, closeReason)
-        }
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
     }
 }

@@ -1,7 +1,8 @@
 import NIOCore
 
-/// Encodes server frames (unmasked, RFC 6455 §5.2) around payloads that usually already have
-/// room for the header in front, so a frame costs no copy of its payload.
+/// Encodes frames (RFC 6455 §5.2) around payloads that usually already have room for the header
+/// in front, so a frame costs no copy of its payload: a server's (unmasked) and a client's (masked
+/// in place).
 package enum WebSocketFrameWriter {
     /// Bytes to leave in front of a payload so that any header fits in place.
     package static let headroom = 10
@@ -28,12 +29,27 @@ package enum WebSocketFrameWriter {
         length < 126 ? 2 : (length <= 0xFFFF ? 4 : 10)
     }
 
+    /// Bytes to leave in front of a client payload so that any header and its mask key fit.
+    package static let clientHeadroom = 14
+
     /// Turns `payload` into a complete frame (`fin` set), in place when it has headroom. The
     /// payload is consumed: when the caller hands over its only reference, the header is written
     /// into the same storage, with no copy.
     package static func frame(_ payload: consuming ByteBuffer, opcode: Opcode, compressed: Bool = false) -> ByteBuffer {
+        frame(payload, first: 0x80 | (compressed ? 0x40 : 0) | opcode.rawValue, maskKey: nil)
+    }
+
+    /// A client's frame (RFC 6455 §5.3): `payload` masked with a fresh key, in place when it has
+    /// `clientHeadroom` bytes in front and is not shared.
+    package static func clientFrame(_ payload: consuming ByteBuffer, opcode: Opcode) -> ByteBuffer {
+        frame(payload, first: 0x80 | opcode.rawValue, maskKey: WebSocketMask.nextKey())
+    }
+
+    /// A frame with the given first byte (FIN, reserved bits, opcode) around `payload`, masked
+    /// with `maskKey` when there is one (big-endian: its first byte masks the payload's first).
+    package static func frame(_ payload: consuming ByteBuffer, first: UInt8, maskKey: UInt32?) -> ByteBuffer {
         let length = payload.readableBytes
-        let size = headerSize(for: length)
+        let size = headerSize(for: length) + (maskKey == nil ? 0 : 4)
         var frame: ByteBuffer
         if payload.readerIndex >= size {
             frame = payload
@@ -45,16 +61,22 @@ package enum WebSocketFrameWriter {
             frame.writeBuffer(&copy)
         }
         var index = frame.readerIndex
-        let first: UInt8 = 0x80 | (compressed ? 0x40 : 0) | opcode.rawValue
+        let maskBit: UInt8 = maskKey == nil ? 0 : 0x80
         index += frame.setInteger(first, at: index)
         if length < 126 {
-            frame.setInteger(UInt8(length), at: index)
+            index += frame.setInteger(maskBit | UInt8(length), at: index)
         } else if length <= 0xFFFF {
-            index += frame.setInteger(UInt8(126), at: index)
-            frame.setInteger(UInt16(length), at: index)
+            index += frame.setInteger(maskBit | 126, at: index)
+            index += frame.setInteger(UInt16(length), at: index)
         } else {
-            index += frame.setInteger(UInt8(127), at: index)
-            frame.setInteger(UInt64(length), at: index)
+            index += frame.setInteger(maskBit | 127, at: index)
+            index += frame.setInteger(UInt64(length), at: index)
+        }
+        if let maskKey {
+            frame.setInteger(maskKey, at: index)
+            if length > 0 {
+                frame.withUnsafeMutableReadableBytes { WebSocketMask.apply(maskKey, to: $0, from: size, length: length) }
+            }
         }
         return frame
     }

@@ -1,4 +1,10 @@
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import SwitchboardWebSocket
 
 /// The data the benchmark publishes: `{"p": publisher, "s": sequence, "t": send time (ns), "x": padding}`,
 /// and a cheap reader of delivered messages (the bench must not be the bottleneck: no JSON parse).
@@ -9,10 +15,13 @@ enum BenchMessage {
         var sentAt: UInt64
     }
 
-    /// The publish request text for one message.
+    /// The publish request text for one message, with room in front for its frame header (so
+    /// the frame is made in place).
     static func request(id: Int, channel: String, publisher: Int, sequence: Int, padding: String, method: String = "publish") -> ByteBuffer {
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(112 + channel.utf8.count + padding.utf8.count)
+        let headroom = WebSocketFrameWriter.clientHeadroom
+        var buffer = ByteBufferAllocator().buffer(capacity: headroom + 112 + channel.utf8.count + padding.utf8.count)
+        buffer.moveWriterIndex(forwardBy: headroom)
+        buffer.moveReaderIndex(forwardBy: headroom)
         buffer.writeStaticString(#"{"id":""#)
         writeDecimal(UInt64(id), into: &buffer)
         buffer.writeStaticString(#"","method":""#)
@@ -47,36 +56,31 @@ enum BenchMessage {
         }
     }
 
-    private static let marker = Array(#""data":{"p":"#.utf8)
+    private static let marker: StaticString = #""data":{"p":"#
 
     /// Reads the stamp of a delivered message; `nil` for anything else.
     static func stamp(in text: ByteBuffer) -> Stamp? {
         text.withUnsafeReadableBytes { bytes -> Stamp? in
-            let limit = min(bytes.count, 256)
-            guard limit > marker.count else { return nil }
-            var start = -1
-            outer: for i in 0...(limit - marker.count) {
-                for j in 0..<marker.count where bytes[i + j] != marker[j] { continue outer }
-                start = i + marker.count
-                break
-            }
-            guard start >= 0 else { return nil }
-            var index = start
+            guard let base = bytes.baseAddress else { return nil }
+            let length = marker.utf8CodeUnitCount
+            let end = min(bytes.count, 256) - length
+            var at = 0
+            while at <= end, bytes[at] != 0x22 || memcmp(base + at, marker.utf8Start, length) != 0 { at += 1 }
+            guard at <= end else { return nil }
+            var index = at + length
             func number() -> UInt64? {
                 var value: UInt64 = 0
-                var digits = 0
-                while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
-                    value = value &* 10 &+ UInt64(bytes[index] - 0x30)
+                let start = index
+                while index < bytes.count, bytes[index] &- 0x30 < 10 {
+                    value = value &* 10 &+ UInt64(bytes[index] &- 0x30)
                     index += 1
-                    digits += 1
                 }
-                return digits > 0 ? value : nil
+                return index > start ? value : nil
             }
-            func skip(_ literal: String) -> Bool {
-                for byte in literal.utf8 {
-                    guard index < bytes.count, bytes[index] == byte else { return false }
-                    index += 1
-                }
+            func skip(_ literal: StaticString) -> Bool {
+                let count = literal.utf8CodeUnitCount
+                guard bytes.count - index >= count, memcmp(base + index, literal.utf8Start, count) == 0 else { return false }
+                index += count
                 return true
             }
             guard let publisher = number(), skip(#","s":"#), let sequence = number(), skip(#","t":"#), let sentAt = number() else {

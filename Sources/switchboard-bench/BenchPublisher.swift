@@ -15,8 +15,8 @@ final class PublisherDriver: @unchecked Sendable {
     private let counters: BenchCounters
     private let method: String
     private let done: EventLoopPromise<Void>
-    private var sent = 0
-    private var replied = 0
+    @exclusivity(unchecked) private var sent = 0
+    @exclusivity(unchecked) private var replied = 0
     private var started: UInt64 = 0
     private var task: RepeatedTask?
 
@@ -59,7 +59,7 @@ final class PublisherDriver: @unchecked Sendable {
         while sent < due, sent - replied < window {
             let channelName = channels[(sent + index) % channels.count]
             let request = BenchMessage.request(id: sent, channel: channelName, publisher: index, sequence: sent, padding: padding, method: method)
-            _ = WebSocketClientConnection.send(text: request, on: channel, flush: false)
+            WebSocketClientConnection.send(text: request, on: channel, flush: false, promise: nil)
             sent += 1
             wrote = true
         }

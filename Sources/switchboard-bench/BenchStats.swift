@@ -14,12 +14,12 @@ final class BenchCounters: Sendable {
 /// loop. Touched only on its loop; merged at the end.
 final class LoopStats: @unchecked Sendable {
     let eventLoop: any EventLoop
-    var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-    var delivered = 0
-    var duplicates = 0
-    var reordered = 0
-    var compressed = 0
-    var foreign = 0
+    @exclusivity(unchecked) var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    @exclusivity(unchecked) var delivered = 0
+    @exclusivity(unchecked) var duplicates = 0
+    @exclusivity(unchecked) var reordered = 0
+    @exclusivity(unchecked) var compressed = 0
+    @exclusivity(unchecked) var foreign = 0
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -28,7 +28,7 @@ final class LoopStats: @unchecked Sendable {
 
 /// Per subscriber socket: the last sequence seen from each publisher.
 final class SubscriberState: @unchecked Sendable {
-    var last: [Int]
+    @exclusivity(unchecked) var last: [Int]
     var pendingReply: EventLoopPromise<ByteBuffer>?
     let stats: LoopStats
     let counters: BenchCounters

@@ -3,6 +3,7 @@ import NIOWebSocket
 import Testing
 
 @testable import SwitchboardServer
+import SwitchboardWebSocket
 
 @Suite("WebSocket frame reader (in place)")
 struct WebSocketFrameReaderTests {

@@ -1,26 +1,27 @@
 import NIOCore
 import NIOWebSocket
 
-/// Reads a client's WebSocket frames (RFC 6455 §5.2) from the connection's bytes, in place: each
-/// read is kept as it came (copied only when a frame spans reads), masked payloads are unmasked
-/// where they lie, and a frame's payload is a slice of that buffer. Pure: the connection handler
-/// checks what the RFC asks of each frame (masking, reserved bits, control frames, fragments).
-struct WebSocketFrameReader {
+/// Reads WebSocket frames (RFC 6455 §5.2) from a connection's bytes, in place: each read is kept
+/// as it came (copied only when a frame spans reads), masked payloads are unmasked where they lie,
+/// and a frame's payload is a slice of that buffer. Pure: the connection's handler checks what the
+/// RFC asks of each frame (masking, reserved bits, control frames, fragments). The server reads its
+/// clients' frames with it, the client library and the bench the server's.
+package struct WebSocketFrameReader {
     /// One frame.
-    struct Frame {
-        var fin: Bool
-        var rsv1: Bool
-        var rsv2: Bool
-        var rsv3: Bool
-        var opcode: WebSocketOpcode
+    package struct Frame {
+        package var fin: Bool
+        package var rsv1: Bool
+        package var rsv2: Bool
+        package var rsv3: Bool
+        package var opcode: WebSocketOpcode
         /// Whether the client masked it (every client frame must be).
-        var masked: Bool
+        package var masked: Bool
         /// The payload, unmasked.
-        var payload: ByteBuffer
+        package var payload: ByteBuffer
     }
 
     /// A frame that cannot be read.
-    enum Failure: Error, Equatable {
+    package enum Failure: Error, Equatable {
         /// Its length is over `maxFrameSize`.
         case tooBig
         /// A 64-bit length with its top bit set (RFC 6455 §5.2).
@@ -28,19 +29,19 @@ struct WebSocketFrameReader {
     }
 
     /// The largest payload taken.
-    let maxFrameSize: Int
+    package let maxFrameSize: Int
     private var buffer = ByteBuffer()
     /// Where the frames already unmasked end (a frame boundary at or after the reader index).
     private var unmaskedThrough = 0
     /// After `stop()`: bytes are dropped (the connection is closing on a bad frame).
     private var stopped = false
 
-    init(maxFrameSize: Int) {
+    package init(maxFrameSize: Int) {
         self.maxFrameSize = maxFrameSize
     }
 
     /// Bytes read from the socket.
-    mutating func append(_ bytes: ByteBuffer) {
+    package mutating func append(_ bytes: ByteBuffer) {
         guard !stopped else { return }
         if buffer.readableBytes == 0 {
             buffer = bytes
@@ -59,13 +60,13 @@ struct WebSocketFrameReader {
     }
 
     /// Drops what is buffered and every byte from now on (after a frame that cannot be read).
-    mutating func stop() {
+    package mutating func stop() {
         stopped = true
         buffer = ByteBuffer()
     }
 
     /// The next whole frame, or `nil` until more bytes come.
-    mutating func next() throws(Failure) -> Frame? {
+    package mutating func next() throws(Failure) -> Frame? {
         let index = buffer.readerIndex
         let parsed: Result<Header?, Failure> = buffer.withUnsafeReadableBytes { bytes in
             do throws(Failure) { return .success(try Self.header(in: bytes, at: 0)) } catch { return .failure(error) }
@@ -98,7 +99,7 @@ struct WebSocketFrameReader {
             buffer.withUnsafeMutableReadableBytes { bytes in
                 var offset = from
                 while offset < scan.end, let header = try? Self.header(in: UnsafeRawBufferPointer(bytes), at: offset) {
-                    if let mask = header.mask { Self.unmask(bytes, from: offset + header.size, length: header.length, mask: mask) }
+                    if let mask = header.mask { WebSocketMask.apply(mask, to: bytes, from: offset + header.size, length: header.length) }
                     offset += header.size + header.length
                 }
             }
@@ -117,35 +118,16 @@ struct WebSocketFrameReader {
         return (offset, masked)
     }
 
-    /// XORs `length` bytes at `from` with the 4-byte mask, eight bytes at a time.
-    private static func unmask(_ bytes: UnsafeMutableRawBufferPointer, from: Int, length: Int, mask: UInt32) {
-        // The key's bytes in memory order, twice: byte i of the payload is XORed with key[i % 4].
-        let k0 = UInt64(mask >> 24), k1 = UInt64((mask >> 16) & 0xFF), k2 = UInt64((mask >> 8) & 0xFF), k3 = UInt64(mask & 0xFF)
-        let word32 = k0 | k1 << 8 | k2 << 16 | k3 << 24
-        let word = (word32 | word32 << 32).littleEndian
-        var i = 0
-        while i + 8 <= length {
-            let value = bytes.loadUnaligned(fromByteOffset: from + i, as: UInt64.self)
-            bytes.storeBytes(of: value ^ word, toByteOffset: from + i, as: UInt64.self)
-            i += 8
-        }
-        while i < length {
-            let shift = UInt32(24 - 8 * (i & 3))
-            bytes[from + i] ^= UInt8(truncatingIfNeeded: mask >> shift)
-            i += 1
-        }
-    }
-
     /// A frame's header: its first byte, mask key (big-endian), payload length, and its own size.
-    struct Header {
-        var first: UInt8
-        var mask: UInt32?
-        var length: Int
-        var size: Int
+    package struct Header {
+        package var first: UInt8
+        package var mask: UInt32?
+        package var length: Int
+        package var size: Int
     }
 
     /// The header at `offset` in `bytes`, or `nil` when it is not all there yet.
-    static func header(in bytes: UnsafeRawBufferPointer, at offset: Int) throws(Failure) -> Header? {
+    package static func header(in bytes: UnsafeRawBufferPointer, at offset: Int) throws(Failure) -> Header? {
         let available = bytes.count - offset
         guard available >= 2 else { return nil }
         let first = bytes[offset]
