@@ -79,6 +79,7 @@ for s in 10 100 1000 10000; do
     run "fanout-$s" "${nodes[@]}" --subscribers "$s" --channels 1 --publishers 2 --messages "$m" --window 64
 done
 run "many-channels" "${nodes[@]}" --subscribers 1000 --channels 100 --publishers 4 --messages 40000 --window 64
+run "channels-200" "${nodes[@]}" --subscribers 200 --channels 100 --publishers 4 --messages 100000 --window 64
 run "in-order-1000" "${nodes[@]}" --subscribers 1000 --channels 1 --publishers 1 --messages 1000 --window 16
 
 # The latency rows are paced at fractions of the publish row's maximum (this run's, or the last one's).

@@ -3,7 +3,9 @@ import SwitchboardWebSocket
 import Synchronization
 
 /// One publishing connection: keeps at most `window` publishes in flight, optionally paced to a
-/// rate; runs on its connection's event loop (one repeated task, no task per message).
+/// rate; runs on its connection's event loop. A paced publisher wakes when its next message is
+/// due (not on a fixed tick), so a slow rate does not wake the bench, and disturb the nodes it
+/// measures, a thousand times a second.
 final class PublisherDriver: @unchecked Sendable {
     private let channel: any Channel
     private let index: Int
@@ -18,7 +20,7 @@ final class PublisherDriver: @unchecked Sendable {
     @exclusivity(unchecked) private var sent = 0
     @exclusivity(unchecked) private var replied = 0
     private var started: UInt64 = 0
-    private var task: RepeatedTask?
+    private var task: Scheduled<Void>?
 
     init(channel: any Channel, index: Int, total: Int, channels: [String], padding: String, window: Int, rate: Double, counters: BenchCounters, method: String = "publish") {
         self.method = method
@@ -42,7 +44,7 @@ final class PublisherDriver: @unchecked Sendable {
             if self.total == 0 {
                 self.done.succeed()
             } else if self.rate > 0 {
-                self.task = self.channel.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(1)) { _ in self.tick() }
+                self.tick()
             } else {
                 self.fill(upTo: self.total)
             }
@@ -51,7 +53,12 @@ final class PublisherDriver: @unchecked Sendable {
 
     private func tick() {
         let elapsed = Double(monotonicNanoseconds() - started) / 1e9
-        fill(upTo: min(total, Int(elapsed * rate) + 1))
+        let due = min(total, Int(elapsed * rate) + 1)
+        fill(upTo: due)
+        guard sent < total else { return }
+        // The next message's time, or (when the window held this one back) a millisecond.
+        let next = sent < due ? 0.001 : max(Double(sent) / rate - elapsed, 0.00005)
+        task = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(next * 1e9))) { self.tick() }
     }
 
     private func fill(upTo due: Int) {
