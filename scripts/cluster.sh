@@ -31,12 +31,16 @@ fi
 
 pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-# port_taken PORT: something already listens on 127.0.0.1:PORT.
+# port_taken PORT: something already listens on 127.0.0.1:PORT. A port whose last connections
+# linger in TIME_WAIT is free for Redis, the nodes and HAProxy (they all listen with SO_REUSEADDR),
+# so the check binds with it too.
 port_taken() {
     python3 -c 'import socket, sys
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
+    s.listen()
 except OSError:
     sys.exit(0)
 sys.exit(1)' "$1"

@@ -59,6 +59,17 @@ public final class PortReservation: @unchecked Sendable {
         throw NoFreePort(description: "no free port between 20000 and 32000")
     }
 
+    /// Listens on the port, as a foreign server holding it would (connections then wait in its
+    /// backlog, unanswered): a server that binds with `SO_REUSEADDR` shares a port only bound.
+    public func listen() {
+        guard descriptor >= 0 else { return }
+        #if canImport(Glibc)
+        _ = Glibc.listen(descriptor, 4)
+        #else
+        _ = Darwin.listen(descriptor, 4)
+        #endif
+    }
+
     /// Frees the port (for a server about to start on it).
     public func release() {
         if descriptor >= 0 {

@@ -401,4 +401,19 @@ struct CommandLineTests {
         #expect(code == 1001, "server log:\n\(server.output)")
         #expect(server.process.terminationStatus == 0)
     }
+
+    @Test("a node stopped with sockets open starts again at once on its port (the closed connections wait in TIME_WAIT)")
+    func restartOnSamePort() async throws {
+        let first = try await Server()
+        let socket = try await RawWebSocket.connect(first.url)
+        _ = try await socket.call(["id": "s", "method": "subscribe", "payload": ["channel": "c"]])
+        first.process.terminate()
+        #expect(try await socket.closeCode(timeout: .seconds(10)) == 1001)
+        first.process.waitUntilExit()
+        let second = try await Server(arguments: ["--port", "\(first.port)"])
+        defer { second.stop() }
+        #expect(second.port == first.port)
+        let again = try await RawWebSocket.connect(second.url)
+        #expect(try await again.call(["id": "i", "method": "info"])["response"] != nil)
+    }
 }

@@ -210,9 +210,10 @@ struct ClusterTests {
         #expect(try await foreign.command(["GET", "precious"]).string == "data", "the foreign Redis lost its data")
         cluster.down()
 
-        // A node port taken by something else: refused the same way.
+        // A node port another server listens on: refused the same way.
         let squatter = try PortReservation(port: try PortReservation.freePortOutsideEphemeralRange())
         defer { squatter.release() }
+        squatter.listen()
         let second = try Cluster(up: false, nodePort: squatter.port)
         let output = try second.run("up")
         #expect(output.status != 0)
