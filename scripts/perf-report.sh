@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the benchmark scenarios of docs/performance.md with a release build and writes their
 # figures into that file (between the "results" markers), with the exact commands. Figures are
-# never typed in: rerun this script to refresh them. All scenarios take about fifteen minutes.
+# never typed in: rerun this script to refresh them. All scenarios take about two minutes, six
+# with --repeat 3.
 #
 #   scripts/perf-report.sh                          every scenario, once
 #   scripts/perf-report.sh --only quiet-200,quiet-2 those scenarios (the others keep their figures)
@@ -11,7 +12,7 @@
 #   SWITCHBOARD_BIN=path/to/switchboard scripts/perf-report.sh
 #
 # Scenario names: publish-ratio fanout-10 fanout-100 fanout-1000 fanout-10000 many-channels
-# in-order-1000 latency-25% latency-50% latency-75% idle-10000 compression-off compression-on
+# channels-200 in-order-1000 latency-25% latency-50% latency-75% idle-10000 compression-off compression-on
 # without-slow-consumers with-slow-consumers history-publish-ratio history-fanout-100 quiet-200
 # quiet-2 bigroom-20.
 set -euo pipefail
