@@ -78,10 +78,11 @@ package enum WebSocketClientConnection {
                                 let handler = WebSocketClientHandler(inflate: inflate, maxMessageSize: maxMessageSize, callbacks: callbacks)
                                 // In front of NIO's frame decoder: the bytes (also those the upgrade
                                 // held back, sent right after the 101) come to this handler, which
-                                // reads the frames itself and then takes the idle decoder out.
+                                // reads the frames itself; the decoder, idle, goes.
                                 let pipeline = channel.pipeline.syncOperations
                                 let decoder = try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
                                 try pipeline.addHandler(handler, position: .before(decoder))
+                                pipeline.removeHandler(decoder, promise: nil)
                                 return true
                             }
                         }

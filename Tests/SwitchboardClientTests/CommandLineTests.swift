@@ -68,6 +68,16 @@ struct CommandLineTests {
             if process.isRunning { process.terminate() }
             process.waitUntilExit()
         }
+
+        /// Stops the node (SIGTERM) while a subscribed socket is open; the close code that socket got.
+        func stopWithSubscribedSocket() async throws -> UInt16? {
+            let socket = try await RawWebSocket.connect(url)
+            _ = try await socket.call(["id": "s", "method": "subscribe", "payload": ["channel": "c"]])
+            process.terminate()
+            let code = try await socket.closeCode(timeout: .seconds(10))
+            process.waitUntilExit()
+            return code
+        }
     }
 
     /// Runs the executable to completion and returns its exit code and standard output.
@@ -393,11 +403,7 @@ struct CommandLineTests {
     @Test("SIGTERM: sockets get 1001 and the process exits 0")
     func sigterm() async throws {
         let server = try await Server()
-        let socket = try await RawWebSocket.connect(server.url)
-        _ = try await socket.call(["id": "s", "method": "subscribe", "payload": ["channel": "c"]])
-        server.process.terminate()
-        let code = try await socket.closeCode(timeout: .seconds(10))
-        server.process.waitUntilExit()
+        let code = try await server.stopWithSubscribedSocket()
         #expect(code == 1001, "server log:\n\(server.output)")
         #expect(server.process.terminationStatus == 0)
     }
@@ -405,11 +411,7 @@ struct CommandLineTests {
     @Test("a node stopped with sockets open starts again at once on its port (the closed connections wait in TIME_WAIT)")
     func restartOnSamePort() async throws {
         let first = try await Server()
-        let socket = try await RawWebSocket.connect(first.url)
-        _ = try await socket.call(["id": "s", "method": "subscribe", "payload": ["channel": "c"]])
-        first.process.terminate()
-        #expect(try await socket.closeCode(timeout: .seconds(10)) == 1001)
-        first.process.waitUntilExit()
+        #expect(try await first.stopWithSubscribedSocket() == 1001)
         let second = try await Server(arguments: ["--port", "\(first.port)"])
         defer { second.stop() }
         #expect(second.port == first.port)
