@@ -29,7 +29,7 @@ final class SubscriberReadState: @unchecked Sendable {
         set { eventLoop.assertInEventLoop(); _dropped = newValue }
     }
 
-    @exclusivity(unchecked) private var lastChannel: (bytes: ByteBuffer, name: String)?
+    @exclusivity(unchecked) private var names = ChannelNameCache()
 
     /// Messages received and deliveries made in the current read: added to the metrics once
     /// per read (`takeCounts`), not per message.
@@ -45,15 +45,10 @@ final class SubscriberReadState: @unchecked Sendable {
         return (receivedInRead, deliveredInRead)
     }
 
-    /// The Switchboard channel of a Redis channel (`nil` when it is not one of ours); the last
-    /// name is kept, since a burst of messages is often on one channel.
+    /// The Switchboard channel of a Redis channel (`nil` when it is not one of ours), from the
+    /// names of the channels pushed recently (`ChannelNameCache`).
     func channelName(_ redisChannel: ByteBuffer, naming: RedisChannelNaming) -> String? {
-        // Compared where it lies (binding `lastChannel` would copy both parts).
-        if lastChannel?.bytes == redisChannel { return lastChannel?.name }
-        guard let name = naming.channel(of: redisChannel) else { return nil }
-        // A copy: the push's channel is a slice of a buffer that also holds its payload.
-        lastChannel = (ByteBuffer(bytes: redisChannel.readableBytesView), name)
-        return name
+        names.name(of: redisChannel, naming: naming)
     }
 
     // MARK: - History channels

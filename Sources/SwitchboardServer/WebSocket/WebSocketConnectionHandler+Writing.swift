@@ -11,7 +11,7 @@ extension WebSocketConnectionHandler {
     /// written. `force` bypasses the limit (control frames).
     func writeOutbound(_ frame: ByteBuffer, force: Bool = false) {
         guard state != .closed, let context else { return }
-        let decision = outbound.decide(size: frame.readableBytes, channelWritable: context.channel.isWritable, force: force) {
+        let decision = outbound.decide(size: frame.readableBytes, channelWritable: channelWritable, force: force) {
             (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
         }
         switch decision {
@@ -53,12 +53,17 @@ extension WebSocketConnectionHandler {
     func flushIfNeeded() {
         guard needsFlush, let context else { return }
         needsFlush = false
-        writeJoined(context: context)
-        context.flush()
+        // One pass down the pipeline for the usual case, a socket's joined frames.
+        if let pending = joined.take() {
+            context.writeAndFlush(wrapOutboundOut(pending), promise: nil)
+        } else {
+            context.flush()
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        channelWritable = context.channel.isWritable
+        if channelWritable {
             // Frames joined before the queued ones go first.
             writeJoined(context: context)
             while context.channel.isWritable, let frame = outbound.next() {

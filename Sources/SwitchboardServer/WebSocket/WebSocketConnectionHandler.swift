@@ -52,6 +52,10 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// History channels being recovered, and their live messages meanwhile.
     var recovery = RecoveryHold()
     @exclusivity(unchecked) var needsFlush = false
+    /// The channel's writability as its last `channelWritabilityChanged` said (NIO announces
+    /// every change, on the loop, as it happens): read per written frame without going through
+    /// the channel.
+    @exclusivity(unchecked) var channelWritable = true
     /// The frames written since the last flush, joined (see `join`).
     @exclusivity(unchecked) var joined = JoinedWrites()
 
@@ -94,6 +98,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        channelWritable = context.channel.isWritable
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         session = RPCSession(
             codec: endpoint.codec,
