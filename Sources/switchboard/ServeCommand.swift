@@ -209,12 +209,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         do {
             // The address first, alone: a port that is taken is the one line to say, before any
-            // service starts (and then logs its shutdown). With SO_REUSEADDR, as the server itself
-            // listens: a node restarted at once, while its last connections wait in TIME_WAIT, starts.
+            // service starts (and then logs its shutdown). Bound, never listened on (PortCheck).
             if configuration.port != 0 {
-                try await ServerBootstrap(group: group)
-                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .bind(host: configuration.host, port: configuration.port).get().close()
+                try PortCheck.check(host: configuration.host, port: configuration.port)
             }
             try await SwitchboardNode(configuration: configuration, broker: broker, metrics: metrics, logger: logger).run()
         } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
