@@ -17,13 +17,18 @@ let benchmarks: @Sendable () -> Void = {
         maxIterations: 20_000
     )
 
-    Benchmark("publish request decoded, published and answered (/stream, local broker, no subscribers)") { benchmark, state in
-        for _ in benchmark.scaledIterations {
-            state.session.receive(text: state.request)
-            state.loop.run()
+    // With an `event`, the answer is the payload as sent; without one, it is built
+    // (`{"channel", "event": null, "data"}`) with room for the reply around it.
+    for (name, withEvent) in [("", true), (" without an event", false)] {
+        Benchmark("publish request\(name) decoded, published and answered (/stream, local broker, no subscribers)") { benchmark, state in
+            let request = withEvent ? state.request : state.requestWithoutEvent
+            for _ in benchmark.scaledIterations {
+                state.session.receive(text: request)
+                state.loop.run()
+            }
+        } setup: {
+            PublishFixture()
         }
-    } setup: {
-        PublishFixture()
     }
 
     for count in [1, 100, 1000] {
@@ -59,6 +64,7 @@ final class PublishFixture: @unchecked Sendable {
     let loop = EmbeddedEventLoop()
     let session: RPCSession
     let request = ByteBuffer(string: #"{"id":"1","method":"publish","payload":{"channel":"room","event":"e","data":{"n":1,"text":"hello"}}}"#)
+    let requestWithoutEvent = ByteBuffer(string: #"{"id":"1","method":"publish","payload":{"channel":"room","data":{"n":1,"text":"hello"}}}"#)
 
     init() {
         let hub = Hub(backend: LocalBroker(eventLoop: loop))

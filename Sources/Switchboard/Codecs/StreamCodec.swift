@@ -26,6 +26,12 @@ public struct StreamCodec: RPCCodec {
         RPCReply.success(rawID: request.rawID ?? ByteBuffer(staticString: "null"), method: request.method ?? "", response: result, into: &buffer)
     }
 
+    /// `{"id", "method", "response"}` written around the result where it lies (a frame header's
+    /// room left in front).
+    public func encodeResult(around result: inout ByteBuffer, for request: RPCReplyAddress) -> Bool {
+        RPCReply.success(rawID: request.rawID ?? ByteBuffer(staticString: "null"), method: request.method ?? "", around: &result, keeping: ChannelMessageText.headroom)
+    }
+
     public func encodeError(_ error: RPCError, for request: RPCReplyAddress?, into buffer: inout ByteBuffer) {
         RPCReply.failure(error, rawID: request?.rawID, method: request?.method, into: &buffer)
     }

@@ -92,4 +92,19 @@ extension ByteBuffer {
             return writer.count
         }
     }
+
+    /// Writes exactly `room` bytes with `body` just in front of the readable bytes, which then
+    /// begin with them: an envelope written into the headroom the buffer was made with (no new
+    /// buffer, and no copy unless the buffer is shared). `false`, with the buffer as it was, when
+    /// the headroom is less than `room` plus `keeping` (room left in front, for a frame header).
+    package mutating func prependParts(room: Int, keeping: Int = 0, _ body: (inout ByteWriter) -> Void) -> Bool {
+        guard room >= 0, readerIndex >= room + keeping else { return false }
+        moveReaderIndex(to: readerIndex - room)
+        withUnsafeMutableReadableBytes { bytes in
+            var writer = ByteWriter(UnsafeMutableRawBufferPointer(rebasing: bytes[..<room]))
+            body(&writer)
+            precondition(!writer.overflowed && writer.count == room, "ByteWriter: the pieces did not fill the room they were sized for")
+        }
+        return true
+    }
 }

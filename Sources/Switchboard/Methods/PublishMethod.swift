@@ -21,11 +21,11 @@ public struct PublishMethod: RawRPCMethod {
 
     public func callRaw(payload: ByteBuffer, context: RPCContext) -> EventLoopFuture<RawJSON> {
         let promise = context.eventLoop.makePromise(of: RawJSON.self)
-        callRaw(payload: payload, context: context) { promise.completeWith($0) }
+        callRaw(payload: payload, context: context) { result in promise.completeWith(result) }
         return promise.futureResult
     }
 
-    public func callRaw(payload: ByteBuffer, context: RPCContext, completion: @escaping @Sendable (Result<RawJSON, any Error>) -> Void) {
+    public func callRaw(payload: ByteBuffer, context: RPCContext, completion: @escaping @Sendable (consuming Result<RawJSON, any Error>) -> Void) {
         let request: RawPublishRequest
         do {
             request = try RawPublishRequest(payload)
@@ -59,7 +59,7 @@ public struct PublishMethod: RawRPCMethod {
 extension PublishMethod {
     /// A publish on a channel whose rule says `proxy`: the backend allows it (and may give
     /// other data to publish) before it goes to the broker.
-    func publishAfterBackend(_ request: RawPublishRequest, context: RPCContext, completion: @escaping @Sendable (Result<RawJSON, any Error>) -> Void) {
+    func publishAfterBackend(_ request: RawPublishRequest, context: RPCContext, completion: @escaping @Sendable (consuming Result<RawJSON, any Error>) -> Void) {
         let future = context.eventLoop.makeFutureWithTask { () async throws -> RawJSON in
             var request = request
             if let data = try await context.askBackend(.publish, request.channel, data: request.data.value) {
@@ -75,7 +75,7 @@ extension PublishMethod {
             }
             return request.response(at: position)
         }
-        future.whenComplete { completion($0) }
+        future.whenComplete { result in completion(result) }
     }
 }
 
@@ -116,7 +116,12 @@ struct RawPublishRequest {
             if position == nil, verbatim { return RawJSON(unchecked: payload) }
             let data = self.data.bytes
             let room = #"{"channel":,"event":,"data":}"#.utf8.count + channelRange.count + (eventRange?.count ?? 4) + data.readableBytes
-            var buffer = ByteBufferAllocator().buffer(capacity: room + (position == nil ? 0 : 96))
+            // Room in front for the reply's envelope and frame header, and after for the
+            // envelope's closing brace: the session writes the reply around this, in place.
+            let headroom = RPCReply.resultHeadroom
+            var buffer = ByteBufferAllocator().buffer(capacity: headroom + room + (position == nil ? 0 : 96) + 1)
+            buffer.moveWriterIndex(forwardBy: headroom)
+            buffer.moveReaderIndex(forwardBy: headroom)
             // The parts in one access (see `ByteWriter`); the history position after them.
             buffer.writeParts(room: room) { writer in
                 writer.write(#"{"channel":"#)

@@ -33,6 +33,11 @@ public protocol RPCCodec: Sendable {
 
     /// Writes a success reply.
     func encodeResult(_ result: RawJSON, for request: RPCReplyAddress, into buffer: inout ByteBuffer)
+    /// Writes the success reply around `result` in `result`'s own buffer, when the protocol's
+    /// envelope fits in the room kept in front of it (`RPCReply.resultHeadroom`, made by methods
+    /// that build their result, such as `publish`); `false` leaves it as it was, and the reply is
+    /// written into a new buffer with `encodeResult(_:for:into:)`. By default, `false`.
+    func encodeResult(around result: inout ByteBuffer, for request: RPCReplyAddress) -> Bool
     /// Writes an error reply; `request` is `nil` when nothing of the request could be read.
     func encodeError(_ error: RPCError, for request: RPCReplyAddress?, into buffer: inout ByteBuffer)
     /// Writes the replies of a batch (each one encoded by this codec) as one message.
@@ -53,6 +58,7 @@ extension RPCCodec {
     public var keepaliveMethod: String? { nil }
     public var binaryFrameError: RPCError? { .binaryNotSupported }
     public var answersInRequestOrder: Bool { true }
+    public func encodeResult(around result: inout ByteBuffer, for request: RPCReplyAddress) -> Bool { false }
 
     public func encodeEvent(_ event: JSONObject, into buffer: inout ByteBuffer) {
         JSONWriter.write(JSONObject(event.members.filter { $0.key != "id" }), into: &buffer)

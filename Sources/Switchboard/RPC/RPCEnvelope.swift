@@ -74,12 +74,14 @@ public protocol RawRPCMethod: RPCMethod {
     func callRaw(payload: ByteBuffer, context: RPCContext) -> EventLoopFuture<RawJSON>
 
     /// Runs the method and hands `completion` its result, on `context.eventLoop`: the session's
-    /// path, with no future in between. By default it waits for `callRaw`'s future.
-    func callRaw(payload: ByteBuffer, context: RPCContext, completion: @escaping @Sendable (Result<RawJSON, any Error>) -> Void)
+    /// path, with no future in between. By default it waits for `callRaw`'s future. The result
+    /// is handed over, not shared: a result built in a buffer of its own (with
+    /// `RPCReply.resultHeadroom` in front) gets its reply written around it, in place.
+    func callRaw(payload: ByteBuffer, context: RPCContext, completion: @escaping @Sendable (consuming Result<RawJSON, any Error>) -> Void)
 }
 
 extension RawRPCMethod {
-    public func callRaw(payload: ByteBuffer, context: RPCContext, completion: @escaping @Sendable (Result<RawJSON, any Error>) -> Void) {
-        callRaw(payload: payload, context: context).hop(to: context.eventLoop).whenComplete(completion)
+    public func callRaw(payload: ByteBuffer, context: RPCContext, completion: @escaping @Sendable (consuming Result<RawJSON, any Error>) -> Void) {
+        callRaw(payload: payload, context: context).hop(to: context.eventLoop).whenComplete { completion($0) }
     }
 }

@@ -83,6 +83,30 @@ public enum RPCReply {
         success(rawID: id.jsonBytes, method: method, response: RawJSON(response), into: &buffer)
     }
 
+    /// The room a result built in its own buffer keeps in front of it, so that its reply can be
+    /// written around it there (`success(rawID:method:around:keeping:)`): a frame header and
+    /// the envelope, with an id of up to 48 bytes.
+    public static let resultHeadroom = ChannelMessageText.headroom + 96
+
+    /// Turns `response`, a result's JSON in a buffer of its own, into its success reply in place:
+    /// the envelope in front of it (in the buffer's headroom, `keeping` bytes left before it)
+    /// and the closing brace after it. `false`, with the buffer as it was, when the envelope does
+    /// not fit or the method's name needs escaping; then the reply is written into a new buffer.
+    package static func success(rawID: ByteBuffer, method: String, around response: inout ByteBuffer, keeping: Int) -> Bool {
+        guard JSONWriter.needsNoEscape(method) else { return false }
+        let room = #"{"id":,"method":"","response":"#.utf8.count + rawID.readableBytes + method.utf8.count
+        let fits = response.prependParts(room: room, keeping: keeping) { writer in
+            writer.write(#"{"id":"#)
+            writer.write(rawID)
+            writer.write(#","method":""#)
+            writer.write(utf8: method)
+            writer.write(#"","response":"#)
+        }
+        guard fits else { return false }
+        response.writeInteger(UInt8(ascii: "}"))
+        return true
+    }
+
     /// Writes a success reply from raw JSON parts.
     public static func success(rawID: ByteBuffer, method: String, response: RawJSON, into buffer: inout ByteBuffer) {
         // The usual reply (a method name with nothing to escape): its parts in one access.

@@ -32,19 +32,19 @@ extension RPCSession {
         invoke(entry, params: request.params, context: context) { result in
             // A task only for a method that answers on another thread (see `runInOrder`).
             if session.eventLoop.inEventLoop {
-                session.value.completeUnordered(result: result, context: context, startedAt: startedAt)
+                session.value.completeUnordered(result: consume result, context: context, startedAt: startedAt)
             } else {
                 session.eventLoop.execute { session.value.completeUnordered(result: result, context: context, startedAt: startedAt) }
             }
         }
     }
 
-    func completeUnordered(result: Result<RawJSON, any Error>, context: RPCContext, startedAt: NIODeadline) {
+    func completeUnordered(result: consuming Result<RawJSON, any Error>, context: RPCContext, startedAt: NIODeadline) {
         metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
         guard !closed else { return }
         let wasFull = !hasCapacity
         unordered -= 1
-        if let reply = encodeReply(result, context: context) {
+        if let reply = encodeReply(consume result, context: context) {
             send(reply)
             flush()
         }
@@ -133,7 +133,8 @@ extension RPCSession {
         let session = NIOLoopBound(self, eventLoop: eventLoop)
         invoke(entry, params: request.params, context: context) { result in
             if session.eventLoop.inEventLoop {
-                session.value.complete(sequence: sequence, sequential: sequential, result: result, context: context, startedAt: startedAt)
+                // Handed over: the reply is written around a result in its own buffer, in place.
+                session.value.complete(sequence: sequence, sequential: sequential, result: consume result, context: context, startedAt: startedAt)
             } else {
                 session.eventLoop.execute {
                     session.value.complete(sequence: sequence, sequential: sequential, result: result, context: context, startedAt: startedAt)
@@ -144,7 +145,7 @@ extension RPCSession {
 
     /// Calls the method and hands its result to `completion`, on whatever thread the method
     /// answers: a raw method (`publish`) calls it directly, the others through their future.
-    func invoke(_ entry: RPCRouter.Entry, params: RPCParams, context: RPCContext, completion: @escaping @Sendable (Result<RawJSON, any Error>) -> Void) {
+    func invoke(_ entry: RPCRouter.Entry, params: RPCParams, context: RPCContext, completion: @escaping @Sendable (consuming Result<RawJSON, any Error>) -> Void) {
         if entry.takesParams == nil, let raw = entry.raw {
             let payload: ByteBuffer?
             switch params {
@@ -154,7 +155,7 @@ extension RPCSession {
             }
             if let payload { return raw.callRaw(payload: payload, context: context, completion: completion) }
         }
-        invoke(entry, params: params, context: context).whenComplete(completion)
+        invoke(entry, params: params, context: context).whenComplete { result in completion(result) }
     }
 
     /// Calls the method with its parameters in the form it takes.
@@ -177,10 +178,10 @@ extension RPCSession {
         }
     }
 
-    func complete(sequence: UInt64, sequential: Bool, result: Result<RawJSON, any Error>, context: RPCContext, startedAt: NIODeadline) {
+    func complete(sequence: UInt64, sequential: Bool, result: consuming Result<RawJSON, any Error>, context: RPCContext, startedAt: NIODeadline) {
         metrics.rpcLatency.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
         guard !closed else { return }
-        let reply = encodeReply(result, context: context)
+        let reply = encodeReply(consume result, context: context)
         if !detached.isEmpty, detached.remove(sequence) != nil {
             if let reply {
                 send(reply)
@@ -195,12 +196,19 @@ extension RPCSession {
         pump()
     }
 
-    func encodeReply(_ result: Result<RawJSON, any Error>, context: RPCContext) -> ByteBuffer? {
-        switch result {
+    /// The reply to a request's result (`nil` for a notification, which gets none). A result in a
+    /// buffer of its own, with room in front (`RPCReply.resultHeadroom`), gets its reply written
+    /// around it there: no second buffer, no copy.
+    func encodeReply(_ result: consuming Result<RawJSON, any Error>, context: RPCContext) -> ByteBuffer? {
+        switch consume result {
         case .success(let response):
             guard context.address.rawID != nil else { return nil }
-            var buffer = makeBuffer()
-            codec.encodeResult(response, for: context.address, into: &buffer)
+            var buffer = (consume response).bytes
+            if !codec.encodeResult(around: &buffer, for: context.address) {
+                let result = RawJSON(unchecked: buffer)
+                buffer = makeBuffer()
+                codec.encodeResult(result, for: context.address, into: &buffer)
+            }
             if buffer.readableBytes > configuration.maxReplyBytes {
                 context.logger.warning("reply too large: answered with an error", metadata: ["bytes": "\(buffer.readableBytes)", "limit": "\(configuration.maxReplyBytes)"])
                 return encodeError(.replyTooLarge(limit: configuration.maxReplyBytes, batch: false), for: context.address)

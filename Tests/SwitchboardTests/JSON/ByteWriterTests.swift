@@ -46,4 +46,47 @@ struct ByteWriterTests {
         }
         #expect(storage == Array("abc".utf8) + [0])
     }
+
+    /// A buffer whose readable bytes start `headroom` bytes in.
+    func buffer(_ text: String, headroom: Int) -> ByteBuffer {
+        var buffer = ByteBuffer(repeating: UInt8(ascii: "."), count: headroom)
+        buffer.writeString(text)
+        buffer.moveReaderIndex(forwardBy: headroom)
+        return buffer
+    }
+
+    @Test("pieces written in front of the readable bytes, in the headroom")
+    func prepend() {
+        var body = buffer("body", headroom: 12)
+        let written = body.prependParts(room: 6, keeping: 4) { writer in
+            writer.write("<")
+            writer.write(decimal: 1234)
+            writer.write(UInt8(ascii: ">"))
+        }
+        #expect(written)
+        #expect(String(buffer: body) == "<1234>body")
+        #expect(body.readerIndex == 6)
+    }
+
+    @Test("too little headroom: nothing written, the buffer as it was", arguments: [(6, 0), (4, 2)])
+    func prependWithoutRoom(room: Int, keeping: Int) {
+        var body = buffer("body", headroom: 5)
+        let written = body.prependParts(room: room, keeping: keeping) { $0.write(utf8: String(repeating: "x", count: room)) }
+        #expect(!written)
+        #expect(String(buffer: body) == "body")
+        #expect(body.readerIndex == 5)
+    }
+
+    @Test("a shared buffer is copied before it is written to; the other holder sees no change")
+    func prependShared() {
+        var body = buffer("body", headroom: 8)
+        let other = body
+        #expect(body.prependParts(room: 3) { $0.write("<a>") })
+        #expect(String(buffer: body) == "<a>body")
+        #expect(String(buffer: other) == "body")
+        // Its headroom too.
+        var front = other
+        front.moveReaderIndex(to: 5)
+        #expect(front.readString(length: 3) == "...")
+    }
 }

@@ -58,4 +58,43 @@ struct RPCRequestTests {
         RPCReply.failure(.unknownMethod("wtf"), id: "a", method: "wtf", into: &buffer)
         #expect(String(buffer: buffer) == #"{"error":{"message":"Invalid RPC parameters","errors":{"method":"wtf method not available"}},"id":"a","method":"wtf"}"#)
     }
+
+    /// A result as `publish` builds it: in a buffer of its own, with `RPCReply.resultHeadroom`
+    /// in front and one byte of room after.
+    func result(_ json: String) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: RPCReply.resultHeadroom + json.utf8.count + 1)
+        buffer.moveWriterIndex(forwardBy: RPCReply.resultHeadroom)
+        buffer.moveReaderIndex(forwardBy: RPCReply.resultHeadroom)
+        buffer.writeString(json)
+        return buffer
+    }
+
+    @Test("a reply written around its result is the reply written into a new buffer, with a frame header's room left")
+    func replyAroundResult() {
+        var expected = ByteBuffer()
+        RPCReply.success(rawID: ByteBuffer(string: #""a-1""#), method: "publish", response: RawJSON(unchecked: ByteBuffer(string: #"{"x":1}"#)), into: &expected)
+        var reply = result(#"{"x":1}"#)
+        let storage = reply.capacity
+        #expect(RPCReply.success(rawID: ByteBuffer(string: #""a-1""#), method: "publish", around: &reply, keeping: ChannelMessageText.headroom))
+        #expect(reply == expected)
+        #expect(reply.readerIndex >= ChannelMessageText.headroom)
+        #expect(reply.capacity == storage)
+        // The /stream codec writes the same.
+        var viaCodec = result(#"{"x":1}"#)
+        #expect(StreamCodec().encodeResult(around: &viaCodec, for: RPCReplyAddress(rawID: ByteBuffer(string: #""a-1""#), method: "publish")))
+        #expect(viaCodec == expected)
+    }
+
+    @Test("no reply around a result whose envelope does not fit, or whose method needs escaping")
+    func noReplyAroundResult() {
+        let longID = ByteBuffer(string: "\"" + String(repeating: "i", count: RPCReply.resultHeadroom) + "\"")
+        for (id, method) in [(longID, "publish"), (ByteBuffer(string: "1"), "pub\"lish")] {
+            var reply = result(#"{"x":1}"#)
+            #expect(!RPCReply.success(rawID: id, method: method, around: &reply, keeping: ChannelMessageText.headroom))
+            #expect(String(buffer: reply) == #"{"x":1}"#)
+        }
+        // Other protocols write their replies into a new buffer.
+        var reply = result(#"{"x":1}"#)
+        #expect(!JSONRPCCodec().encodeResult(around: &reply, for: RPCReplyAddress(rawID: ByteBuffer(string: "1"), method: "publish")))
+    }
 }
