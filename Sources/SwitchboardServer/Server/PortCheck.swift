@@ -27,10 +27,10 @@ public enum PortCheck {
         private let descriptor: CInt
 
         public init(_ address: SocketAddress) throws {
-            #if canImport(Darwin)
-            let type = SOCK_STREAM
-            #else
+            #if canImport(Glibc)
             let type = CInt(SOCK_STREAM.rawValue)
+            #else
+            let type = SOCK_STREAM
             #endif
             let descriptor = socket(address.protocolFamily, type, 0)
             guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
