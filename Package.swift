@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "SwitchboardServer",
             dependencies: [
-                "Switchboard", "SwitchboardWebSocket",
+                "Switchboard", "SwitchboardWebSocket", "SwitchboardProcesses",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -114,8 +114,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Child processes stopped by PID (and by a lifeline if this process dies), free ports:
-        // what the bench and the tests share.
+        // Child processes stopped by PID (and by a lifeline if this process dies), free ports,
+        // bound sockets: what the bench and the tests share, and the node's port check.
         .target(name: "SwitchboardProcesses", swiftSettings: strict),
         .target(
             name: "SwitchboardTesting",

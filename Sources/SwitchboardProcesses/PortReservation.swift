@@ -13,29 +13,26 @@ public final class PortReservation: @unchecked Sendable {
 
     /// Reserves a free port (`port` 0) or the given one.
     public init(port requested: Int = 0) throws {
-        #if canImport(Glibc)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        var one: Int32 = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(requested).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address -> Int32 in
-                guard bind(descriptor, address, length) == 0 else { return -1 }
-                return getsockname(descriptor, address, &length)
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address -> Result<Int32, BindFailure> in
+                do throws(BindFailure) {
+                    let descriptor = try BoundSocket.make(family: AF_INET, address: address, length: length)
+                    _ = getsockname(descriptor, address, &length)
+                    return .success(descriptor)
+                } catch {
+                    return .failure(error)
+                }
             }
         }
-        guard bound == 0 else {
-            close(descriptor)
-            throw NoFreePort(description: "cannot reserve a port: \(String(cString: strerror(errno)))")
+        switch bound {
+        case .success(let descriptor): self.descriptor = descriptor
+        case .failure(let failure): throw NoFreePort(description: "cannot reserve a port: \(failure)")
         }
-        self.descriptor = descriptor
         port = Int(UInt16(bigEndian: address.sin_port))
     }
 

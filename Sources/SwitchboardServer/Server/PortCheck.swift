@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 public import NIOCore
+import SwitchboardProcesses
 
 /// Whether a node can listen on its address, asked before it starts: a taken port is then the
 /// one line the node says, before any service starts (and logs its shutdown).
@@ -22,27 +23,20 @@ public enum PortCheck {
         try Bound(SocketAddress.makeAddressResolvingHost(host, port: port)).close()
     }
 
-    /// A socket bound to an address and not listening: connections to it are refused.
+    /// A socket bound to an address and not listening (`BoundSocket`): connections to it are
+    /// refused.
     public struct Bound: ~Copyable {
         private let descriptor: CInt
 
+        /// - Throws: `IOError` with the errno of the bind.
         public init(_ address: SocketAddress) throws {
-            #if canImport(Glibc)
-            let type = CInt(SOCK_STREAM.rawValue)
-            #else
-            let type = SOCK_STREAM
-            #endif
-            let descriptor = socket(address.protocolFamily, type, 0)
-            guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
-            var one: CInt = 1
-            _ = setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size))
-            let result = address.withSockAddr { address, size in bind(descriptor, address, socklen_t(size)) }
-            guard result == 0 else {
-                let code = errno
-                closeDescriptor(descriptor)
-                throw IOError(errnoCode: code, reason: "bind")
+            do {
+                descriptor = try address.withSockAddr { pointer, size in
+                    try BoundSocket.make(family: address.protocolFamily, address: pointer, length: socklen_t(size))
+                }
+            } catch let failure as BindFailure {
+                throw IOError(errnoCode: failure.errno, reason: failure.call)
             }
-            self.descriptor = descriptor
         }
 
         /// Lets the address go.
