@@ -216,6 +216,9 @@ struct ServeCommand: AsyncParsableCommand {
             try await SwitchboardNode(configuration: configuration, broker: broker, metrics: metrics, logger: logger).run()
         } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
             throw Self.cannotListen(error, address: "\(configuration.host):\(configuration.port)")
+        } catch let error where error is SocketAddressError.UnknownHost || error is SocketAddressError {
+            // The host did not resolve (the resolver's error), or names no address (NIO's).
+            throw CommandFailure("cannot listen on \(configuration.host):\(configuration.port): no such host (check --host)", exitCode: CommandFailure.cannotListen)
         }
     }
 

@@ -170,7 +170,7 @@ struct CommandLineTests {
         #expect(unquoted.errors.contains("A string needs quotes"))
     }
 
-    @Test("refusals are explained: the channel-name rules, a wrong path, a taken port")
+    @Test("refusals are explained: the channel-name rules, a wrong path, a taken port, an unknown host")
     func explanations() async throws {
         let server = try await Server()
         defer { server.stop() }
@@ -191,6 +191,9 @@ struct CommandLineTests {
         let taken = try Self.runWithErrors(["serve", "--port", "\(server.port)"])
         #expect(taken.status == 71)
         #expect(taken.errors.contains("cannot listen on 127.0.0.1:\(server.port): address already in use"))
+        let unknownHost = try Self.runWithErrors(["serve", "--host", "no-such-host.invalid", "--port", "\(server.port)"])
+        #expect(unknownHost.status == 71)
+        #expect(unknownHost.errors.contains("cannot listen on no-such-host.invalid:\(server.port): no such host (check --host)"))
     }
 
     @Test("subscribe --reconnect waits for a node that is not up yet, then gets its messages")

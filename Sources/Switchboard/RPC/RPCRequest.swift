@@ -94,30 +94,34 @@ public enum RPCReply {
     /// not fit or the method's name needs escaping; then the reply is written into a new buffer.
     package static func success(rawID: ByteBuffer, method: String, around response: inout ByteBuffer, keeping: Int) -> Bool {
         guard JSONWriter.needsNoEscape(method) else { return false }
-        let room = #"{"id":,"method":"","response":"#.utf8.count + rawID.readableBytes + method.utf8.count
-        let fits = response.prependParts(room: room, keeping: keeping) { writer in
-            writer.write(#"{"id":"#)
-            writer.write(rawID)
-            writer.write(#","method":""#)
-            writer.write(utf8: method)
-            writer.write(#"","response":"#)
+        let fits = response.prependParts(room: headRoom(rawID: rawID, method: method), keeping: keeping) { writer in
+            writeHead(rawID: rawID, method: method, into: &writer)
         }
         guard fits else { return false }
         response.writeInteger(UInt8(ascii: "}"))
         return true
     }
 
+    /// `{"id":<id>,"method":"<method>","response":`, the part of a success reply in front of the
+    /// response, for a method with nothing to escape; `headRoom` is its length.
+    private static func writeHead(rawID: ByteBuffer, method: String, into writer: inout ByteWriter) {
+        writer.write(#"{"id":"#)
+        writer.write(rawID)
+        writer.write(#","method":""#)
+        writer.write(utf8: method)
+        writer.write(#"","response":"#)
+    }
+
+    private static func headRoom(rawID: ByteBuffer, method: String) -> Int {
+        #"{"id":,"method":"","response":"#.utf8.count + rawID.readableBytes + method.utf8.count
+    }
+
     /// Writes a success reply from raw JSON parts.
     public static func success(rawID: ByteBuffer, method: String, response: RawJSON, into buffer: inout ByteBuffer) {
         // The usual reply (a method name with nothing to escape): its parts in one access.
         if JSONWriter.needsNoEscape(method) {
-            let room = #"{"id":,"method":"","response":}"#.utf8.count + rawID.readableBytes + method.utf8.count + response.bytes.readableBytes
-            buffer.writeParts(room: room) { writer in
-                writer.write(#"{"id":"#)
-                writer.write(rawID)
-                writer.write(#","method":""#)
-                writer.write(utf8: method)
-                writer.write(#"","response":"#)
+            buffer.writeParts(room: headRoom(rawID: rawID, method: method) + response.bytes.readableBytes + 1) { writer in
+                writeHead(rawID: rawID, method: method, into: &writer)
                 writer.write(response.bytes)
                 writer.write(UInt8(ascii: "}"))
             }
