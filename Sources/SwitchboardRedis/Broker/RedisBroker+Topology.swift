@@ -212,8 +212,9 @@ extension RedisBroker {
 
     func startProbing() {
         let period = min(configuration.probeInterval, configuration.probeTimeout, .seconds(1))
-        subscriberLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] task in
-            guard let self else { return task.cancel() }
+        // Holds the broker (its connections' callbacks do too) until it closes: a weak reference
+        // would give it a side table, which sends every count of it down the slow path.
+        subscriberLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { task in
             if self.isClosed { return task.cancel() }
             for link in self.links { link.probeTick() }
         }

@@ -44,8 +44,10 @@ public final class RedisBroker: NodeBackend {
     /// Requests to read the topology again (they coalesce).
     let refreshRequests: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
     let topologyChanges: Counter
-    /// On a single Redis, its one link (set once, in `init`): found with no lock per publish.
-    let singleLink = AtomicLazyReference<RedisShardLink>()
+    /// On a single Redis, its one link: found with no lock per publish. Written once, in `init`
+    /// (the link needs the broker, so it cannot be a `let`), and only read after: no check of
+    /// exclusive access per read.
+    @exclusivity(unchecked) nonisolated(unsafe) private(set) var singleLink: RedisShardLink?
     /// Set once a single Redis answered MOVED (it is a cluster node): said once in the log.
     let warnedClusterNode = Atomic(false)
 
@@ -86,7 +88,7 @@ public final class RedisBroker: NodeBackend {
         if !url.cluster {
             let link = RedisShardLink(address: RedisNodeAddress(host: url.host, port: url.port), broker: self)
             state.withLock { $0.links[link.address] = link }
-            _ = singleLink.storeIfNil(link)
+            singleLink = link
             newLinks.continuation.yield(link)
         }
     }
@@ -130,14 +132,14 @@ public final class RedisBroker: NodeBackend {
 
     /// The link of the primary that owns `redisName`'s slot.
     func link(forRedisName redisName: String) -> RedisShardLink? {
-        if !naming.sharded { return singleLink.load() }
+        if !naming.sharded { return singleLink }
         let slot = HashSlot(key: redisName)
         return state.withLock { state in state.topology.primary(for: slot).flatMap { state.links[$0] } }
     }
 
     /// The link of `channel` (on a single Redis, the one link: no name is built per publish).
     func link(for channel: String) -> RedisShardLink? {
-        if !naming.sharded { return singleLink.load() }
+        if !naming.sharded { return singleLink }
         return link(forRedisName: naming.redisName(channel))
     }
 

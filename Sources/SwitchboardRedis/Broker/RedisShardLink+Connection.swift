@@ -60,7 +60,11 @@ extension RedisShardLink {
             state.lost = false
             return state.token
         }
-        let lost: @Sendable ((any Error)?) -> Void = { [weak self] error in self?.connectionClosed(token: token, error: error) }
+        // The connections' callbacks hold the link strongly, not weakly: a weak reference gives
+        // the link a side table, which sends every count of it (one per publish) down the
+        // runtime's slow path. The cycle (link, connection, its handler's callbacks) ends when
+        // the connection closes and NIO removes the handler; `close()` closes both.
+        let lost: @Sendable ((any Error)?) -> Void = { error in self.connectionClosed(token: token, error: error) }
         // A publishing connection that survived the subscriber's loss is kept.
         let kept: RedisConnection? = state.withLock { $0.publisherAlive ? $0.publisher : nil }
         let publisher: RedisConnection
@@ -78,7 +82,7 @@ extension RedisShardLink {
                 keepReadBuffer: true,
                 commandTimeout: configuration.commandTimeout,
                 tls: configuration.tls,
-                callbacks: RedisConnectionCallbacks(onClose: { [weak self] error in self?.publisherClosed(token: publisherToken, error: error) }),
+                callbacks: RedisConnectionCallbacks(onClose: { error in self.publisherClosed(token: publisherToken, error: error) }),
                 logger: logger
             )
             // History publishes name their script by its SHA-1 (EVALSHA): load it before the
@@ -106,13 +110,12 @@ extension RedisShardLink {
                 commandTimeout: configuration.commandTimeout,
                 tls: configuration.tls,
                 callbacks: RedisConnectionCallbacks(
-                    // Messages go to the broker without the link: loading a weak reference per
-                    // message (and counting the link on its side table) was 2% of a node's time.
-                    onPush: { [weak self, probe, broker] push in
+                    // Messages go to the broker without touching the link.
+                    onPush: { [probe, broker] push in
                         if case .message(let channel, let payload) = push {
                             RedisShardLink.received(redisChannel: channel, payload: payload, probe: probe, broker: broker)
                         } else {
-                            self?.received(push)
+                            self.received(push)
                         }
                     },
                     onReadComplete: { [broker] in broker.readComplete() },
