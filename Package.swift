@@ -42,6 +42,8 @@ let package = Package(
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis"),
         // zlib from Debian's zlib1g-dev, for per-message deflate.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // jemalloc from Debian's libjemalloc-dev: the node's allocator (linked by the executable only).
+        .systemLibrary(name: "CJemalloc", path: "Sources/CJemalloc"),
         .target(
             name: "Switchboard",
             dependencies: [
@@ -138,7 +140,7 @@ let package = Package(
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "Switchboard", "SwitchboardServer", "SwitchboardRedis", "SwitchboardClient", "SwitchboardWebSocket",
+                "Switchboard", "SwitchboardServer", "SwitchboardRedis", "SwitchboardClient", "SwitchboardWebSocket", "CJemalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),

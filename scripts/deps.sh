@@ -5,6 +5,8 @@
 ensure_packages() {
     local missing=()
     [[ -f /usr/include/hiredis/hiredis.h ]] || missing+=(libhiredis-dev)
+    # The node's allocator (linked by the switchboard executable).
+    [[ -f /usr/include/jemalloc/jemalloc.h ]] || missing+=(libjemalloc-dev)
     [[ -f /usr/include/zlib.h ]] || missing+=(zlib1g-dev)
     if [[ "${1:-}" == "--tests" ]]; then
         command -v redis-server >/dev/null || missing+=(redis-server)

@@ -203,6 +203,7 @@ struct ServeCommand: AsyncParsableCommand {
                 eventLoop: group.next()
             )
         }
+        logger.info("memory allocator", metadata: ["allocator": "\(Allocator.description)"])
         logger.info("HTTP API", metadata: ["POST /publish, /call, /emit": "\(securityConfiguration.httpAPIOpen ? "open (auth off, no API key)" : securityConfiguration.apiKeys.isEmpty ? "closed (no API key)" : "API key required")"])
         for warning in SecurityOptions.warnings(securityConfiguration, secrets: security.secrets(file: file), exposed: !loopback) {
             logger.warning("\(warning)")
