@@ -32,7 +32,7 @@ public enum PortCheck {
         public init(_ address: SocketAddress) throws {
             do {
                 descriptor = try address.withSockAddr { pointer, size in
-                    try BoundSocket.make(family: address.protocolFamily, address: pointer, length: socklen_t(size))
+                    try BoundSocket.make(family: Int32(address.protocol.rawValue), address: pointer, length: socklen_t(size))
                 }
             } catch let failure as BindFailure {
                 throw IOError(errnoCode: failure.errno, reason: failure.call)

@@ -228,7 +228,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// sends requests and reads no replies is slowed down, not dropped); resumes after.
     func updateReading() {
         guard let context else { return }
-        let pause = !(session?.hasCapacity ?? true) || !context.channel.isWritable
+        let pause = !(session?.hasCapacity ?? true) || !channelWritable
         readingPaused = pause
         if !pause, readPending {
             readPending = false
@@ -277,7 +277,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             let compressed = frame.rsv1
             guard !compressed || deflate != nil else { return protocolError("compressed frame without negotiation") }
             if frame.fin {
-                handleMessage(opcode: frame.opcode, data: frame.payload, compressed: compressed, allocator: context.channel.allocator)
+                handleMessage(opcode: frame.opcode, data: frame.payload, compressed: compressed)
             } else {
                 fragments = Fragments(opcode: frame.opcode, compressed: compressed, data: frame.payload)
             }
@@ -291,7 +291,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             fragments = nil  // drop the reference before appending, so the buffer is not copied
             pending.data.writeBuffer(&data)
             if frame.fin {
-                handleMessage(opcode: pending.opcode, data: pending.data, compressed: pending.compressed, allocator: context.channel.allocator)
+                handleMessage(opcode: pending.opcode, data: pending.data, compressed: pending.compressed)
             } else {
                 fragments = pending
             }
@@ -313,13 +313,13 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         context.fireChannelReadComplete()
     }
 
-    func handleMessage(opcode: WebSocketOpcode, data: ByteBuffer, compressed: Bool, allocator: ByteBufferAllocator) {
+    func handleMessage(opcode: WebSocketOpcode, data: ByteBuffer, compressed: Bool) {
         var message = data
         if compressed {
             guard let codecs = endpoint.codecs else { return protocolError("compressed frame without negotiation") }
             do {
                 message = try codecs.withInflater { inflater in
-                    try inflater.decompress(data, maxSize: endpoint.configuration.maxMessageSize, allocator: allocator)
+                    try inflater.decompress(data, maxSize: endpoint.configuration.maxMessageSize, allocator: ByteBufferAllocator())
                 }
             } catch MessageInflater.Failure.tooLarge {
                 return initiateClose(code: 1009, reason: "message too big", keepQueued: false)

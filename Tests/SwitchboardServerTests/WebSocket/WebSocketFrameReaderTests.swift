@@ -64,6 +64,26 @@ struct WebSocketFrameReaderTests {
         }
     }
 
+    @Test("once every frame is handed out the reader keeps none of their bytes (a quiet socket holds no copy); a partial frame is kept")
+    func releasesWhatWasRead() throws {
+        // What the socket read (NIO keeps its read buffer for the next read: shared).
+        let read = ByteBuffer(bytes: Self.frame(Array("subscribe".utf8)) + Array(Self.frame(Array("next".utf8)).prefix(3)))
+        var reader = WebSocketFrameReader(maxFrameSize: 1024)
+        reader.append(read)
+        var first = try #require(try reader.next())
+        #expect(try reader.next() == nil)
+        // Still held (a partial frame waits): writing to the payload copies it first.
+        let kept = first.payload.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        #expect(first.payload.withUnsafeMutableReadableBytes { UInt(bitPattern: $0.baseAddress) } != kept)
+        reader.append(ByteBuffer(bytes: Array(Self.frame(Array("next".utf8)).dropFirst(3))))
+        var second = try #require(try reader.next())
+        #expect(String(buffer: second.payload) == "next")
+        #expect(String(buffer: first.payload) == "subscribe")
+        // Nothing left to read: the payload is the only holder of its bytes (written in place).
+        let address = second.payload.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        #expect(second.payload.withUnsafeMutableReadableBytes { UInt(bitPattern: $0.baseAddress) } == address)
+    }
+
     @Test("a frame over the size limit is refused before its payload comes; a 64-bit length with the top bit set is invalid")
     func limits() throws {
         var reader = WebSocketFrameReader(maxFrameSize: 100)
