@@ -60,22 +60,26 @@ package enum WebSocketFrameWriter {
             var copy = payload
             frame.writeBuffer(&copy)
         }
-        var index = frame.readerIndex
         let maskBit: UInt8 = maskKey == nil ? 0 : 0x80
-        index += frame.setInteger(first, at: index)
-        if length < 126 {
-            index += frame.setInteger(maskBit | UInt8(length), at: index)
-        } else if length <= 0xFFFF {
-            index += frame.setInteger(maskBit | 126, at: index)
-            index += frame.setInteger(UInt16(length), at: index)
-        } else {
-            index += frame.setInteger(maskBit | 127, at: index)
-            index += frame.setInteger(UInt64(length), at: index)
-        }
-        if let maskKey {
-            frame.setInteger(maskKey, at: index)
-            if length > 0 {
-                frame.withUnsafeMutableReadableBytes { WebSocketMask.apply(maskKey, to: $0, from: size, length: length) }
+        // The header (and the mask) in one access: each `setInteger` would check the buffer's
+        // uniqueness and enter an exclusive access of its own.
+        frame.withUnsafeMutableReadableBytes { bytes in
+            bytes[0] = first
+            var index = 2
+            if length < 126 {
+                bytes[1] = maskBit | UInt8(length)
+            } else if length <= 0xFFFF {
+                bytes[1] = maskBit | 126
+                bytes.storeBytes(of: UInt16(length).bigEndian, toByteOffset: 2, as: UInt16.self)
+                index = 4
+            } else {
+                bytes[1] = maskBit | 127
+                bytes.storeBytes(of: UInt64(length).bigEndian, toByteOffset: 2, as: UInt64.self)
+                index = 10
+            }
+            if let maskKey {
+                bytes.storeBytes(of: maskKey.bigEndian, toByteOffset: index, as: UInt32.self)
+                if length > 0 { WebSocketMask.apply(maskKey, to: bytes, from: size, length: length) }
             }
         }
         return frame

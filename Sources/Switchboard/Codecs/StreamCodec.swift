@@ -10,16 +10,21 @@ public struct StreamCodec: RPCCodec {
     public var messageFormat: ChannelMessageFormat { .stream }
 
     public func decode(_ text: ByteBuffer) -> RPCFrame {
-        switch RPCEnvelope.decode(text) {
+        if let envelope = RPCEnvelope.fastDecode(text) { return Self.request(envelope) }
+        switch RPCEnvelope.fullDecode(text) {
         case .success(let envelope):
-            return .single(.request(RPCIncomingRequest(
-                address: RPCReplyAddress(rawID: envelope.rawID, method: envelope.method),
-                method: envelope.method,
-                params: envelope.payload.map(RPCParams.object) ?? .none
-            )))
+            return Self.request(envelope)
         case .failure(let rejection):
             return .single(.invalid(rejection.error, address: RPCReplyAddress(rawID: rejection.id?.jsonBytes, method: rejection.method)))
         }
+    }
+
+    private static func request(_ envelope: RPCEnvelope) -> RPCFrame {
+        .single(.request(RPCIncomingRequest(
+            address: RPCReplyAddress(rawID: envelope.rawID, method: envelope.method),
+            method: envelope.method,
+            params: envelope.payload.map(RPCParams.object) ?? .none
+        )))
     }
 
     public func encodeResult(_ result: RawJSON, for request: RPCReplyAddress, into buffer: inout ByteBuffer) {

@@ -84,15 +84,18 @@ public enum RPCFrame: Sendable {
 }
 
 /// One message from a client.
+///
+/// The rare cases are boxed (`indirect`), so the message is no larger than a request: it is
+/// moved several times per request, and a larger value is moved with a `memmove` call.
 public enum RPCInboundMessage: Sendable {
     /// A request to run a method.
     case request(RPCIncomingRequest)
     /// The client's answer to a call the node made with `serial`.
-    case reply(serial: Int, outcome: Result<JSONValue, RPCError>)
+    indirect case reply(serial: Int, outcome: Result<JSONValue, RPCError>)
     /// A message that expects no answer and runs no method (a wsrpc client event).
     case event(JSONValue)
     /// A message that cannot be served: answered with `error`, in its turn.
-    case invalid(RPCError, address: RPCReplyAddress?)
+    indirect case invalid(RPCError, address: RPCReplyAddress?)
     /// Nothing to do (an answer to a call that is not pending, say).
     case ignored
 }

@@ -24,7 +24,12 @@ public struct RPCEnvelope: Sendable {
     /// Decodes one incoming text message, with the exact errors of `RPCRequest.decode`.
     public static func decode(_ text: ByteBuffer) -> Result<RPCEnvelope, RPCRejection> {
         if let envelope = fastDecode(text) { return .success(envelope) }
-        // Anything unusual (and every error) takes the full path, which builds the exact reply.
+        return fullDecode(text)
+    }
+
+    /// Anything unusual (and every error) takes the full path, which builds the exact reply.
+    /// (Apart from `fastDecode`: its `Result` is large, so the usual case does without it.)
+    static func fullDecode(_ text: ByteBuffer) -> Result<RPCEnvelope, RPCRejection> {
         switch RPCRequest.decode(text) {
         case .failure(let rejection):
             return .failure(rejection)
@@ -33,7 +38,7 @@ public struct RPCEnvelope: Sendable {
         }
     }
 
-    private static func fastDecode(_ text: ByteBuffer) -> RPCEnvelope? {
+    static func fastDecode(_ text: ByteBuffer) -> RPCEnvelope? {
         let parts: (id: Range<Int>, method: String, payload: Range<Int>?)? = text.withUnsafeReadableBytes { bytes in
             var id: Range<Int>?
             var method: Range<Int>?
