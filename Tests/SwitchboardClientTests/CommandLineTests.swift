@@ -403,17 +403,22 @@ struct CommandLineTests {
         return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
     }
 
-    @Test("SIGTERM: sockets get 1001 and the process exits 0; the node ran on jemalloc and said so")
+    @Test("SIGTERM: sockets get 1001 and the process exits 0")
     func sigterm() async throws {
         let server = try await Server()
-        // The allocator it names is the one mapped into the process (linked, not preloaded).
-        // (Read to its end: a /proc file says it is empty, so a read by its size stops early.)
-        let maps = FileHandle(forReadingAtPath: "/proc/\(server.process.processIdentifier)/maps")?.readDataToEndOfFile() ?? Data()
-        #expect(String(decoding: maps, as: UTF8.self).contains("/libjemalloc.so.2"))
-        #expect(server.output.contains("allocator=jemalloc 5."), "server log:\n\(server.output)")
         let code = try await server.stopWithSubscribedSocket()
         #expect(code == 1001, "server log:\n\(server.output)")
         #expect(server.process.terminationStatus == 0)
+    }
+
+    @Test("serve runs on jemalloc, linked (not preloaded), and names it at start")
+    func allocator() async throws {
+        let server = try await Server()
+        defer { server.stop() }
+        // Read to its end: a /proc file says it is empty, so a read by its size stops early.
+        let maps = FileHandle(forReadingAtPath: "/proc/\(server.process.processIdentifier)/maps")?.readDataToEndOfFile() ?? Data()
+        #expect(String(decoding: maps, as: UTF8.self).contains("/libjemalloc.so.2"))
+        #expect(server.output.contains("allocator=jemalloc 5."), "server log:\n\(server.output)")
     }
 
     @Test("a node stopped with sockets open starts again at once on its port (the closed connections wait in TIME_WAIT)")

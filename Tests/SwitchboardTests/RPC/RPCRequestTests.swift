@@ -36,6 +36,13 @@ struct RPCRequestTests {
     ])
     func errors(_ text: String, _ expected: String) {
         #expect(reply(text) == expected)
+        // The envelope decoder (its fast path, then the full one) refuses it the same way.
+        guard case .failure(let full) = RPCRequest.decode(text) else { return }
+        guard case .failure(let rejection) = RPCEnvelope.decode(ByteBuffer(string: text)) else {
+            Issue.record("RPCEnvelope.decode accepted \(text)")
+            return
+        }
+        #expect(rejection == full)
     }
 
     @Test("valid envelopes: null id, absent or null payload, unknown keys ignored", arguments: [
@@ -47,6 +54,15 @@ struct RPCRequestTests {
     ])
     func valid(_ text: String, _ expected: String) {
         #expect(reply(text) == expected)
+        // The envelope decoder and the /stream codec read the same request.
+        let envelope = try? RPCEnvelope.decode(ByteBuffer(string: text)).get()
+        #expect(envelope.map { "ok \($0.id) \($0.method) \(JSONValue.object($0.payloadObject))" } == expected)
+        guard case .single(.request(let request)) = StreamCodec().decode(ByteBuffer(string: text)) else {
+            Issue.record("the /stream codec did not read a request from \(text)")
+            return
+        }
+        #expect(request.method == envelope?.method)
+        #expect(request.address.rawID == envelope?.rawID)
     }
 
     @Test("reply shapes")
