@@ -142,10 +142,14 @@ struct AccessTests {
         #expect(try await methodNames().contains("whoami"))
         #expect(!(try await methodNames()).contains("purge"))
         #expect(try await rpc.call(["jsonrpc": "2.0", "id": 4, "method": "whoami"])["result"] == "ann")
+        #expect(try await rpc.call(["jsonrpc": "2.0", "id": 41, "method": "whoami"])["result"] == "ann")
         let badLogin = try await rpc.call(["jsonrpc": "2.0", "id": 5, "method": "login", "params": ["nope"]])
         #expect(badLogin["error"]?["code"] == -32011)
         #expect(try await rpc.call(["jsonrpc": "2.0", "id": 6, "method": "logout"])["result"]?["authenticated"] == false)
         #expect(!(try await methodNames()).contains("whoami"))
+        // Asked again and again after logout, it stays hidden (each call checks the identity).
+        #expect(try await rpc.call(["jsonrpc": "2.0", "id": 7, "method": "whoami"])["error"]?["code"] == -32601)
+        #expect(try await rpc.call(["jsonrpc": "2.0", "id": 8, "method": "whoami"])["error"]?["code"] == -32601)
         await rpc.close()
         await node.stop()
     }

@@ -115,6 +115,16 @@ public struct RPCRouter: Sendable {
             guard let forwarding, forwarding.backend.forwards(method: name) else { return nil }
             return forwarding.entry
         }
+        return permitted(entry, for: identity)
+    }
+
+    /// The method registered under `name`, before any identity is checked (`permitted`).
+    func registered(named name: String) -> Entry? {
+        entries[name]
+    }
+
+    /// `entry` when `identity` may call it, `nil` when it is hidden from it.
+    func permitted(_ entry: Entry, for identity: () -> Identity) -> Entry? {
         if case .anyone = entry.requirement { return entry }
         guard entry.requirement.allows(identity()) else { return nil }
         return entry

@@ -135,6 +135,9 @@ public final class RPCSession {
     /// Since the token expired: when the connection is closed unless a new token comes.
     var refreshDeadline: NIODeadline?
     var limiter: RequestRateLimiter
+    /// The registered method looked up last, by name: a socket sends one method again and again,
+    /// and its name is then compared, not hashed, per request.
+    @exclusivity(unchecked) var lastMethod: (name: String, entry: RPCRouter.Entry)?
     var reportedAbuse = false
 
     /// The headers of the WebSocket upgrade that go to the application's backend with every
@@ -283,11 +286,19 @@ public final class RPCSession {
         }
     }
 
+    /// The entry the session's identity may call under `name` (the router's answer).
+    func entry(named name: String) -> RPCRouter.Entry? {
+        if let last = lastMethod, last.name == name { return router.permitted(last.entry, for: { identity }) }
+        guard let entry = router.registered(named: name) else { return router.entry(named: name, for: { identity }) }
+        lastMethod = (name, entry)
+        return router.permitted(entry, for: { identity })
+    }
+
     func accept(_ message: consuming RPCInboundMessage, batch: BatchReplies?) {
         // Consumed: the request moves into its slot, not copied.
         switch consume message {
         case .request(let request):
-            if let entry = router.entry(named: request.method, for: { identity }) {
+            if let entry = entry(named: request.method) {
                 if !inOrder, batch == nil {
                     runUnordered(request, entry)
                 } else {

@@ -35,9 +35,10 @@ public struct RequestRateLimiter: Sendable {
         return max(1, rate * 2)
     }
 
-    /// Takes one message's token.
-    public mutating func take(now: NIODeadline = .now()) -> Decision {
+    /// Takes one message's token. The clock is read only when there is a limit.
+    public mutating func take(now: @autoclosure () -> NIODeadline = .now()) -> Decision {
         guard let rate else { return .allowed }
+        let now = now()
         let burst = Self.burst(rate)
         let elapsed = Double((now - filled).nanoseconds) / 1e9
         tokens = min(burst, tokens + max(0, elapsed) * rate)
