@@ -25,8 +25,14 @@ struct ClusterTests {
         /// unless `up` is `false`.
         init(up: Bool = true, redisPort: Int? = nil, nodePort: Int? = nil, redisCluster: Bool = false) throws {
             // Ports outside the ephemeral range: tests binding port 0 in parallel cannot take them.
+            // None of the given Redis's (a Redis Cluster takes `redisPort` and the five after it,
+            // and starts before the nodes: a node given one of them could not listen).
+            let redisPorts = redisPort.map { Set($0..<($0 + (redisCluster ? 6 : 1))) } ?? []
             var ports: Set<Int> = []
-            while ports.count < 5 { ports.insert(try PortReservation.freePortOutsideEphemeralRange()) }
+            while ports.count < 5 {
+                let port = try PortReservation.freePortOutsideEphemeralRange()
+                if !redisPorts.contains(port) { ports.insert(port) }
+            }
             let chosen = Array(ports)
             lbPort = chosen[0]
             nodePorts = [nodePort ?? chosen[1], chosen[2], chosen[3]]
