@@ -111,11 +111,14 @@ public struct RPCRouter: Sendable {
     /// the identity is read only for a method that asks something of it (a session's identity is
     /// not copied per request for nothing).
     func entry(named name: String, for identity: () -> Identity) -> Entry? {
-        guard let entry = entries[name] else {
-            guard let forwarding, forwarding.backend.forwards(method: name) else { return nil }
-            return forwarding.entry
-        }
+        guard let entry = entries[name] else { return forwarded(named: name) }
         return permitted(entry, for: identity)
+    }
+
+    /// The backend's entry for a name no one registered here, when the backend takes it.
+    func forwarded(named name: String) -> Entry? {
+        guard let forwarding, forwarding.backend.forwards(method: name) else { return nil }
+        return forwarding.entry
     }
 
     /// The method registered under `name`, before any identity is checked (`permitted`).

@@ -289,7 +289,7 @@ public final class RPCSession {
     /// The entry the session's identity may call under `name` (the router's answer).
     func entry(named name: String) -> RPCRouter.Entry? {
         if let last = lastMethod, last.name == name { return router.permitted(last.entry, for: { identity }) }
-        guard let entry = router.registered(named: name) else { return router.entry(named: name, for: { identity }) }
+        guard let entry = router.registered(named: name) else { return router.forwarded(named: name) }
         lastMethod = (name, entry)
         return router.permitted(entry, for: { identity })
     }

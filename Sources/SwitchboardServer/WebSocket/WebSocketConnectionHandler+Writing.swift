@@ -66,7 +66,9 @@ extension WebSocketConnectionHandler {
         if channelWritable {
             // Frames joined before the queued ones go first.
             writeJoined(context: context)
-            while context.channel.isWritable, let frame = outbound.next() {
+            // `channelWritable` follows each write: NIO reports crossing the high-water mark
+            // from inside the write, on this loop.
+            while channelWritable, let frame = outbound.next() {
                 context.write(wrapOutboundOut(frame), promise: nil)
                 needsFlush = true
             }
