@@ -50,7 +50,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Messages in all (split among the publishers).")
     var messages: Int = 10_000
 
-    @Option(help: "Target publish rate in messages per second, all publishers together; 0: as fast as the window allows.")
+    @Option(help: "Target publish rate in messages per second, all publishers together, each message at a random point of its slot; 0: as fast as the window allows.")
     var rate: Double = 0
 
     @Option(help: "Publishes in flight per publisher.")

@@ -6,6 +6,13 @@ import Synchronization
 /// rate; runs on its connection's event loop. A paced publisher wakes when its next message is
 /// due (not on a fixed tick), so a slow rate does not wake the bench, and disturb the nodes it
 /// measures, a thousand times a second.
+///
+/// Paced messages are due at random points of their slots: message `k` at `(k + u) / rate`, `u`
+/// uniform in [0, 1). The rate is the same, but the nodes' work is not locked in phase with the
+/// kernel's timer tick: an even 1,000 msg/s falls on the same four points of every 4 ms tick,
+/// and the kernel, which splits a process's CPU time into user and system by what the tick
+/// finds it doing, then gives the nodes' user/system split by the run's phase (0 to 90% user
+/// for the same build). docs/performance.md, "Measuring user time at a paced rate".
 final class PublisherDriver: @unchecked Sendable {
     private let channel: any Channel
     private let index: Int
@@ -20,6 +27,9 @@ final class PublisherDriver: @unchecked Sendable {
     @exclusivity(unchecked) private var sent = 0
     @exclusivity(unchecked) private var replied = 0
     private var started: UInt64 = 0
+    /// When the next paced message is due, in seconds from `started`.
+    private var nextDue = 0.0
+    private var random = SplitMix64(seed: UInt64.random(in: .min ... .max))
     private var task: Scheduled<Void>?
 
     init(channel: any Channel, index: Int, total: Int, channels: [String], padding: String, window: Int, rate: Double, counters: BenchCounters, method: String = "publish") {
@@ -44,6 +54,7 @@ final class PublisherDriver: @unchecked Sendable {
             if self.total == 0 {
                 self.done.succeed()
             } else if self.rate > 0 {
+                self.nextDue = self.slotOffset() / self.rate
                 self.tick()
             } else {
                 self.fill(upTo: self.total)
@@ -53,24 +64,36 @@ final class PublisherDriver: @unchecked Sendable {
 
     private func tick() {
         let elapsed = Double(monotonicNanoseconds() - started) / 1e9
-        let due = min(total, Int(elapsed * rate) + 1)
-        fill(upTo: due)
+        var wrote = false
+        while sent < total, nextDue <= elapsed, sent - replied < window {
+            send()
+            wrote = true
+            nextDue = (Double(sent) + slotOffset()) / rate
+        }
+        if wrote { channel.flush() }
         guard sent < total else { return }
-        // The next message's time, or (when the window held this one back) a millisecond.
-        let next = sent < due ? 0.001 : max(Double(sent) / rate - elapsed, 0.00005)
+        // The next message's time, or (when the window held one back) a millisecond.
+        let next = nextDue <= elapsed ? 0.001 : max(nextDue - elapsed, 0.00005)
         task = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(next * 1e9))) { self.tick() }
     }
+
+    /// A paced message's point in its slot, a fraction of the period.
+    private func slotOffset() -> Double { Double.random(in: 0..<1, using: &random) }
 
     private func fill(upTo due: Int) {
         var wrote = false
         while sent < due, sent - replied < window {
-            let channelName = channels[(sent + index) % channels.count]
-            let request = BenchMessage.request(id: sent, channel: channelName, publisher: index, sequence: sent, padding: padding, method: method)
-            WebSocketClientConnection.send(text: request, on: channel, flush: false, promise: nil)
-            sent += 1
+            send()
             wrote = true
         }
         if wrote { channel.flush() }
+    }
+
+    private func send() {
+        let channelName = channels[(sent + index) % channels.count]
+        let request = BenchMessage.request(id: sent, channel: channelName, publisher: index, sequence: sent, padding: padding, method: method)
+        WebSocketClientConnection.send(text: request, on: channel, flush: false, promise: nil)
+        sent += 1
     }
 
     /// A reply came (on the connection's loop).
@@ -87,5 +110,20 @@ final class PublisherDriver: @unchecked Sendable {
     /// A read ended: refill the window with one write (as-fast-as-possible mode).
     func readComplete() {
         if rate == 0, replied < total { fill(upTo: total) }
+    }
+}
+
+/// A small, fast generator for the pacing's offsets (the system's reads the kernel each time).
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

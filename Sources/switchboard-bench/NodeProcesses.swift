@@ -57,10 +57,16 @@ final class SpawnedProcesses: @unchecked Sendable {
             nodes.append(Node(process: process, port: port))
         }
         // Wait until every node is ready (Redis subscriptions up).
-        for node in nodes {
+        for (index, node) in nodes.enumerated() {
             let deadline = Date().addingTimeInterval(30)
             while !Self.isReady(port: node.port) {
-                guard Date() < deadline else { throw BenchError("node on port \(node.port) is not ready") }
+                guard Date() < deadline else {
+                    // The log goes with the directory when the bench stops: say what it holds.
+                    let log = (try? String(contentsOf: directory.appendingPathComponent("node-\(index).log"), encoding: .utf8)) ?? ""
+                    let tail = log.split(separator: "\n").suffix(10).joined(separator: "\n")
+                    let answer = Self.httpGet(port: node.port, path: "/readyz").split(separator: "\r\n").last ?? "no answer"
+                    throw BenchError("node \(index) on port \(node.port) is not ready after 30 s (/readyz: \(answer); running: \(node.process.isRunning)); its log ends:\n\(tail)")
+                }
                 usleep(50_000)
             }
         }

@@ -345,17 +345,32 @@ struct CommandLineTests {
 
     @Test("bench: spawns a node, publishes, and reports a complete run as one JSON line")
     func bench() throws {
-        let run = try Self.run(["bench", "--spawn", "1", "--subscribers", "5", "--channels", "2", "--publishers", "2", "--messages", "100"])
-        #expect(run.status == 0)
-        let json = try JSONValue(parsing: String(run.output.split(separator: "\n").last ?? ""))
-        #expect(json["expected"] == 250)
-        #expect(json["delivered"] == 250)
-        #expect(json["lost"] == 0)
-        #expect(json["duplicates"] == 0)
-        #expect(json["reordered"] == 0)
+        let json = try Self.completeBench(["--subscribers", "5", "--channels", "2", "--publishers", "2", "--messages", "100"], expected: 250)
         #expect(json["p99_ms"]?.doubleValue != nil)
         #expect(json["server_cpu_us_per_delivery"]?.doubleValue != nil)
         #expect(json["redis_ratio"] == nil || json["redis_ratio"] == .null)
+    }
+
+    @Test("bench --rate: every paced message is published and delivered, no sooner than its slot")
+    func benchPaced() throws {
+        let json = try Self.completeBench(["--subscribers", "2", "--publishers", "1", "--messages", "200", "--rate", "400"], expected: 400)
+        #expect(json["publish_errors"] == 0)
+        // Message k is due at a random point of [k, k + 1) / rate: the last one not before 199/400 s.
+        let seconds = json["seconds"]?.doubleValue ?? 0
+        #expect(seconds >= 199.0 / 400.0, "the run took \(seconds) s")
+    }
+
+    /// Runs `bench --spawn 1` with `arguments`; expects a run with every delivery, once, in order.
+    private static func completeBench(_ arguments: [String], expected: Int) throws -> JSONValue {
+        let run = try Self.run(["bench", "--spawn", "1"] + arguments)
+        #expect(run.status == 0)
+        let json = try JSONValue(parsing: String(run.output.split(separator: "\n").last ?? ""))
+        #expect(json["expected"] == .number(JSONNumber(expected)))
+        #expect(json["delivered"] == .number(JSONNumber(expected)))
+        #expect(json["lost"] == 0)
+        #expect(json["duplicates"] == 0)
+        #expect(json["reordered"] == 0)
+        return json
     }
 
     @Test("bench killed with SIGKILL: the redis-server and nodes it started stop too")
