@@ -30,7 +30,8 @@ public struct DeliveryBatch {
                 Self.deliver(items.batches[index].work)
             } else {
                 let work = items.batches[index].work
-                loop.execute { Self.deliver(work) }
+                // A unit of work there: its sockets are flushed as it ends, no second task.
+                loop.execute { LoopWork.run { Self.deliver(work) } }
             }
         }
         items.batches.removeAll(keepingCapacity: true)

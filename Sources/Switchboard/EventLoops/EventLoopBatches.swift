@@ -25,14 +25,14 @@ public struct EventLoopBatches<Work: Sendable> {
     }
 
     /// Runs `perform` on each item, on its loop (at once for the loop the caller is on, else in
-    /// one task per loop); then the batches are empty.
+    /// one task per loop, a unit of `LoopWork`); then the batches are empty.
     @inlinable
     public mutating func dispatch(_ perform: @escaping @Sendable (Work) -> Void) {
         for (loop, work) in batches {
             if loop.inEventLoop {
                 for item in work { perform(item) }
             } else {
-                loop.execute { for item in work { perform(item) } }
+                loop.execute { LoopWork.run { for item in work { perform(item) } } }
             }
         }
         batches.removeAll(keepingCapacity: true)

@@ -159,6 +159,11 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // A unit of work: the sockets answered or delivered to are flushed when it ends.
+        LoopWork.run { read(context: context, data: data) }
+    }
+
+    private func read(context: ChannelHandlerContext, data: NIOAny) {
         do {
             try reader.feed(unwrapInboundIn(data))
             while let reply = try reader.nextReply() {
@@ -181,8 +186,10 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        completions.dispatch()
-        callbacks.onReadComplete()
+        LoopWork.run {
+            completions.dispatch()
+            callbacks.onReadComplete()
+        }
         context.fireChannelReadComplete()
     }
 
