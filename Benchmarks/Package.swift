@@ -4,6 +4,10 @@
 //
 //   cd Benchmarks && swift package benchmark                 # every benchmark, with allocation counts
 //   cd Benchmarks && swift package benchmark --filter deliver
+//
+// Floor/: the least a SwiftNIO server costs per wake-up and per send on this machine, with none of
+// Switchboard's code (an echo server and a fan-out writer); scripts/floor.sh runs them beside C
+// programs doing the same, for docs/performance.md.
 import PackageDescription
 
 let package = Package(
@@ -29,6 +33,18 @@ let package = Package(
             path: "Benchmarks/Allocations",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "nio-echo-server",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Floor/NIOEchoServer",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "nio-fan-server",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Floor/NIOFanServer",
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]
 )
