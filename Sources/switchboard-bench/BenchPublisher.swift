@@ -12,7 +12,7 @@ import Synchronization
 /// kernel's timer tick: an even 1,000 msg/s falls on the same four points of every 4 ms tick,
 /// and the kernel, which splits a process's CPU time into user and system by what the tick
 /// finds it doing, then gives the nodes' user/system split by the run's phase (0 to 90% user
-/// for the same build). docs/performance.md, "Measuring user time at a paced rate".
+/// for the same build). docs/performance.md, issue 21's sixth pass.
 final class PublisherDriver: @unchecked Sendable {
     private let channel: any Channel
     private let index: Int
@@ -110,20 +110,5 @@ final class PublisherDriver: @unchecked Sendable {
     /// A read ended: refill the window with one write (as-fast-as-possible mode).
     func readComplete() {
         if rate == 0, replied < total { fill(upTo: total) }
-    }
-}
-
-/// A small, fast generator for the pacing's offsets (the system's reads the kernel each time).
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
