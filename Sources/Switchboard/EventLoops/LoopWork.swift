@@ -18,9 +18,9 @@ public protocol LoopWorkEnd: AnyObject {
 ///
 /// Sockets written during a read are flushed when the read is over, by the read itself, not
 /// by a task queued for the end of the event-loop tick: the same one write per socket for
-/// everything the read delivered, without the task (its lock, its queue, its closure), which
-/// is most of what a quiet wake-up costs besides the read and the write themselves
-/// (docs/performance.md, "The floor under the quiet rows").
+/// everything the read delivered, without the task (its lock, its queue, its closure), a cost a
+/// busy tick shares among many messages and a quiet one pays for one (docs/performance.md,
+/// issue 21's sixth pass).
 ///
 /// One per thread, touched only by it (thread-local, made on first use).
 public final class LoopWork {
