@@ -57,7 +57,7 @@ final class PublisherDriver: @unchecked Sendable {
                 self.nextDue = self.slotOffset() / self.rate
                 self.tick()
             } else {
-                self.fill(upTo: self.total)
+                self.fillWindow()
             }
         }
     }
@@ -80,9 +80,10 @@ final class PublisherDriver: @unchecked Sendable {
     /// A paced message's point in its slot, a fraction of the period.
     private func slotOffset() -> Double { Double.random(in: 0..<1, using: &random) }
 
-    private func fill(upTo due: Int) {
+    /// As fast as possible: sends until the window is full or every message is sent.
+    private func fillWindow() {
         var wrote = false
-        while sent < due, sent - replied < window {
+        while sent < total, sent - replied < window {
             send()
             wrote = true
         }
@@ -109,6 +110,6 @@ final class PublisherDriver: @unchecked Sendable {
 
     /// A read ended: refill the window with one write (as-fast-as-possible mode).
     func readComplete() {
-        if rate == 0, replied < total { fill(upTo: total) }
+        if rate == 0, replied < total { fillWindow() }
     }
 }

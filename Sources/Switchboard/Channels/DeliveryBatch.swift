@@ -3,7 +3,8 @@ import NIOCore
 /// Messages for sockets, collected per event loop and sent with one task per loop.
 ///
 /// A broker fills one batch per read (many messages) and dispatches it at the end, so a burst
-/// of messages costs one hop per loop (and the transport flushes each socket once per tick).
+/// of messages costs one hop per loop (and the transport flushes each socket once for it: the
+/// read, or the task on another loop, is a unit of `LoopWork`).
 public struct DeliveryBatch {
     private struct Item: Sendable {
         let sockets: [any SocketHandle]

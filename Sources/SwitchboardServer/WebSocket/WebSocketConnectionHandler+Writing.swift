@@ -26,7 +26,7 @@ extension WebSocketConnectionHandler {
     }
 
     /// Adds `frame` to the frames written since the last flush, which go into the channel joined
-    /// (`JoinedWrites`): a socket that gets many small frames in one event-loop tick (a burst of
+    /// (`JoinedWrites`): a socket that gets many small frames before its flush (a burst of
     /// messages, pipelined replies) costs one channel write, not one per frame.
     func join(_ frame: ByteBuffer, context: ChannelHandlerContext) {
         if let full = joined.add(frame) {

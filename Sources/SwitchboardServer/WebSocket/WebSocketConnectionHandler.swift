@@ -358,8 +358,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         }
     }
 
-    /// Flushes at the end of this event-loop tick, with the other sockets of the loop, so that a
-    /// burst of replies and messages is one write.
+    /// Flushes at the end of this unit of work (a read from Redis) or else of this event-loop
+    /// tick, with the other sockets of the loop, so that a burst of replies and messages is one
+    /// write (`FlushScheduler`).
     func flushSoon() {
         guard needsFlush, !flushQueued else { return }
         flusher?.schedule(self)
@@ -370,7 +371,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     /// Queues a delivered message (called on the loop by `WebSocketHandle`); it goes out with
-    /// the socket's flush at the end of this tick.
+    /// the socket's next flush (`flushSoon()`).
     func deliver(_ message: OutboundMessage) {
         if !recovery.isIdle {
             switch recovery.admit(message) {

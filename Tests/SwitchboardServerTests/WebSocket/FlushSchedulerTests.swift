@@ -20,10 +20,15 @@ struct FlushSchedulerTests {
         }
     }
 
+    /// A scheduler on an embedded loop: its task runs when the test runs the loop.
+    static func scheduler() -> (EmbeddedEventLoop, FlushScheduler) {
+        let loop = EmbeddedEventLoop()
+        return (loop, FlushScheduler(eventLoop: loop))
+    }
+
     @Test("written outside a unit of work: flushed once by the tick's task")
     func tick() {
-        let loop = EmbeddedEventLoop()
-        let scheduler = FlushScheduler(eventLoop: loop)
+        let (loop, scheduler) = Self.scheduler()
         let socket = Socket()
         scheduler.schedule(socket)
         scheduler.schedule(socket)
@@ -35,8 +40,7 @@ struct FlushSchedulerTests {
 
     @Test("written during a unit of work: flushed once as it ends, no task left")
     func unitOfWork() {
-        let loop = EmbeddedEventLoop()
-        let scheduler = FlushScheduler(eventLoop: loop)
+        let (loop, scheduler) = Self.scheduler()
         let first = Socket()
         let second = Socket()
         LoopWork.run {
@@ -53,8 +57,7 @@ struct FlushSchedulerTests {
 
     @Test("written while its flush runs: a task takes it")
     func whileFlushing() {
-        let loop = EmbeddedEventLoop()
-        let scheduler = FlushScheduler(eventLoop: loop)
+        let (loop, scheduler) = Self.scheduler()
         let first = Socket()
         let second = Socket()
         first.onFlush = { scheduler.schedule(second) }
@@ -68,8 +71,7 @@ struct FlushSchedulerTests {
 
     @Test("a task already queued and a unit of work: each socket still flushed once")
     func taskThenUnit() {
-        let loop = EmbeddedEventLoop()
-        let scheduler = FlushScheduler(eventLoop: loop)
+        let (loop, scheduler) = Self.scheduler()
         let socket = Socket()
         scheduler.schedule(socket)
         LoopWork.run { scheduler.schedule(socket) }
