@@ -10,8 +10,7 @@ source scripts/lib.sh
 bin="${SWITCHBOARD_BIN:-.build/release/switchboard}"
 [[ -x "$bin" ]] || { echo "no release build at $bin (see the comment at the top)" >&2; exit 1; }
 work="$(mktemp -d)"
-ports=()
-for _ in 1 2 3 4 5 6; do ports+=("$(free_port)"); done
+read -r -a ports < <(free_ports 6)
 read -r -a pids < <(start_redis_cluster "$work" "${ports[@]}")
 trap 'stop_pid "${pids[@]}"; rm -rf "$work"' EXIT
 url="redis+cluster://$(printf '127.0.0.1:%s,' "${ports[@]}")"

@@ -51,8 +51,7 @@ b_port="${pair_ports[1]}"
 timeout 600 "$suite/run.sh" "ws://127.0.0.1:$a_port/stream" "ws://127.0.0.1:$b_port/stream" -q
 
 echo "== conformance: two nodes on a Redis Cluster (3 primaries, 3 replicas, sharded pub/sub)"
-cluster_ports=()
-for _ in 1 2 3 4 5 6; do cluster_ports+=("$(free_port)"); done
+read -r -a cluster_ports < <(free_ports 6)
 mkdir -p "$work/cluster"
 read -r -a cluster_pids < <(start_redis_cluster "$work/cluster" "${cluster_ports[@]}")
 pids+=("${cluster_pids[@]}")

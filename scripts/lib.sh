@@ -13,6 +13,21 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# free_ports N [TAKEN...]: N different free ports on 127.0.0.1, none of TAKEN, on one line. Ports
+# picked one by one and bound later can come back twice: a port picked but not yet bound is free
+# to the kernel (seen once in CI: a Redis Cluster node's bus port was another node's port).
+free_ports() {
+    local count="$1"; shift
+    local taken=" $* " ports=() port
+    while (( ${#ports[@]} < count )); do
+        port="$(free_port)"
+        [[ "$taken" == *" $port "* ]] && continue
+        taken+="$port "
+        ports+=("$port")
+    done
+    echo "${ports[*]}"
+}
+
 # start_node LOGFILE [serve args...]: starts `switchboard serve --port 0 ...` in the background and
 # waits until it listens; prints "PID PORT".
 start_node() {
@@ -88,11 +103,13 @@ start_redis() {
 # the PIDs on one line.
 start_redis_cluster() {
     local dir="$1"; shift
-    local port pids=()
+    local port pids=() buses
+    # The bus ports: never one of the nodes' ports (bound only as each server starts).
+    read -r -a buses < <(free_ports $# "$@")
     for port in "$@"; do
         redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
             --cluster-enabled yes --cluster-config-file "$dir/nodes-$port.conf" --cluster-node-timeout 2000 \
-            --cluster-port "$(free_port)" >"$dir/redis-$port.log" 2>&1 &
+            --cluster-port "${buses[${#pids[@]}]}" >"$dir/redis-$port.log" 2>&1 &
         pids+=("$!")
         echo "$!" >"$dir/redis-$port.pid"
     done
